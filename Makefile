@@ -1,0 +1,12 @@
+.PHONY: setup demo test lint
+setup:
+	scripts/setup.sh
+
+demo: setup
+	.venv/bin/meetbot demo
+
+test: setup
+	.venv/bin/pytest -q
+
+lint: setup
+	.venv/bin/ruff check .

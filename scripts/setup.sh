@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine (also run by the Dockerfile):
+# installs the system packages the bot drives, then a venv at .venv with the project and its dev extras.
+# Usage: scripts/setup.sh [--no-dev] [--venv DIR]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$here/.venv"
+extras="[dev]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-dev) extras="" ;;
+    --venv) venv="$2"; shift ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+apt_packages=(
+  chromium xvfb xauth pulseaudio pulseaudio-utils ffmpeg espeak-ng sox
+  fonts-liberation fonts-dejavu-core procps ca-certificates python3 python3-venv
+  redis-server
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating venv at $venv"
+  "$python" -m venv "$venv"
+fi
+
+# Reinstall only when the dependency list changed; the package itself is installed editable.
+stamp="$venv/.meetbot-deps"
+want="$(sha256sum "$here/pyproject.toml" | cut -d' ' -f1)$extras"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing meetbot$extras into $venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -e "$here$extras"
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready ($("$venv/bin/meetbot" --version 2>/dev/null || echo meetbot))"
