@@ -1,2 +1,143 @@
-def main() -> None:  # placeholder until the CLI lands
-    print("meetbot 0.1.0")
+"""The ``meetbot`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot import log as botlog
+from bot.config import Settings, get_settings
+from bot.errors import JobError
+from bot.job import Job
+from bot.lifecycle import Status
+from bot.outcomes import Outcome
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted meeting bot.")
+VERSION = "0.1.0"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"meetbot {VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    """meetbot: join a meeting as a branded guest, record it, build a speaker timeline, call back."""
+
+
+def _load_json_object(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JobError(Outcome.INVALID_JOB, f"{source} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise JobError(Outcome.INVALID_JOB, f"{source} must be a JSON object")
+    return data
+
+
+def _job_from_cli(job_file: Path | None, fields: dict[str, Any]) -> Job:
+    """The job from --job or MEETBOT_JOB, with command-line fields taking precedence."""
+    raw: dict[str, Any] = {}
+    if job_file is not None:
+        try:
+            text = job_file.read_text()
+        except OSError as exc:
+            raise JobError(Outcome.INVALID_JOB, f"cannot read job file {job_file}: {exc}") from exc
+        raw = _load_json_object(text, str(job_file))
+    elif os.environ.get("MEETBOT_JOB"):
+        raw = _load_json_object(os.environ["MEETBOT_JOB"], "MEETBOT_JOB")
+    return Job.parse({**raw, **fields})
+
+
+async def run_job(job: Job, settings: Settings) -> Any:
+    from bot.runner import JobRunner
+
+    runner = JobRunner(job, settings=settings)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    signals_seen = 0
+
+    def on_signal(signame: str) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen == 1:
+            runner.request_stop()
+        elif main is not None:  # a second signal: stop now, resources are still released
+            main.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        return await runner.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+@app.command()
+def run(
+    meeting_url: Annotated[str | None, typer.Option(help="Google Meet link.")] = None,
+    bot_name: Annotated[str | None, typer.Option(help="Name the bot joins with.")] = None,
+    bot_image_url: Annotated[str | None, typer.Option(help="PNG or JPEG shown as the bot's camera.")] = None,
+    meeting_title: Annotated[str | None, typer.Option()] = None,
+    callback_url: Annotated[str | None, typer.Option(help="Receives the result as JSON.")] = None,
+    callback_data: Annotated[str | None, typer.Option(help="JSON object echoed in the callback.")] = None,
+    output_dir: Annotated[Path | None, typer.Option(help="Local store for this recording.")] = None,
+    max_duration: Annotated[float | None, typer.Option(help="Seconds of recording at most.")] = None,
+    waiting_room_timeout: Annotated[float | None, typer.Option(help="Seconds in the lobby at most.")] = None,
+    everyone_left_timeout: Annotated[float | None, typer.Option(help="Seconds alone before leaving.")] = None,
+    job: Annotated[Path | None, typer.Option("--job", help="A JSON job file (or env MEETBOT_JOB).")] = None,
+) -> None:
+    """Record one meeting to completion in this process. Exit 0 when done, 1 when failed."""
+    settings = get_settings()
+    botlog.configure(settings.log_level, settings.log_json)
+    fields: dict[str, Any] = {
+        k: v for k, v in dict(
+            meeting_url=meeting_url, bot_name=bot_name, bot_image_url=bot_image_url,
+            meeting_title=meeting_title, callback_url=callback_url, output_dir=output_dir,
+            max_duration=max_duration, waiting_room_timeout=waiting_room_timeout,
+            everyone_left_timeout=everyone_left_timeout,
+        ).items() if v is not None
+    }
+    try:
+        if callback_data is not None:
+            try:
+                fields["callback_data"] = json.loads(callback_data)
+            except json.JSONDecodeError as exc:
+                raise JobError(Outcome.INVALID_JOB, f"--callback-data is not JSON: {exc}") from exc
+        the_job = _job_from_cli(job, fields)
+    except JobError as exc:
+        typer.echo(f"meetbot: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    result = asyncio.run(run_job(the_job, settings))
+    summary = {"status": result.status.value, "reason": result.outcome.value,
+               "meeting_id": result.meeting_id, "output_dir": str(result.output_dir)}
+    typer.echo(json.dumps(summary))
+    raise typer.Exit(0 if result.status is Status.DONE else 1)
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[Path, typer.Option(help="Where the demo recording goes.")] = Path("recordings/demo"),
+) -> None:
+    """Record the bundled ~30 s three-speaker simulated Google Meet, end to end."""
+    from simulator.demo import main as demo_main
+
+    settings = get_settings()
+    botlog.configure(settings.log_level, settings.log_json)
+    sys.exit(asyncio.run(demo_main(output_dir)))
+
+
+def main() -> None:
+    app()

@@ -1,1 +1,25 @@
-"""meetbot: platforms."""
+"""Platform adapters: one module per meeting platform, every selector and text inside it."""
+
+from __future__ import annotations
+
+from bot.errors import JoinError
+from bot.outcomes import Outcome
+from platforms.base import MeetingRef, PlatformAdapter
+from platforms.google_meet import GoogleMeetAdapter
+
+ADAPTERS: tuple[type[PlatformAdapter], ...] = (GoogleMeetAdapter,)
+
+
+def resolve(url: str) -> tuple[type[PlatformAdapter], MeetingRef]:
+    """The adapter for a meeting URL and the canonical meeting; JoinError(invalid_meeting_url)."""
+    for adapter in ADAPTERS:
+        ref = adapter.parse_url(url)
+        if ref is not None:
+            return adapter, ref
+    raise JoinError(
+        Outcome.INVALID_MEETING_URL,
+        "unsupported meeting URL: expected a Google Meet link (https://meet.google.com/abc-defg-hij)",
+    )
+
+
+__all__ = ["ADAPTERS", "GoogleMeetAdapter", "MeetingRef", "PlatformAdapter", "resolve"]

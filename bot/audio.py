@@ -1,0 +1,144 @@
+"""PulseAudio: the shared daemon, and one null sink per bot whose monitor ffmpeg records."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import signal
+from pathlib import Path
+from types import TracebackType
+
+import pulsectl
+
+from bot.aio import cleanup_step, die_with_parent
+from bot.errors import RecordingError
+
+log = logging.getLogger("meetbot.audio")
+
+
+def pulse_server(runtime_path: Path) -> str:
+    return f"unix:{runtime_path}/native"
+
+
+def _can_connect(server: str) -> bool:
+    try:
+        with pulsectl.Pulse("meetbot-probe", server=server, connect=True):
+            return True
+    except pulsectl.PulseError:
+        return False
+
+
+async def ensure_pulse_daemon(runtime_path: Path, *, timeout: float = 10.0) -> str:
+    """Return the server address of a running PulseAudio daemon, starting one if none answers.
+
+    The daemon is shared by every bot on the machine (like the X server would be on a desktop);
+    each bot only ever touches its own sink.
+    """
+    server = pulse_server(runtime_path)
+    if await asyncio.to_thread(_can_connect, server):
+        return server
+    if shutil.which("pulseaudio") is None:
+        raise RecordingError("pulseaudio is not installed (run scripts/setup.sh)")
+    runtime_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = dict(os.environ, PULSE_RUNTIME_PATH=str(runtime_path))
+    proc = await asyncio.create_subprocess_exec(
+        "pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit",
+        "--use-pid-file=yes", f"--log-target=file:{runtime_path}/pulse.log",
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await asyncio.to_thread(_can_connect, server):
+            log.info("pulseaudio daemon started", extra={"server": server})
+            return server
+        await asyncio.sleep(0.1)
+    raise RecordingError(f"PulseAudio did not start: {err.decode(errors='replace').strip()[-300:]}")
+
+
+class AudioSink:
+    """A null sink for one bot. Chromium plays into it (PULSE_SINK); ffmpeg records its monitor.
+
+    A silent client is kept playing into the sink: an idle sink's monitor delivers its first
+    samples late (seen up to 1.8 s), which would start the recording's audio late.
+    """
+
+    def __init__(self, *, runtime_path: Path, name: str | None = None) -> None:
+        self.runtime_path = runtime_path
+        self.name = name or f"meetbot_{secrets.token_hex(4)}"
+        self.server = pulse_server(runtime_path)
+        self._module: int | None = None
+        self._keeper: asyncio.subprocess.Process | None = None
+
+    @property
+    def monitor(self) -> str:
+        return f"{self.name}.monitor"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment that sends a PulseAudio client's playback to this sink."""
+        return {"PULSE_SERVER": self.server, "PULSE_SINK": self.name,
+                "PULSE_RUNTIME_PATH": str(self.runtime_path)}
+
+    async def __aenter__(self) -> AudioSink:
+        self.server = await ensure_pulse_daemon(self.runtime_path)
+        args = (f"sink_name={self.name} rate=48000 channels=2 "
+                f"sink_properties=device.description={self.name}")
+        try:
+            self._module = await asyncio.to_thread(self._load, args)
+        except pulsectl.PulseError as exc:
+            raise RecordingError(f"could not create the bot's audio sink: {exc}") from exc
+        zeros = os.open("/dev/zero", os.O_RDONLY)
+        try:
+            self._keeper = await asyncio.create_subprocess_exec(
+                "pacat", "--playback", f"--device={self.name}", "--raw", "--format=s16le",
+                "--rate=48000", "--channels=2", "--client-name=meetbot-keepalive",
+                stdin=zeros, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, env=dict(os.environ, **self.client_env()),
+                preexec_fn=die_with_parent,
+            )
+        except BaseException:
+            await self.aclose()
+            raise
+        finally:
+            os.close(zeros)
+        log.info("audio sink created", extra={"sink": self.name, "module_index": self._module})
+        return self
+
+    def _load(self, args: str) -> int:
+        with pulsectl.Pulse("meetbot", server=self.server) as pulse:
+            return int(pulse.module_load("module-null-sink", args))
+
+    def _unload(self, module: int) -> None:
+        # By index: "pactl unload-module module-null-sink" would remove every bot's sink.
+        with pulsectl.Pulse("meetbot", server=self.server) as pulse:
+            pulse.module_unload(module)
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None and keeper.returncode is None:
+            keeper.send_signal(signal.SIGTERM)
+            await cleanup_step("stop pacat", keeper.wait(), 5)
+        module, self._module = self._module, None
+        if module is not None:
+            await cleanup_step("unload sink", asyncio.to_thread(self._unload, module), 5)
+            log.info("audio sink removed", extra={"sink": self.name})
+
+    async def sink_inputs(self) -> list[dict[str, str]]:
+        """Streams currently playing into this sink (for checking Chromium's routing)."""
+
+        def _list() -> list[dict[str, str]]:
+            with pulsectl.Pulse("meetbot", server=self.server) as pulse:
+                sinks = {s.index: s.name for s in pulse.sink_list()}
+                return [dict(si.proplist) for si in pulse.sink_input_list()
+                        if sinks.get(si.sink) == self.name]
+
+        return await asyncio.to_thread(_list)

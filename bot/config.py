@@ -1,0 +1,88 @@
+"""Settings: the only place that reads the environment (prefix ``MEETBOT_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def parse_host_overrides(raw: str | dict[str, str] | None) -> dict[str, str]:
+    """``"meet.google.com=http://127.0.0.1:9001,x.y=http://h:2"`` -> ``{host: origin}``."""
+    if not raw:
+        return {}
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    else:
+        items = []
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            host, sep, origin = part.partition("=")
+            if not sep or not host.strip() or not origin.strip():
+                raise ValueError(f"host override {part!r} is not of the form host=origin")
+            items.append((host, origin))
+    out: dict[str, str] = {}
+    for host, origin in items:
+        origin = origin.strip().rstrip("/")
+        if not origin.startswith(("http://", "https://")):
+            raise ValueError(f"host override origin {origin!r} must start with http:// or https://")
+        out[host.strip().lower()] = origin
+    return out
+
+
+class Settings(BaseSettings):
+    """Worker configuration. Every field can be set as ``MEETBOT_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MEETBOT_", extra="ignore")
+
+    chromium_path: Path = Path("/usr/bin/chromium")
+    """Chromium binary; Debian's package, since Playwright cannot download its own build here."""
+
+    host_overrides: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Serve every browser request for a listed host from another origin (tests, demo, rehearsals).
+    Production leaves it empty."""
+
+    output_dir: Path = Path("recordings")
+    """Root of the local store when a job names no output directory (one sub-folder per meeting)."""
+
+    video_width: int = Field(1280, ge=320, le=3840)
+    video_height: int = Field(720, ge=240, le=2160)
+    video_fps: int = Field(15, ge=1, le=60)
+    x264_preset: str = "veryfast"
+    """veryfast keeps 2 bots per 2 cores at 720p15; ultrafast fits 3 (see docs/media notes)."""
+    audio_bitrate: str = "128k"
+    segment_seconds: int = Field(2, ge=1, le=10)
+    """HLS segment length: at most this much media is lost if the worker is killed."""
+
+    pulse_runtime_path: Path = Path("/tmp/meetbot-pulse")
+    """Where the PulseAudio daemon's socket lives; started by the bot if none answers there."""
+
+    join_timeout: float = 120.0
+    """Seconds from page load until the bot is in the call or in the waiting room."""
+    leave_timeout: float = 10.0
+    ffmpeg_stop_timeout: float = 15.0
+    callback_timeout: float = 10.0
+    callback_attempts: int = 4
+
+    speaker_merge_gap: float = 0.3
+    """Speaking flickers of one speaker shorter than this are merged into one interval."""
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("host_overrides", mode="before")
+    @classmethod
+    def _parse_overrides(cls, v: object) -> dict[str, str]:
+        if v is None or isinstance(v, str | dict):
+            return parse_host_overrides(v)
+        raise ValueError("host_overrides must be a string or a mapping")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,62 @@
+"""VirtualDisplay: one Xvfb server for one bot (pyvirtualdisplay)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from pyvirtualdisplay import Display
+
+from bot.errors import RecordingError
+
+log = logging.getLogger("meetbot.display")
+
+
+class VirtualDisplay:
+    def __init__(self, *, width: int, height: int) -> None:
+        self._size = (width, height)
+        self._display: Display | None = None
+
+    @property
+    def name(self) -> str:
+        """The DISPLAY value, e.g. ``:12``."""
+        if self._display is None:
+            raise RuntimeError("display not started")
+        return str(self._display.new_display_var)
+
+    @property
+    def pid(self) -> int | None:
+        return self._display.pid if self._display else None
+
+    async def __aenter__(self) -> VirtualDisplay:
+        display = Display(
+            backend="xvfb",
+            size=self._size,
+            color_depth=24,
+            manage_global_env=False,
+            extra_args=["-nolisten", "tcp"],
+        )
+        try:
+            # Starting Xvfb blocks while it waits for the server to accept connections (~0.1 s).
+            await asyncio.to_thread(display.start)
+        except Exception as exc:
+            raise RecordingError(f"Xvfb did not start: {exc}") from exc
+        self._display = display
+        log.info("display started", extra={"display": self.name, "pid": display.pid})
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        display, self._display = self._display, None
+        if display is None:
+            return
+        try:
+            await asyncio.to_thread(display.stop)
+        except Exception:
+            log.warning("display stop failed", exc_info=True)
+        log.info("display stopped")

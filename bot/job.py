@@ -1,0 +1,75 @@
+"""The recording job: the contract between whoever asks for a recording and the worker."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+
+from bot.errors import JobError
+from bot.outcomes import Outcome
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+class Job(BaseModel):
+    """One meeting to record. Field names follow VideoDB's ``record_meeting``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    meeting_url: str = Field(min_length=1, max_length=4096)
+    bot_name: str = Field("Meeting Recorder", min_length=1, max_length=100)
+    bot_image_url: HttpUrl | None = None
+    meeting_title: str | None = Field(None, max_length=500)
+    callback_url: HttpUrl | None = None
+    callback_data: dict[str, Any] = Field(default_factory=dict)
+    time_zone: str = "UTC"
+
+    meeting_id: str = Field(default_factory=lambda: new_id("mt"))
+    video_id: str = Field(default_factory=lambda: new_id("m"))
+    output_dir: Path | None = None
+    """Local store directory for this job; default ``<settings.output_dir>/<meeting_id>``."""
+
+    # Auto-leave rules, in seconds.
+    waiting_room_timeout: float = Field(600, gt=0)
+    """Fail with waiting_room_timeout after this long in the lobby (Meeting BaaS and Vexa use 300-600)."""
+    everyone_left_timeout: float = Field(60, gt=0)
+    """Leave (done, everyone_left) after being the only participant this long."""
+    max_duration: float = Field(4 * 3600, gt=0)
+    """Leave (done, max_duration_reached) after recording this long."""
+
+    @field_validator("bot_name")
+    @classmethod
+    def _clean_name(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("bot_name must not be blank")
+        return v
+
+    @field_validator("callback_data", mode="before")
+    @classmethod
+    def _null_data(cls, v: object) -> object:
+        return {} if v is None else v
+
+    @classmethod
+    def parse(cls, raw: str | bytes | dict[str, Any]) -> Job:
+        """Validate a job from JSON or a mapping; a malformed job raises JobError(invalid_job)."""
+        try:
+            if isinstance(raw, str | bytes):
+                data = json.loads(raw)
+                if not isinstance(data, dict):
+                    raise JobError(Outcome.INVALID_JOB, "a job must be a JSON object")
+                return cls.model_validate(data)
+            return cls.model_validate(raw)
+        except json.JSONDecodeError as exc:
+            raise JobError(Outcome.INVALID_JOB, f"job is not valid JSON: {exc}") from exc
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'job'}: {e['msg']}" for e in exc.errors()
+            )
+            raise JobError(Outcome.INVALID_JOB, f"invalid job: {problems}") from exc

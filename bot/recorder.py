@@ -1,0 +1,237 @@
+"""Recorder: ffmpeg captures the bot's display and sink monitor into HLS segments as it goes.
+
+Segments (HLS-TS) rather than one MP4: a killed worker loses at most the segment in progress,
+and TS kept the best measured A/V sync. The final MP4 is a remux of the segments.
+
+Clock: ``-copyts -output_ts_offset -T -muxdelay 0`` makes every packet's pts equal its capture
+wall-clock time minus T (both x11grab and pulse stamp packets with the wall clock), so the
+recording's timeline can be placed on the wall clock exactly, from the file itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+
+import ffmpeg
+
+from bot.aio import cleanup_step, die_with_parent
+from bot.errors import RecordingError
+from bot.media import first_packet_pts, playlist_segments
+
+log = logging.getLogger("meetbot.recorder")
+
+PLAYLIST = "playlist.m3u8"
+SegmentHandler = Callable[[Path], Awaitable[None]]
+
+
+class Recorder:
+    def __init__(
+        self,
+        *,
+        display: str,
+        width: int,
+        height: int,
+        fps: int,
+        audio_env: dict[str, str],
+        monitor: str,
+        work_dir: Path,
+        preset: str,
+        audio_bitrate: str,
+        segment_seconds: int,
+        stop_timeout: float,
+        on_segment: SegmentHandler,
+    ) -> None:
+        self._display = display
+        self._size = (width, height)
+        self._fps = fps
+        self._audio_env = audio_env
+        self._monitor = monitor
+        self.dir = work_dir
+        self._preset = preset
+        self._audio_bitrate = audio_bitrate
+        self._segment_seconds = segment_seconds
+        self._stop_timeout = stop_timeout
+        self._on_segment = on_segment
+        self._proc: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._seen: list[str] = []
+        self._stderr_tail: deque[str] = deque(maxlen=30)
+        self.progress: dict[str, str] = {}
+        self.ts_base = 0
+        """T: packet pts + T = capture wall-clock time."""
+        self.first_frame_at: float | None = None
+        """Wall-clock time of the first video frame."""
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+
+    @property
+    def playlist(self) -> Path:
+        return self.dir / PLAYLIST
+
+    @property
+    def segments(self) -> list[Path]:
+        return [self.dir / name for name in self._seen]
+
+    def command(self) -> list[str]:
+        w, h = self._size
+        gop = self._fps * self._segment_seconds
+        video = ffmpeg.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps,
+                             draw_mouse=0, thread_queue_size=512)
+        audio = ffmpeg.input(self._monitor, f="pulse", ac=2, ar=48000, thread_queue_size=1024)
+        out = ffmpeg.output(
+            video, audio, str(self.playlist),
+            vcodec="libx264", preset=self._preset,
+            # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
+            tune="zerolatency", pix_fmt="yuv420p", g=gop, keyint_min=gop, sc_threshold=0,
+            acodec="aac", ar=48000, **{"b:a": self._audio_bitrate},
+            output_ts_offset=f"-{self.ts_base}", muxdelay=0, muxpreload=0,
+            f="hls", hls_time=self._segment_seconds, hls_list_size=0,
+            hls_playlist_type="event", hls_flags="independent_segments",
+            hls_segment_filename=str(self.dir / "seg_%05d.ts"),
+        ).overwrite_output().global_args(
+            "-copyts", "-hide_banner", "-nostats", "-loglevel", "warning", "-progress", "pipe:2"
+        )
+        return list(out.compile())
+
+    async def __aenter__(self) -> Recorder:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # Whole seconds a little in the past keep pts small, positive and exact.
+        self.ts_base = int(time.time()) - 10
+        cmd = self.command()
+        env = dict(os.environ, **self._audio_env)
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE, env=env,
+                # SIGINT on our death lets ffmpeg close the playlist; own session keeps a
+                # terminal's Ctrl-C for us to handle gracefully.
+                preexec_fn=lambda: die_with_parent(signal.SIGINT), start_new_session=True,
+            )
+        except OSError as exc:
+            raise RecordingError(f"ffmpeg did not start: {exc}") from exc
+        self.started_at = time.time()
+        self._tasks = [
+            asyncio.create_task(self._read_stderr(), name="ffmpeg-stderr"),
+            asyncio.create_task(self._watch_segments(), name="ffmpeg-segments"),
+        ]
+        log.info("recording started", extra={"pid": self._proc.pid, "dir": str(self.dir)})
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    def health(self) -> dict[str, float]:
+        """Encoder speed and frame counts from ffmpeg -progress: speed < 0.95 means overload."""
+        out: dict[str, float] = {}
+        for key in ("speed", "frame", "drop_frames", "dup_frames", "fps"):
+            raw = self.progress.get(key, "").rstrip("x").strip()
+            with contextlib.suppress(ValueError):
+                out[key] = float(raw)
+        return out
+
+    async def _read_stderr(self) -> None:
+        assert self._proc and self._proc.stderr
+        async for raw in self._proc.stderr:
+            line = raw.decode(errors="replace").rstrip()
+            key, sep, value = line.partition("=")
+            if sep and " " not in key:
+                self.progress[key] = value
+                continue
+            if line:
+                self._stderr_tail.append(line)
+                if "Guessed Channel Layout" not in line:
+                    log.debug("ffmpeg", extra={"line": line})
+
+    async def _watch_segments(self, final: bool = False) -> None:
+        """Hand each finished segment to the store as soon as the playlist lists it."""
+        while True:
+            names = playlist_segments(self.playlist)
+            for name in names[len(self._seen):]:
+                path = self.dir / name
+                self._seen.append(name)
+                if self.first_frame_at is None:
+                    await self._anchor_clock(path)
+                await self._on_segment(path)
+            if final:
+                return
+            await asyncio.sleep(0.5)
+
+    async def _anchor_clock(self, first_segment: Path) -> None:
+        try:
+            pts = await first_packet_pts(first_segment, "v")
+        except RecordingError:
+            log.warning("could not read the first segment's timestamps", exc_info=True)
+            return
+        if pts is not None:
+            self.first_frame_at = self.ts_base + pts
+            log.info("recording clock anchored",
+                     extra={"first_frame_delay_s": round(self.first_frame_at - (self.started_at or 0), 3)})
+
+    async def stop(self) -> None:
+        """Ask ffmpeg to finish (it closes the last segment and the playlist), then collect."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.returncode is None:
+            try:
+                assert proc.stdin
+                proc.stdin.write(b"q")
+                await proc.stdin.drain()
+                proc.stdin.close()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                await asyncio.wait_for(proc.wait(), self._stop_timeout)
+            except TimeoutError:
+                log.warning("ffmpeg did not stop on q; interrupting")
+                proc.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+        self.stopped_at = time.time()
+        watcher = self._tasks[1] if len(self._tasks) > 1 else None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        # The last segments appear in the playlist only when ffmpeg finishes.
+        await self._watch_segments(final=True)
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(t, 2)
+        self._tasks = []
+        rc = proc.returncode
+        log.info("recording stopped", extra={"rc": rc, "segments": len(self._seen)})
+        if rc not in (0, 255) and not self._seen:
+            raise RecordingError("ffmpeg failed: " + " | ".join(list(self._stderr_tail)[-5:]))
+
+    async def aclose(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            await cleanup_step("stop ffmpeg", self.stop(), self._stop_timeout + 10)
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await cleanup_step("reap ffmpeg", proc.wait(), 5)
+
+    def tail(self) -> list[str]:
+        return list(self._stderr_tail)

@@ -1,0 +1,61 @@
+"""Host routing: serve a browser's requests for chosen hosts from another origin.
+
+Used by the tests, the demo and rehearsals (``MEETBOT_HOST_OVERRIDES``): the page keeps its real
+``https://meet.google.com/...`` URL while the simulator answers. Production never sets it.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext, Route
+
+log = logging.getLogger("meetbot.routing")
+
+
+def rewrite(url: str, overrides: dict[str, str]) -> str | None:
+    """The URL to fetch instead of ``url``, or None when its host is not overridden."""
+    parts = urlsplit(url)
+    origin = overrides.get((parts.hostname or "").lower())
+    if origin is None:
+        return None
+    path = parts.path or "/"
+    return f"{origin}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _unrewrite_location(location: str, request_url: str, overrides: dict[str, str]) -> str:
+    """Map a redirect that points into an override origin back onto the public host."""
+    req = urlsplit(request_url)
+    for host, origin in overrides.items():
+        if location.startswith(origin + "/") or location == origin:
+            return f"https://{host}{location[len(origin):] or '/'}"
+    if location.startswith("/"):
+        return f"{req.scheme}://{req.netloc}{location}"
+    return location
+
+
+async def install_host_overrides(context: BrowserContext, overrides: dict[str, str]) -> None:
+    if not overrides:
+        return
+
+    async def handle(route: Route) -> None:
+        request = route.request
+        target = rewrite(request.url, overrides)
+        if target is None:
+            await route.fallback()
+            return
+        try:
+            # Redirects are handed to the browser so that it navigates on the public host.
+            response = await route.fetch(url=target, max_redirects=0)
+        except Exception as exc:
+            log.warning("override origin unreachable", extra={"url": target, "error": str(exc)})
+            await route.abort("connectionrefused")
+            return
+        headers = dict(response.headers)
+        if "location" in headers:
+            headers["location"] = _unrewrite_location(headers["location"], request.url, overrides)
+        await route.fulfill(response=response, headers=headers)
+
+    await context.route("**/*", handle)
+    log.info("host overrides installed", extra={"hosts": sorted(overrides)})

@@ -1,0 +1,68 @@
+"""Callback bodies. The first keys are VideoDB's, unchanged; the rest are our documented extras."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from bot.timeline import SpeakerSegment
+
+SUCCESS_MESSAGE = "Meeting recording completed."
+FAILURE_MESSAGE = "Failed to record meeting."
+
+
+class RecordingData(BaseModel):
+    video_id: str
+    speaker_timeline: list[SpeakerSegment]
+    stream_url: str | None
+    """The HLS playlist in the store."""
+    player_url: str | None = None
+    """A page that plays the recording; null until a server hosts one."""
+
+
+class _Extras(BaseModel):
+    meeting_id: str
+    callback_data: dict[str, Any] = Field(default_factory=dict)
+    """Echoed from the job, untouched."""
+    status: Literal["done", "failed"]
+    reason: str
+    """Stable code of how the job ended (meeting_ended, stopped, denied_admission, ...)."""
+    meeting_url: str
+    bot_name: str
+    meeting_title: str | None = None
+    duration: float | None = None
+    """Seconds of recording."""
+    recording_started_at: float | None = None
+    """Wall-clock time (Unix seconds) of the recording's t=0: timeline times are relative to it."""
+    recording_url: str | None = None
+    """The MP4 in the store."""
+    warnings: list[str] = Field(default_factory=list)
+
+
+class SuccessPayload(_Extras):
+    success: Literal[True] = True
+    message: str = SUCCESS_MESSAGE
+    data: RecordingData
+
+
+class FailurePayload(_Extras):
+    success: Literal[False] = False
+    message: str = FAILURE_MESSAGE
+    error_code: str
+    error: str
+    """Human-readable cause; ``message`` stays VideoDB's fixed text."""
+    data: RecordingData | None = None
+    """Whatever was recorded before the failure, so nothing is lost."""
+
+
+CallbackPayload = SuccessPayload | FailurePayload
+
+
+def to_wire(payload: CallbackPayload) -> dict[str, Any]:
+    """JSON body with VideoDB's keys first."""
+    body = payload.model_dump(mode="json")
+    head = {k: body.pop(k) for k in ("success", "message", "data") if k in body}
+    if head.get("data") is None and not payload.success:
+        head.pop("data", None)
+    return {**head, **body}

@@ -1,0 +1,203 @@
+"""A whole recording job on real parts: `meetbot run` joins the simulated Meet, records, calls back.
+
+Checked against what the files and the simulator's ground truth say, never against the bot's own
+report alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from bot.embedded_server import EmbeddedServer
+from callbacks.receiver import CallbackReceiver
+from tests.conftest import meetbot_cmd, meetbot_env
+from tests.helpers import AudioTrack, ffprobe, stream
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
+
+BOT = "Acme Notetaker"
+AVATAR_RGB = (208, 32, 144)
+
+
+@pytest.fixture(scope="module")
+async def image_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    png = tmp_path_factory.mktemp("img") / "avatar.png"
+    r, g, b = AVATAR_RGB
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    f"color=c=0x{r:02x}{g:02x}{b:02x}:s=640x480", "-frames:v", "1", str(png)],
+                   check=True)
+    app = Starlette(routes=[
+        Route("/avatar.png", lambda _r: FileResponse(png, media_type="image/png")),
+        Route("/broken.png", lambda _r: Response(b"<html>not an image</html>", media_type="image/png")),
+    ])
+    server = EmbeddedServer(app, name="images")
+    await server.start()
+    yield server
+    await server.aclose()
+
+
+def scenario(code: str, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "platform": "meet", "meeting_code": code, "title": "Design review",
+        "participants": [{"name": "Alice", "voice": "en+f3"}, {"name": "Bob", "voice": "en+m3"},
+                         {"name": "Carol", "voice": "en+f4"}],
+        "lobby": {"mode": "ask", "admit_after": 1.5},
+        "consent_dialog": True,
+        "speech": [
+            {"speaker": "Alice", "at": 1.5, "text": "Let us review the new design today."},
+            {"speaker": "Bob", "at": 5.0, "text": "I like the colours a lot."},
+            {"speaker": "Carol", "at": 8.5, "text": "The buttons are too small on phones."},
+            {"speaker": "Alice", "at": 12.0, "text": "Good point, we will fix that."},
+            {"speaker": "Bob", "at": 15.0, "text": "Agreed."},
+        ],
+        "end": {"kind": "host_ended", "at": 18.5},
+    }
+    base.update(over)
+    return base
+
+
+async def run_bot(sim: Any, rx: CallbackReceiver, code: str, out: Path, *extra: str,
+                  image: str | None = None, on_start: Any = None) -> tuple[int, str]:
+    cmd = [*meetbot_cmd(), "run", "--meeting-url", f"https://meet.google.com/{code}",
+           "--bot-name", BOT, "--meeting-title", "Design review", "--callback-url", rx.url,
+           "--callback-data", json.dumps({"crm_id": 42}), "--output-dir", str(out), *extra]
+    if image:
+        cmd += ["--bot-image-url", image]
+    env = meetbot_env(MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}", MEETBOT_LOG_LEVEL="INFO")
+    proc = await asyncio.create_subprocess_exec(*cmd, env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    if on_start is not None:
+        await on_start(proc)
+    stdout, _ = await asyncio.wait_for(proc.communicate(), 180)
+    text = stdout.decode(errors="replace")
+    (out.parent / f"{out.name}.log").write_text(text)
+    return proc.returncode or 0, text
+
+
+async def test_records_meet_end_to_end(simulator: Any, image_server: Any, meeting_code: str,
+                                       tmp_path: Path) -> None:
+    await simulator.add_scenario(scenario(meeting_code))
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out,
+                                image=f"{image_server.url}/avatar.png")
+        assert rc == 0, log[-3000:]
+        await rx.wait_for(1, timeout=10)
+    truth = simulator.truth(meeting_code)
+    payload = json.loads((out / "result.json").read_text())
+
+    # The callback: seed keys exactly, our extras beside them, same body as result.json.
+    assert len(rx.received) == 1
+    body = rx.received[0].json()
+    assert body == payload
+    assert body["success"] is True and body["message"] == "Meeting recording completed."
+    assert set(body["data"]) == {"video_id", "speaker_timeline", "stream_url", "player_url"}
+    assert body["data"]["player_url"] is None
+    assert body["callback_data"] == {"crm_id": 42}
+    assert body["reason"] == "meeting_ended" and body["status"] == "done"
+    assert body["data"]["stream_url"] == (out / "hls" / "playlist.m3u8").resolve().as_uri()
+
+    # The file: H.264 + AAC, 720p, as long as the bot was in the call.
+    mp4 = out / "recording.mp4"
+    info = ffprobe(mp4)
+    v, a = stream(info, "video"), stream(info, "audio")
+    assert (v["codec_name"], v["width"], v["height"]) == ("h264", 1280, 720)
+    assert (a["codec_name"], int(a["sample_rate"])) == ("aac", 48000)
+    in_call = truth["ended_at"] - truth["admitted_at"]
+    duration = float(info["format"]["duration"])
+    assert abs(duration - in_call) < 1.0, (duration, in_call)
+    assert "#EXT-X-ENDLIST" in (out / "hls" / "playlist.m3u8").read_text()
+    assert ffprobe(out / "hls" / "playlist.m3u8")["streams"]
+
+    # The bot as the meeting saw it: its name, muted, its avatar on camera.
+    assert truth["joined_name"] == BOT
+    assert truth["mic_on_at_join"] is False
+    assert truth["camera_on_at_join"] is True
+    assert all(abs(c - w) < 40 for c, w in zip(truth["camera_mean_rgb"], AVATAR_RGB, strict=True)), \
+        truth["camera_mean_rgb"]
+
+    # The timeline against ground truth, on the recording's clock.
+    origin = body["recording_started_at"]
+    timeline = body["data"]["speaker_timeline"]
+    speech = truth["speech"]
+    assert len(timeline) == len(speech), (timeline, speech)
+    errors = []
+    for seg, said in zip(timeline, speech, strict=True):
+        assert seg["speaker_name"] == said["speaker"]
+        errors.append(seg["start_time_seconds"] - (said["start"] - origin))
+        errors.append(seg["end_time_seconds"] - (said["end"] - origin))
+    assert max(abs(e) for e in errors[::2]) < 0.4, errors
+    print(f"timeline boundary errors (s): {[round(e, 3) for e in errors]}")
+
+    # The audio: loud while someone speaks, quiet between turns.
+    track = AudioTrack(mp4)
+    for said in speech:
+        s, e = said["start"] - origin, said["end"] - origin
+        assert track.rms_db(s + 0.1, e - 0.1) > -40, (said, track.rms_db(s, e))
+    for prev, nxt in zip(speech, speech[1:], strict=False):
+        gap = (prev["end"] - origin + 0.3, nxt["start"] - origin - 0.3)
+        if gap[1] - gap[0] > 0.3:
+            assert track.rms_db(*gap) < -55, (gap, track.rms_db(*gap))
+
+
+async def test_denied_admission_fails_with_a_failure_callback(
+    simulator: Any, image_server: Any, meeting_code: str, tmp_path: Path
+) -> None:
+    await simulator.add_scenario(scenario(meeting_code, lobby={"mode": "ask", "deny_after": 2.0}))
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out,
+                                image=f"{image_server.url}/broken.png")
+        assert rc == 1, log[-3000:]
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    assert body["success"] is False and body["message"] == "Failed to record meeting."
+    assert body["status"] == "failed" and body["error_code"] == "denied_admission"
+    assert body["callback_data"] == {"crm_id": 42}
+    assert "data" not in body
+    # A broken avatar does not cost the meeting: the bot joined with its default card, and said so.
+    assert any("bot_image_url" in w for w in body["warnings"])
+    assert simulator.truth(meeting_code)["denied_at"] is not None
+    assert "in_waiting_room" in log
+    assert not (out / "recording.mp4").exists()
+    assert json.loads((out / "result.json").read_text()) == body
+
+
+async def test_sigterm_mid_meeting_still_delivers_a_recording(
+    simulator: Any, meeting_code: str, tmp_path: Path
+) -> None:
+    await simulator.add_scenario(scenario(meeting_code, end={"kind": "none"}))
+    out = tmp_path / "rec"
+    sent: list[float] = []
+
+    async def stop_after_admission(proc: asyncio.subprocess.Process) -> None:
+        deadline = time.time() + 60
+        while simulator.truth(meeting_code)["admitted_at"] is None:
+            assert time.time() < deadline, "bot never admitted"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(6)
+        sent.append(time.time())
+        proc.send_signal(signal.SIGTERM)
+
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=stop_after_admission)
+        assert rc == 0, log[-3000:]
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    assert body["success"] is True and body["reason"] == "stopped"
+    truth = simulator.truth(meeting_code)
+    assert truth["left_at"] is not None, "the bot should leave the call, not just vanish"
+    info = ffprobe(out / "recording.mp4")
+    assert abs(float(info["format"]["duration"]) - (sent[0] - truth["admitted_at"])) < 1.5
+    assert [s["speaker_name"] for s in body["data"]["speaker_timeline"]][:2] == ["Alice", "Bob"]

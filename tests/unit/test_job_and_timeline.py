@@ -1,0 +1,88 @@
+"""The job contract, the speaker timeline arithmetic and the callback body's shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import JobError
+from bot.job import Job
+from bot.lifecycle import IllegalTransition, JobStateMachine, Phase, Status
+from bot.outcomes import MESSAGES, Outcome
+from bot.timeline import SpeakerTimeline, SpeakingChange
+from callbacks.payloads import FailurePayload, RecordingData, SuccessPayload, to_wire
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("raw", "needle"), [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "JSON object"),
+    ({"bot_name": "x"}, "meeting_url"),
+    ({"meeting_url": "https://meet.google.com/abc-defg-hij", "bot_image_url": "nope"}, "bot_image_url"),
+    ({"meeting_url": "https://meet.google.com/abc-defg-hij", "max_duration": -1}, "max_duration"),
+    ({"meeting_url": "https://meet.google.com/abc-defg-hij", "surprise": 1}, "surprise"),
+    ({"meeting_url": "https://meet.google.com/abc-defg-hij", "bot_name": "   "}, "bot_name"),
+])
+def test_malformed_jobs_are_refused_with_the_field_named(raw: object, needle: str) -> None:
+    with pytest.raises(JobError) as err:
+        Job.parse(raw)  # type: ignore[arg-type]
+    assert err.value.code is Outcome.INVALID_JOB
+    assert needle in err.value.message
+
+
+def test_job_defaults_and_ids() -> None:
+    job = Job.parse('{"meeting_url": "https://meet.google.com/abc-defg-hij", "callback_data": null}')
+    assert job.bot_name == "Meeting Recorder"
+    assert job.callback_data == {}
+    assert job.meeting_id.startswith("mt-") and job.video_id.startswith("m-")
+    assert Job.parse({"meeting_url": "x"}).meeting_id != job.meeting_id
+
+
+def test_timeline_relative_to_origin_with_overlap_merge_and_clip() -> None:
+    tl = SpeakerTimeline(merge_gap=0.3)
+    for name, speaking, at in [
+        ("Alice", True, 99.0), ("Alice", False, 102.0),   # starts before t=0: clipped to 0
+        ("Bob", True, 101.5), ("Bob", False, 103.0),      # overlaps Alice
+        ("Bob", True, 103.2), ("Bob", False, 104.0),      # 0.2 s flicker: merged
+        ("Carol", True, 108.0),                           # still speaking at the end
+    ]:
+        tl.add(SpeakingChange(name, speaking, at))
+    segs = [(s.speaker_name, s.start_time_seconds, s.end_time_seconds)
+            for s in tl.segments(origin=100.0, end=109.5)]
+    assert segs == [("Alice", 0.0, 2.0), ("Bob", 1.5, 4.0), ("Carol", 8.0, 9.5)]
+
+
+def test_phases_map_to_the_four_statuses_and_refuse_illegal_moves() -> None:
+    sm = JobStateMachine()
+    seen: list[str] = []
+    sm.on_change(lambda old, new, at: seen.append(new.status.value))
+    for p in (Phase.STARTING, Phase.JOINING, Phase.IN_WAITING_ROOM, Phase.IN_CALL_RECORDING,
+              Phase.LEAVING, Phase.UPLOADING, Phase.DONE):
+        sm.move(p)
+    assert seen == ["initializing"] * 3 + ["processing"] * 3 + ["done"]
+    with pytest.raises(IllegalTransition, match="already ended"):
+        sm.move(Phase.FAILED)
+    assert JobStateMachine().phase.status is Status.INITIALIZING
+    with pytest.raises(IllegalTransition, match="cannot move from created to in_call_recording"):
+        JobStateMachine().move(Phase.IN_CALL_RECORDING)
+
+
+def test_every_outcome_has_a_message_and_a_side() -> None:
+    assert set(MESSAGES) == set(Outcome)
+    assert {o for o in Outcome if o.is_success} == {
+        Outcome.MEETING_ENDED, Outcome.REMOVED_BY_HOST, Outcome.EVERYONE_LEFT,
+        Outcome.SILENCE_TIMEOUT, Outcome.MAX_DURATION_REACHED, Outcome.STOPPED}
+
+
+def test_callback_bodies_keep_videodb_keys_first_and_exact() -> None:
+    common = dict(meeting_id="mt-1", callback_data={"k": 1}, reason="meeting_ended",
+                  meeting_url="https://meet.google.com/abc-defg-hij", bot_name="B")
+    ok = to_wire(SuccessPayload(status="done", data=RecordingData(
+        video_id="m-1", speaker_timeline=[], stream_url="file:///x.m3u8"), **common))
+    assert list(ok)[:3] == ["success", "message", "data"]
+    assert ok["success"] is True and ok["message"] == "Meeting recording completed."
+    assert set(ok["data"]) == {"video_id", "speaker_timeline", "stream_url", "player_url"}
+    assert ok["callback_data"] == {"k": 1}
+    bad = to_wire(FailurePayload(status="failed", error_code="denied_admission", error="no", **common))
+    assert list(bad)[:2] == ["success", "message"] and "data" not in bad
+    assert bad["success"] is False and bad["error_code"] == "denied_admission"
