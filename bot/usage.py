@@ -9,7 +9,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 _TICK = os.sysconf("SC_CLK_TCK")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Usage(BaseModel):
@@ -17,7 +16,8 @@ class Usage(BaseModel):
     cpu_percent_avg: float = 0.0
     """Per core: 200 = both cores of a 2-core machine busy."""
     cpu_percent_max: float = 0.0
-    rss_mb_max: float = 0.0
+    pss_mb_max: float = 0.0
+    """Proportional set size summed over the tree: shared pages counted once, unlike RSS."""
     by_process: dict[str, float] = {}
     """Average CPU % per executable name."""
 
@@ -46,8 +46,18 @@ def _tree(root: int) -> list[int]:
     return out
 
 
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _sample(root: int) -> dict[int, tuple[str, int, int]]:
-    """pid -> (name, cpu ticks, rss bytes)."""
+    """pid -> (name, cpu ticks, PSS bytes)."""
     out = {}
     for pid in _tree(root):
         try:
@@ -57,8 +67,7 @@ def _sample(root: int) -> dict[int, tuple[str, int, int]]:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])
-        rss = int(fields[21]) * _PAGE
-        out[pid] = (name, ticks, rss)
+        out[pid] = (name, ticks, _pss(pid))
     return out
 
 
@@ -82,13 +91,13 @@ async def sample_usage(usage: Usage, *, interval: float = 2.0, root: int | None 
             pct = (ticks - before) / _TICK / dt * 100
             cpu += pct
             names[name] = names.get(name, 0.0) + pct
-        rss = sum(r for _, _, r in cur.values()) / 1e6
+        pss = sum(r for _, _, r in cur.values()) / 1e6
         usage.samples += 1
         total_cpu += cpu
         for name, pct in names.items():
             per_name[name] = per_name.get(name, 0.0) + pct
         usage.cpu_percent_avg = round(total_cpu / usage.samples, 1)
         usage.cpu_percent_max = round(max(usage.cpu_percent_max, cpu), 1)
-        usage.rss_mb_max = round(max(usage.rss_mb_max, rss), 1)
+        usage.pss_mb_max = round(max(usage.pss_mb_max, pss), 1)
         usage.by_process = {k: round(v / usage.samples, 1) for k, v in sorted(per_name.items())}
         prev, prev_t = cur, now

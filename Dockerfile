@@ -1,0 +1,19 @@
+# One meeting per container: `docker run -e MEETBOT_JOB='{"meeting_url": ...}' meetbot`
+# The install steps are scripts/setup.sh, the same script `make test` runs in CI.
+FROM debian:bookworm-slim
+
+ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 MEETBOT_LOG_JSON=true
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY scripts ./scripts
+COPY bot ./bot
+COPY platforms ./platforms
+COPY callbacks ./callbacks
+COPY simulator ./simulator
+RUN scripts/setup.sh --no-dev --venv /app/.venv && rm -rf /var/lib/apt/lists/* /root/.cache
+ENV PATH=/app/.venv/bin:$PATH
+
+# Chromium wants a large /dev/shm: run with --shm-size=1g (it also gets --disable-dev-shm-usage).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["meetbot"]
+CMD ["run"]

@@ -1,0 +1,112 @@
+"""`meetbot demo`: the bundled three-speaker Meet scenario, recorded end to end on this machine.
+
+Starts the simulator, an image server for the bot's avatar and a callback receiver on real
+sockets, then runs `meetbot run` as a separate process against https://meet.google.com/...
+routed to the simulator, and prints what came out, checked against the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import FileResponse
+from starlette.routing import Route
+
+from bot.embedded_server import EmbeddedServer
+from callbacks.receiver import CallbackReceiver
+from simulator.server import SimulatorServer
+
+SCENARIO = Path(__file__).parent / "scenarios" / "demo-meet.yaml"
+MEETING_CODE = "abc-defg-hij"
+
+
+async def _make_avatar(path: Path) -> None:
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    text = f",drawtext=fontfile={font}:text=meetbot:fontcolor=white:fontsize=96:" \
+           "x=(w-text_w)/2:y=(h-text_h)/2" if Path(font).exists() else ""
+    proc = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x1a73e8:s=1280x720",
+        "-vf", f"format=rgb24{text}", "-frames:v", "1", str(path))
+    await proc.wait()
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def _report(out: Path, truth: dict[str, Any], payload: dict[str, Any], received: int) -> str:
+    lines = [f"\nstatus: {payload.get('status')} ({payload.get('reason')})"]
+    lines += [f"  MP4:       {out / 'recording.mp4'}",
+              f"  playlist:  {out / 'hls' / 'playlist.m3u8'}",
+              f"  timeline:  {out / 'timeline.json'}",
+              f"  payload:   {out / 'result.json'}  (callback received {received}x)"]
+    origin = payload.get("recording_started_at")
+    data = payload.get("data") or {}
+    speech = truth.get("speech", [])
+    if origin and data.get("speaker_timeline"):
+        rows = [["speaker", "start", "end", "truth start", "error"]]
+        for seg, said in zip(data["speaker_timeline"], speech, strict=False):
+            t = said["start"] - origin
+            rows.append([seg["speaker_name"], f"{seg['start_time_seconds']:.2f}",
+                         f"{seg['end_time_seconds']:.2f}", f"{t:.2f}",
+                         f"{(seg['start_time_seconds'] - t) * 1000:+.0f} ms"])
+        lines += ["", "speaker timeline (seconds on the recording's clock) vs ground truth:",
+                  _table(rows)]
+    stats_file = out / "stats.json"
+    if stats_file.exists():
+        stats = json.loads(stats_file.read_text())
+        t, u = stats["timings"], stats["usage"]
+        in_call = (truth.get("ended_at") or 0) - (truth.get("admitted_at") or 0)
+        lines += ["", "figures:",
+                  f"  start -> in call:        {t.get('in_call_recording', float('nan')):.2f} s",
+                  f"  recording duration:      {t.get('recording_duration_s', 0):.2f} s "
+                  f"(time in call per simulator: {in_call:.2f} s)",
+                  f"  CPU while recording:     {u['cpu_percent_avg']}% avg, {u['cpu_percent_max']}% "
+                  f"max (100% = one core)",
+                  f"  memory (PSS sum, peak):  {u['pss_mb_max']} MB"]
+    return "\n".join(lines)
+
+
+async def main(output_dir: Path) -> int:
+    out = output_dir.resolve()
+    if (out / "result.json").exists():
+        shutil.rmtree(out)  # a previous demo's files; never anything else
+    with tempfile.TemporaryDirectory(prefix="meetbot-demo-") as tmp:
+        avatar = Path(tmp) / "avatar.png"
+        await _make_avatar(avatar)
+        images = EmbeddedServer(Starlette(routes=[
+            Route("/avatar.png", lambda _r: FileResponse(avatar, media_type="image/png"))]),
+            name="demo-images")
+        await images.start()
+        try:
+            async with SimulatorServer(scenarios=[SCENARIO]) as sim, CallbackReceiver() as rx:
+                print(f"simulator: {sim.url} (serving https://meet.google.com/{MEETING_CODE})",
+                      file=sys.stderr)
+                cmd = [sys.executable, "-m", "bot", "run",
+                       "--meeting-url", f"https://meet.google.com/{MEETING_CODE}",
+                       "--bot-name", "Meetbot Demo", "--meeting-title", "Weekly Standup",
+                       "--bot-image-url", f"{images.url}/avatar.png",
+                       "--callback-url", rx.url, "--callback-data", '{"source": "demo"}',
+                       "--output-dir", str(out)]
+                env = dict(os.environ, MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}")
+                proc = await asyncio.create_subprocess_exec(*cmd, env=env)
+                rc = await proc.wait()
+                truth = sim.truth(MEETING_CODE)
+                received = len(rx.received)
+        finally:
+            await images.aclose()
+    result = out / "result.json"
+    if not result.exists():
+        print("demo failed: no result.json was written", file=sys.stderr)
+        return 1
+    print(_report(out, truth, json.loads(result.read_text()), received))
+    return rc
