@@ -80,7 +80,7 @@ async def default_y4m(bot_name: str, out: Path) -> Path:
     w, h = CAMERA_SIZE
     text_file = out.with_suffix(".txt")
     text_file.write_text(bot_name)  # a file avoids escaping the name for drawtext
-    vf = f"format=yuv420p"
+    vf = "format=yuv420p"
     if _FONT.exists():
         vf = (f"drawtext=fontfile={_FONT}:textfile={text_file}:fontcolor=white:fontsize=64:"
               f"x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p")

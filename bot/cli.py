@@ -129,7 +129,7 @@ def run(
 
 @app.command()
 def demo(
-    output_dir: Annotated[Path, typer.Option(help="Where the demo recording goes.")] = Path("recordings/demo"),
+    output_dir: Annotated[Path, typer.Option(help="Where the recording goes.")] = Path("recordings/demo"),
 ) -> None:
     """Record the bundled ~30 s three-speaker simulated Google Meet, end to end."""
     from simulator.demo import main as demo_main

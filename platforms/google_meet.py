@@ -272,10 +272,12 @@ class GoogleMeetAdapter(PlatformAdapter):
         return f"""() => {{
           const out = [];
           for (const tile of document.querySelectorAll({SELECTORS.tile!r})) {{
-            if (tile.matches({SELECTORS.self_marker!r}) || tile.querySelector({SELECTORS.self_marker!r})) continue;
+            const self = {SELECTORS.self_marker!r};
+            if (tile.matches(self) || tile.querySelector(self)) continue;
             const label = tile.querySelector({SELECTORS.tile_name!r});
             const name = label && label.textContent.trim();
-            if (!name || name.startsWith('Google Participant (') || name.includes('spaces/') || name.includes('devices/')) continue;
+            if (!name || name.startsWith('Google Participant (')) continue;
+            if (name.includes('spaces/') || name.includes('devices/')) continue;
             const lit = tile.matches({classes!r}) || tile.querySelector({classes!r})
               || tile.querySelector('[data-audio-level]:not([data-audio-level="0"])');
             if (lit) out.push(name);

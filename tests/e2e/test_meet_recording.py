@@ -7,9 +7,9 @@ report alone.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,10 @@ AVATAR_RGB = (208, 32, 144)
 async def image_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     png = tmp_path_factory.mktemp("img") / "avatar.png"
     r, g, b = AVATAR_RGB
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                    f"color=c=0x{r:02x}{g:02x}{b:02x}:s=640x480", "-frames:v", "1", str(png)],
-                   check=True)
+    proc = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"color=c=0x{r:02x}{g:02x}{b:02x}:s=640x480",
+        "-frames:v", "1", str(png))
+    assert await proc.wait() == 0
     app = Starlette(routes=[
         Route("/avatar.png", lambda _r: FileResponse(png, media_type="image/png")),
         Route("/broken.png", lambda _r: Response(b"<html>not an image</html>", media_type="image/png")),
@@ -145,7 +146,7 @@ async def test_records_meet_end_to_end(simulator: Any, image_server: Any, meetin
     for said in speech:
         s, e = said["start"] - origin, said["end"] - origin
         assert track.rms_db(s + 0.1, e - 0.1) > -40, (said, track.rms_db(s, e))
-    for prev, nxt in zip(speech, speech[1:], strict=False):
+    for prev, nxt in itertools.pairwise(speech):
         gap = (prev["end"] - origin + 0.3, nxt["start"] - origin - 0.3)
         if gap[1] - gap[0] > 0.3:
             assert track.rms_db(*gap) < -55, (gap, track.rms_db(*gap))
