@@ -15,6 +15,7 @@ import pulsectl
 
 from bot.aio import cleanup_step, die_with_parent
 from bot.errors import RecordingError
+from bot.leases import Lease
 
 log = logging.getLogger("meetbot.audio")
 
@@ -67,12 +68,14 @@ class AudioSink:
     samples late (seen up to 1.8 s), which would start the recording's audio late.
     """
 
-    def __init__(self, *, runtime_path: Path, name: str | None = None) -> None:
+    def __init__(self, *, runtime_path: Path, lease_dir: Path, name: str | None = None) -> None:
         self.runtime_path = runtime_path
+        self.lease_dir = lease_dir
         self.name = name or f"meetbot_{secrets.token_hex(4)}"
         self.server = pulse_server(runtime_path)
         self._module: int | None = None
         self._keeper: asyncio.subprocess.Process | None = None
+        self._lease: Lease | None = None
 
     @property
     def monitor(self) -> str:
@@ -91,6 +94,7 @@ class AudioSink:
             self._module = await asyncio.to_thread(self._load, args)
         except pulsectl.PulseError as exc:
             raise RecordingError(f"could not create the bot's audio sink: {exc}") from exc
+        self._lease = Lease(self.lease_dir, "sink", name=self.name)
         zeros = os.open("/dev/zero", os.O_RDONLY)
         try:
             self._keeper = await asyncio.create_subprocess_exec(
@@ -130,6 +134,8 @@ class AudioSink:
         module, self._module = self._module, None
         if module is not None:
             await cleanup_step("unload sink", asyncio.to_thread(self._unload, module), 5)
+            if self._lease is not None:
+                self._lease.release()
             log.info("audio sink removed", extra={"sink": self.name})
 
     async def sink_inputs(self) -> list[dict[str, str]]:

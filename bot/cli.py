@@ -128,6 +128,24 @@ def run(
 
 
 @app.command()
+def recover(
+    output_dir: Annotated[Path, typer.Argument(help="The output directory of a killed job.")],
+) -> None:
+    """Turn the segments a killed job had stored into recording.mp4 (at most one segment is lost)."""
+    from bot.media import close_playlist, probe, remux_to_mp4
+
+    playlist = output_dir / "hls" / "playlist.m3u8"
+    if not playlist.exists():
+        typer.echo(f"meetbot: no stored segments under {output_dir}", err=True)
+        raise typer.Exit(2)
+    close_playlist(playlist)
+    mp4 = output_dir / "recording.mp4"
+    asyncio.run(remux_to_mp4(playlist, mp4))
+    info = asyncio.run(probe(mp4))
+    typer.echo(json.dumps({"recording": str(mp4), "duration": float(info["format"]["duration"])}))
+
+
+@app.command()
 def demo(
     output_dir: Annotated[Path, typer.Option(help="Where the recording goes.")] = Path("recordings/demo"),
 ) -> None:

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     segment_seconds: int = Field(2, ge=1, le=10)
     """HLS segment length: at most this much media is lost if the worker is killed."""
 
+    runtime_dir: Path = Path("/tmp/meetbot")
+    """Leases on the display and sink of each running bot, so a killed bot's leftovers get reaped."""
     pulse_runtime_path: Path = Path("/tmp/meetbot-pulse")
     """Where the PulseAudio daemon's socket lives; started by the bot if none answers there."""
 

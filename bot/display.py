@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from types import TracebackType
 
 from pyvirtualdisplay import Display
 
 from bot.errors import RecordingError
+from bot.leases import Lease
 
 log = logging.getLogger("meetbot.display")
 
 
 class VirtualDisplay:
-    def __init__(self, *, width: int, height: int) -> None:
+    def __init__(self, *, width: int, height: int, lease_dir: Path | None = None) -> None:
         self._size = (width, height)
         self._display: Display | None = None
+        self._lease_dir = lease_dir
+        self._lease: Lease | None = None
 
     @property
     def name(self) -> str:
@@ -43,6 +47,8 @@ class VirtualDisplay:
         except Exception as exc:
             raise RecordingError(f"Xvfb did not start: {exc}") from exc
         self._display = display
+        if self._lease_dir is not None:
+            self._lease = Lease(self._lease_dir, "xvfb", pid=display.pid)
         log.info("display started", extra={"display": self.name, "pid": display.pid})
         return self
 
@@ -59,4 +65,6 @@ class VirtualDisplay:
             await asyncio.to_thread(display.stop)
         except Exception:
             log.warning("display stop failed", exc_info=True)
+        if self._lease is not None:
+            self._lease.release()
         log.info("display stopped")

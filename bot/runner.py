@@ -23,13 +23,14 @@ from pydantic import BaseModel
 
 import platforms
 from bot.aio import cleanup_step
-from bot.audio import AudioSink
+from bot.audio import AudioSink, pulse_server
 from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
 from bot.config import Settings
 from bot.display import VirtualDisplay
 from bot.errors import JoinError, MeetbotError, RecordingError
 from bot.job import Job
+from bot.leases import reap_stale
 from bot.lifecycle import JobStateMachine, Phase, Status
 from bot.media import probe, remux_to_mp4, stream_of
 from bot.outcomes import MESSAGES, Outcome
@@ -130,6 +131,7 @@ class JobRunner:
     async def _record(self, work: Path, http: httpx.AsyncClient) -> tuple[Outcome, Recording]:
         s, job = self.settings, self.job
         self.state.move(Phase.STARTING)
+        await self.storage.put_bytes("job.json", job.model_dump_json(indent=2).encode())
         adapter_cls, ref = platforms.resolve(job.meeting_url)  # before any resource starts
         log.info("meeting resolved", extra={"platform": ref.platform, "meeting": ref.meeting_id})
         camera, warning = await prepare_camera(
@@ -138,10 +140,13 @@ class JobRunner:
         )
         if warning:
             self.warnings.append(f"bot_image_url not used: {warning}")
+        leases = s.runtime_dir / "leases"
+        await asyncio.to_thread(reap_stale, leases, pulse_server(s.pulse_runtime_path))
         async with AsyncExitStack() as stack:
             display = await stack.enter_async_context(
-                VirtualDisplay(width=s.video_width, height=s.video_height))
-            sink = await stack.enter_async_context(AudioSink(runtime_path=s.pulse_runtime_path))
+                VirtualDisplay(width=s.video_width, height=s.video_height, lease_dir=leases))
+            sink = await stack.enter_async_context(
+                AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases))
             browser = await stack.enter_async_context(BrowserSession(
                 executable=s.chromium_path, display=display.name, audio_env=sink.client_env(),
                 width=s.video_width, height=s.video_height, fake_camera=camera,

@@ -183,10 +183,7 @@ async def test_sigterm_mid_meeting_still_delivers_a_recording(
     sent: list[float] = []
 
     async def stop_after_admission(proc: asyncio.subprocess.Process) -> None:
-        deadline = time.time() + 60
-        while simulator.truth(meeting_code)["admitted_at"] is None:
-            assert time.time() < deadline, "bot never admitted"
-            await asyncio.sleep(0.2)
+        await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
         await asyncio.sleep(6)
         sent.append(time.time())
         proc.send_signal(signal.SIGTERM)
@@ -202,3 +199,41 @@ async def test_sigterm_mid_meeting_still_delivers_a_recording(
     info = ffprobe(out / "recording.mp4")
     assert abs(float(info["format"]["duration"]) - (sent[0] - truth["admitted_at"])) < 1.5
     assert [s["speaker_name"] for s in body["data"]["speaker_timeline"]][:2] == ["Alice", "Bob"]
+
+
+async def test_sigkill_loses_at_most_a_segment_and_leftovers_are_reaped(
+    simulator: Any, meeting_code: str, tmp_path: Path
+) -> None:
+    from bot.audio import pulse_server
+    from bot.config import Settings
+    from bot.leases import reap_stale
+    from tests.helpers import bot_processes, bot_sinks
+
+    await simulator.add_scenario(scenario(meeting_code, end={"kind": "none"}))
+    out = tmp_path / "rec"
+    killed: list[float] = []
+
+    async def kill_after_admission(proc: asyncio.subprocess.Process) -> None:
+        await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
+        await asyncio.sleep(9)
+        killed.append(time.time())
+        proc.kill()
+
+    async with CallbackReceiver() as rx:
+        rc, _ = await run_bot(simulator, rx, meeting_code, out, on_start=kill_after_admission)
+    assert rc == -signal.SIGKILL
+    # What a dead bot leaves, the next one releases.
+    settings = Settings()
+    reap_stale(settings.runtime_dir / "leases", pulse_server(settings.pulse_runtime_path))
+    for _ in range(50):
+        if not bot_processes() and not bot_sinks():
+            break
+        await asyncio.sleep(0.1)
+    # The segments stored during the call make a playable recording.
+    proc = await asyncio.create_subprocess_exec(*meetbot_cmd(), "recover", str(out),
+                                                stdout=asyncio.subprocess.PIPE)
+    stdout, _ = await proc.communicate()
+    assert proc.returncode == 0
+    duration = json.loads(stdout)["duration"]
+    in_call = killed[0] - simulator.truth(meeting_code)["admitted_at"]
+    assert in_call - 3.0 < duration <= in_call + 0.5, (duration, in_call)

@@ -1,0 +1,77 @@
+"""Leases on resources that outlive a SIGKILLed bot: its Xvfb server and its PulseAudio sink.
+
+ffmpeg and pacat die with the bot (PR_SET_PDEATHSIG) and Chromium with Playwright's driver, but
+Xvfb and a loaded sink module would stay forever. Each owner writes a lease while it holds one;
+the next bot on the machine releases what dead owners left (``reap_stale``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pulsectl
+
+log = logging.getLogger("meetbot.leases")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lease:
+    def __init__(self, directory: Path, kind: str, **facts: Any) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{os.getpid()}-{kind}-{facts.get('pid') or facts.get('name')}.json"
+        self.path.write_text(json.dumps({"owner": os.getpid(), "kind": kind, **facts}))
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def reap_stale(directory: Path, pulse_server: str) -> list[str]:
+    """Release resources whose owning bot process is gone; returns what was released."""
+    released: list[str] = []
+    if not directory.is_dir():
+        return released
+    for path in directory.glob("*.json"):
+        try:
+            lease = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            path.unlink(missing_ok=True)
+            continue
+        if _alive(int(lease.get("owner", 0))):
+            continue
+        if lease.get("kind") == "xvfb":
+            pid = int(lease["pid"])
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                cmdline = b""
+            if b"Xvfb" in cmdline:  # the pid may have been reused by something else
+                os.kill(pid, signal.SIGTERM)
+                released.append(f"xvfb:{pid}")
+        elif lease.get("kind") == "sink":
+            try:
+                with pulsectl.Pulse("meetbot-reaper", server=pulse_server) as pulse:
+                    for mod in pulse.module_list():
+                        if mod.name == "module-null-sink" and f"sink_name={lease['name']} " in \
+                                f"{mod.argument} ":
+                            pulse.module_unload(mod.index)
+                            released.append(f"sink:{lease['name']}")
+            except pulsectl.PulseError:
+                pass  # no daemon: nothing of the sink is left
+        path.unlink(missing_ok=True)
+    if released:
+        log.warning("released resources of dead bots", extra={"released": released})
+    return released
