@@ -97,6 +97,8 @@ def run(
     max_duration: Annotated[float | None, typer.Option(help="Seconds of recording at most.")] = None,
     waiting_room_timeout: Annotated[float | None, typer.Option(help="Seconds in the lobby at most.")] = None,
     everyone_left_timeout: Annotated[float | None, typer.Option(help="Seconds alone before leaving.")] = None,
+    noone_joined_timeout: Annotated[float | None, typer.Option(help="Seconds for anyone to join.")] = None,
+    silence_timeout: Annotated[float | None, typer.Option(help="Seconds of silence before leaving.")] = None,
     job: Annotated[Path | None, typer.Option("--job", help="A JSON job file (or env MEETBOT_JOB).")] = None,
 ) -> None:
     """Record one meeting to completion in this process. Exit 0 when done, 1 when failed."""
@@ -107,7 +109,8 @@ def run(
             meeting_url=meeting_url, bot_name=bot_name, bot_image_url=bot_image_url,
             meeting_title=meeting_title, callback_url=callback_url, output_dir=output_dir,
             max_duration=max_duration, waiting_room_timeout=waiting_room_timeout,
-            everyone_left_timeout=everyone_left_timeout,
+            everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
+            silence_timeout=silence_timeout,
         ).items() if v is not None
     }
     try:

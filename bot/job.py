@@ -38,8 +38,12 @@ class Job(BaseModel):
     # Auto-leave rules, in seconds.
     waiting_room_timeout: float = Field(600, gt=0)
     """Fail with waiting_room_timeout after this long in the lobby (Meeting BaaS and Vexa use 300-600)."""
+    noone_joined_timeout: float = Field(600, gt=0)
+    """Fail (noone_joined_timeout) when nobody else has been in the call this long after admission."""
     everyone_left_timeout: float = Field(60, gt=0)
-    """Leave (done, everyone_left) after being the only participant this long."""
+    """Leave (done, everyone_left) after being the only participant this long, once others were seen."""
+    silence_timeout: float = Field(900, gt=0)
+    """Leave (done, silence_timeout) after this long without sound on the bot's sink."""
     max_duration: float = Field(4 * 3600, gt=0)
     """Leave (done, max_duration_reached) after recording this long."""
 

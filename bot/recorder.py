@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import time
 from collections import deque
@@ -30,6 +31,9 @@ from bot.media import first_packet_pts, playlist_segments
 log = logging.getLogger("meetbot.recorder")
 
 PLAYLIST = "playlist.m3u8"
+SILENCE_DB = -50
+SILENCE_MIN_S = 1.0
+_SILENCE = re.compile(r"silence_(start|end): ")
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
 
@@ -70,6 +74,8 @@ class Recorder:
         """T: packet pts + T = capture wall-clock time."""
         self.first_frame_at: float | None = None
         """Wall-clock time of the first video frame."""
+        self.silent_since: float | None = None
+        """Wall-clock start of the current silence on the sink (None while there is sound)."""
         self.started_at: float | None = None
         self.stopped_at: float | None = None
 
@@ -87,6 +93,8 @@ class Recorder:
         video = ffmpeg.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps,
                              draw_mouse=0, thread_queue_size=512)
         audio = ffmpeg.input(self._monitor, f="pulse", ac=2, ar=48000, thread_queue_size=1024)
+        # Silence on the bot's own sink is what the silence auto-leave acts on.
+        audio = audio.filter("silencedetect", n=f"{SILENCE_DB}dB", d=SILENCE_MIN_S)
         out = ffmpeg.output(
             video, audio, str(self.playlist),
             vcodec="libx264", preset=self._preset,
@@ -98,7 +106,8 @@ class Recorder:
             hls_playlist_type="event", hls_flags="independent_segments",
             hls_segment_filename=str(self.dir / "seg_%05d.ts"),
         ).overwrite_output().global_args(
-            "-copyts", "-hide_banner", "-nostats", "-loglevel", "warning", "-progress", "pipe:2"
+            # info level for silencedetect's reports; -nostats keeps the rest quiet.
+            "-copyts", "-hide_banner", "-nostats", "-loglevel", "info", "-progress", "pipe:2"
         )
         return list(out.compile())
 
@@ -152,7 +161,13 @@ class Recorder:
             if sep and " " not in key:
                 self.progress[key] = value
                 continue
-            if line:
+            if m := _SILENCE.search(line):
+                # Reported once the silence has lasted SILENCE_MIN_S; its own timestamps are on
+                # the filter's clock, so place it on ours by arrival time.
+                started = time.time() - SILENCE_MIN_S
+                self.silent_since = started if m.group(1) == "start" else None
+                continue
+            if line and "Opening '" not in line:  # hls logs every segment it opens
                 self._stderr_tail.append(line)
                 if "Guessed Channel Layout" not in line:
                     log.debug("ffmpeg", extra={"line": line})

@@ -218,6 +218,8 @@ class JobRunner:
         self._timings["page_clock_offset_ms"] = round(offset * 1000, 2)
         began = loop.time()
         alone_since: float | None = None
+        others_seen = False  # from the count, or anyone speaking
+        count_known = False
         events = adapter.watch()
         nxt: asyncio.Task[MeetingEvent] | None = None
         stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
@@ -236,18 +238,27 @@ class JobRunner:
                         return Outcome.MEETING_ENDED
                     nxt = None
                     if isinstance(ev, SpeakingChanged):
+                        others_seen = True
                         self.timeline.add(SpeakingChange(ev.name, ev.speaking, ev.page_time + offset))
                     elif isinstance(ev, ParticipantCount):
                         log.info("participants", extra={"count": ev.count})
+                        count_known = True
+                        others_seen = others_seen or ev.count > 1
                         alone_since = (alone_since or loop.time()) if ev.count <= 1 else None
                     elif isinstance(ev, MeetingEnded):
                         log.info("meeting ended", extra={"reason": ev.outcome.value, "text": ev.detail})
                         return ev.outcome
                 now = loop.time()
-                if alone_since is not None and now - alone_since >= job.everyone_left_timeout:
-                    return Outcome.EVERYONE_LEFT
+                if alone_since is not None:
+                    if others_seen and now - alone_since >= job.everyone_left_timeout:
+                        return Outcome.EVERYONE_LEFT
+                    if not others_seen and count_known and now - began >= job.noone_joined_timeout:
+                        return Outcome.NOONE_JOINED_TIMEOUT
                 if now - began >= job.max_duration:
                     return Outcome.MAX_DURATION_REACHED
+                silent = recorder.silent_since
+                if silent is not None and time.time() - silent >= job.silence_timeout:
+                    return Outcome.SILENCE_TIMEOUT
                 if not recorder.running:
                     raise RecordingError("ffmpeg exited during the call: " + " | ".join(recorder.tail()[-3:]))
         finally:

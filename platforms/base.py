@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
+from playwright.async_api import Frame, Page
 from pydantic import BaseModel
 
 from bot.errors import JoinError
@@ -197,6 +197,28 @@ class PlatformAdapter(ABC):
             await self.page.expose_binding("__meetbotSpeaking", on_change)
             self._binding_installed = True
         await self.page.evaluate(_SPEAKER_PROBE, self._speaking_js())
+
+    async def _body_text(self, frame: Frame | None = None) -> str:
+        target = frame or self.page.main_frame
+        text = await target.evaluate("document.body ? document.body.innerText : ''")
+        return normalize_text(str(text))
+
+    async def _first_visible(self, selectors: tuple[str, ...], frame: Frame | None = None) -> str | None:
+        """The first selector with a visible match, or None."""
+        target = frame or self.page.main_frame
+        for sel in selectors:
+            if await target.locator(sel).first.is_visible():
+                return sel
+        return None
+
+    async def _click_if_visible(self, selectors: tuple[str, ...], frame: Frame | None = None) -> bool:
+        target = frame or self.page.main_frame
+        for sel in selectors:
+            loc = target.locator(sel).first
+            if await loc.is_visible():
+                await loc.click(timeout=5_000)
+                return True
+        return False
 
     async def _guard(self, aw: Awaitable[None]) -> None:
         try:

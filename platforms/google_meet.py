@@ -262,10 +262,6 @@ class GoogleMeetAdapter(PlatformAdapter):
             if await btn.count() and await btn.first.is_visible():
                 await btn.first.click()
 
-    async def _body_text(self) -> str:
-        text = await self.page.evaluate("document.body ? document.body.innerText : ''")
-        return normalize_text(str(text))
-
     # -- in call ------------------------------------------------------------------------------
     def _speaking_js(self) -> str:
         classes = ",".join(f".{c}" for c in SPEAKING_CLASSES)

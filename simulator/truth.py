@@ -1,0 +1,83 @@
+"""Per-meeting ground truth, built from the events the simulated page reports."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["GroundTruth"]
+
+
+class GroundTruth:
+    """What really happened in one run of a meeting. Times are epoch seconds from the page clock.
+
+    ``speech`` start/end are when each segment's audio reached the audio output (not when it was
+    scheduled); ``indicator_start``/``indicator_end`` are when the speaking class was switched.
+    """
+
+    def __init__(self, meeting_code: str) -> None:
+        self.meeting_code = meeting_code
+        self._data: dict[str, Any] = {
+            "meeting_code": meeting_code,
+            "joined_name": None,
+            "mic_on_at_join": None,
+            "camera_on_at_join": None,
+            "camera_mean_rgb": None,
+            "join_clicked_at": None,
+            "admitted_at": None,
+            "denied_at": None,
+            "no_response_at": None,
+            "ended_at": None,
+            "end_kind": None,
+            "everyone_left_at": None,
+            "left_at": None,
+            "speech": [],
+            "participants": [],
+            "events": [],
+        }
+        self._speech_by_index: dict[int, dict[str, Any]] = {}
+
+    def apply(self, event: dict[str, Any]) -> None:
+        d = self._data
+        d["events"].append(event)
+        kind, t = event.get("type"), event.get("t")
+        if kind == "join_clicked":
+            d.update(joined_name=event.get("name"), mic_on_at_join=event.get("mic_on"),
+                     camera_on_at_join=event.get("camera_on"),
+                     camera_mean_rgb=event.get("camera_mean_rgb"), join_clicked_at=t)
+        elif kind == "admitted":
+            d["admitted_at"] = t
+        elif kind == "denied":
+            d["denied_at"] = t
+        elif kind == "no_response":
+            d["no_response_at"] = t
+        elif kind == "ended":
+            d.update(ended_at=t, end_kind=event.get("kind"))
+        elif kind == "everyone_left":
+            d.update(everyone_left_at=t, end_kind="everyone_left")
+        elif kind == "left":
+            if d["left_at"] is None:
+                d["left_at"] = t
+        elif kind == "speech_start":
+            seg = {"speaker": event.get("speaker"), "start": t, "end": None, "text": event.get("text"),
+                   "indicator_start": event.get("indicator_t"), "indicator_end": None}
+            self._speech_by_index[int(event.get("index", -1))] = seg
+            d["speech"].append(seg)
+        elif kind == "speech_end":
+            seg = self._speech_by_index.get(int(event.get("index", -1)))
+            if seg is not None:
+                seg.update(end=t, indicator_end=event.get("indicator_t"))
+        elif kind == "participant_joined":
+            d["participants"].append({"name": event.get("name"), "joined_at": t, "left_at": None})
+        elif kind == "participant_left":
+            for p in reversed(d["participants"]):
+                if p["name"] == event.get("name") and p["left_at"] is None:
+                    p["left_at"] = t
+                    break
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self._data["events"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data)
