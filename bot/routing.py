@@ -14,10 +14,23 @@ from playwright.async_api import BrowserContext, Route
 log = logging.getLogger("meetbot.routing")
 
 
+def origin_for(host: str, overrides: dict[str, str]) -> str | None:
+    """Exact host first, then the closest ``*.domain`` wildcard (``*.zoom.us`` covers ``us05web.zoom.us``)."""
+    host = host.lower()
+    if host in overrides:
+        return overrides[host]
+    labels = host.split(".")
+    for i in range(1, len(labels) - 1):
+        wildcard = "*." + ".".join(labels[i:])
+        if wildcard in overrides:
+            return overrides[wildcard]
+    return None
+
+
 def rewrite(url: str, overrides: dict[str, str]) -> str | None:
     """The URL to fetch instead of ``url``, or None when its host is not overridden."""
     parts = urlsplit(url)
-    origin = overrides.get((parts.hostname or "").lower())
+    origin = origin_for(parts.hostname or "", overrides)
     if origin is None:
         return None
     path = parts.path or "/"
@@ -28,7 +41,7 @@ def _unrewrite_location(location: str, request_url: str, overrides: dict[str, st
     """Map a redirect that points into an override origin back onto the public host."""
     req = urlsplit(request_url)
     for host, origin in overrides.items():
-        if location.startswith(origin + "/") or location == origin:
+        if not host.startswith("*.") and (location.startswith(origin + "/") or location == origin):
             return f"https://{host}{location[len(origin):] or '/'}"
     if location.startswith("/"):
         return f"{req.scheme}://{req.netloc}{location}"
@@ -47,7 +60,9 @@ async def install_host_overrides(context: BrowserContext, overrides: dict[str, s
             return
         try:
             # Redirects are handed to the browser so that it navigates on the public host.
-            response = await route.fetch(url=target, max_redirects=0)
+            # X-Forwarded-Host tells the origin which public host was asked for.
+            headers = {**request.headers, "x-forwarded-host": urlsplit(request.url).netloc}
+            response = await route.fetch(url=target, max_redirects=0, headers=headers)
         except Exception as exc:
             log.warning("override origin unreachable", extra={"url": target, "error": str(exc)})
             await route.abort("connectionrefused")

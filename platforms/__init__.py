@@ -6,8 +6,10 @@ from bot.errors import JoinError
 from bot.outcomes import Outcome
 from platforms.base import MeetingRef, PlatformAdapter
 from platforms.google_meet import GoogleMeetAdapter
+from platforms.teams import TeamsAdapter
+from platforms.zoom import ZoomAdapter
 
-ADAPTERS: tuple[type[PlatformAdapter], ...] = (GoogleMeetAdapter,)
+ADAPTERS: tuple[type[PlatformAdapter], ...] = (GoogleMeetAdapter, ZoomAdapter, TeamsAdapter)
 
 
 def resolve(url: str) -> tuple[type[PlatformAdapter], MeetingRef]:
@@ -18,8 +20,11 @@ def resolve(url: str) -> tuple[type[PlatformAdapter], MeetingRef]:
             return adapter, ref
     raise JoinError(
         Outcome.INVALID_MEETING_URL,
-        "unsupported meeting URL: expected a Google Meet link (https://meet.google.com/abc-defg-hij)",
+        "unsupported meeting URL: expected a Google Meet, Zoom or Microsoft Teams meeting link",
     )
 
 
-__all__ = ["ADAPTERS", "GoogleMeetAdapter", "MeetingRef", "PlatformAdapter", "resolve"]
+__all__ = [
+    "ADAPTERS", "GoogleMeetAdapter", "MeetingRef", "PlatformAdapter", "TeamsAdapter", "ZoomAdapter",
+    "resolve",
+]

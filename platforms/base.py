@@ -55,14 +55,18 @@ class MeetingEnded:
 
 MeetingEvent = SpeakingChanged | ParticipantCount | MeetingEnded
 
-# Runs in the page: every 100 ms, diff the set of speaking names and report changes through the
-# exposed binding with the page clock. SPEAKING is an expression returning an array of names.
+# Runs in the page: re-reads who is speaking right after any DOM change (MutationObserver, so a
+# change is stamped within a microtask instead of up to a polling period late), plus a slow poll
+# as a safety net, and reports changes through the exposed binding with the page clock.
 _SPEAKER_PROBE = """
 (speakingFn) => {
-  if (window.__meetbotProbe) clearInterval(window.__meetbotProbe);
+  const old = window.__meetbotProbe;
+  if (old) { clearInterval(old.timer); old.obs.disconnect(); }
   const speaking = new Function('return (' + speakingFn + ')();');
   let prev = new Set();
+  let queued = false;
   const tick = () => {
+    queued = false;
     let now;
     try { now = new Set(speaking()); } catch (e) { return; }
     const t = (performance.timeOrigin + performance.now()) / 1000;
@@ -70,8 +74,11 @@ _SPEAKER_PROBE = """
     for (const n of prev) if (!now.has(n)) window.__meetbotSpeaking(n, false, t);
     prev = now;
   };
+  const obs = new MutationObserver(() => { if (!queued) { queued = true; queueMicrotask(tick); } });
+  obs.observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
+                         attributeFilter: ['class', 'style', 'aria-label', 'data-audio-level']});
   tick();
-  window.__meetbotProbe = setInterval(tick, 100);
+  window.__meetbotProbe = {obs, timer: setInterval(tick, 250)};
 }
 """
 
@@ -196,7 +203,11 @@ class PlatformAdapter(ABC):
 
             await self.page.expose_binding("__meetbotSpeaking", on_change)
             self._binding_installed = True
-        await self.page.evaluate(_SPEAKER_PROBE, self._speaking_js())
+        await self._probe_frame().evaluate(_SPEAKER_PROBE, self._speaking_js())
+
+    def _probe_frame(self) -> Frame:
+        """The frame whose DOM shows the participants (the client may live in an iframe)."""
+        return self.page.main_frame
 
     async def _body_text(self, frame: Frame | None = None) -> str:
         target = frame or self.page.main_frame

@@ -76,10 +76,12 @@ def _report(out: Path, truth: dict[str, Any], payload: dict[str, Any], received:
     return "\n".join(lines)
 
 
-async def main(output_dir: Path) -> int:
+async def record(scenario: Path, output_dir: Path, *, code: str = MEETING_CODE,
+                 bot_name: str = "Meetbot Demo") -> tuple[int, dict[str, Any], dict[str, Any], int]:
+    """Run `meetbot run` against a simulated meeting; return (exit code, truth, payload, callbacks)."""
     out = output_dir.resolve()
     if (out / "result.json").exists():
-        shutil.rmtree(out)  # a previous demo's files; never anything else
+        shutil.rmtree(out)  # a previous run's files; never anything else
     with tempfile.TemporaryDirectory(prefix="meetbot-demo-") as tmp:
         avatar = Path(tmp) / "avatar.png"
         await _make_avatar(avatar)
@@ -88,25 +90,30 @@ async def main(output_dir: Path) -> int:
             name="demo-images")
         await images.start()
         try:
-            async with SimulatorServer(scenarios=[SCENARIO]) as sim, CallbackReceiver() as rx:
-                print(f"simulator: {sim.url} (serving https://meet.google.com/{MEETING_CODE})",
-                      file=sys.stderr)
+            async with SimulatorServer(scenarios=[scenario]) as sim, CallbackReceiver() as rx:
+                print(f"simulator: {sim.url} (serving https://meet.google.com/{code})", file=sys.stderr)
                 cmd = [sys.executable, "-m", "bot", "run",
-                       "--meeting-url", f"https://meet.google.com/{MEETING_CODE}",
-                       "--bot-name", "Meetbot Demo", "--meeting-title", "Weekly Standup",
+                       "--meeting-url", f"https://meet.google.com/{code}",
+                       "--bot-name", bot_name, "--meeting-title", "Weekly Standup",
                        "--bot-image-url", f"{images.url}/avatar.png",
                        "--callback-url", rx.url, "--callback-data", '{"source": "demo"}',
                        "--output-dir", str(out)]
                 env = dict(os.environ, MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}")
                 proc = await asyncio.create_subprocess_exec(*cmd, env=env)
                 rc = await proc.wait()
-                truth = sim.truth(MEETING_CODE)
+                truth = sim.truth(code)
                 received = len(rx.received)
         finally:
             await images.aclose()
     result = out / "result.json"
-    if not result.exists():
+    payload = json.loads(result.read_text()) if result.exists() else {}
+    return rc, truth, payload, received
+
+
+async def main(output_dir: Path) -> int:
+    rc, truth, payload, received = await record(SCENARIO, output_dir)
+    if not payload:
         print("demo failed: no result.json was written", file=sys.stderr)
         return 1
-    print(_report(out, truth, json.loads(result.read_text()), received))
+    print(_report(output_dir.resolve(), truth, payload, received))
     return rc
