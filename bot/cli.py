@@ -99,6 +99,8 @@ def run(
     everyone_left_timeout: Annotated[float | None, typer.Option(help="Seconds alone before leaving.")] = None,
     noone_joined_timeout: Annotated[float | None, typer.Option(help="Seconds for anyone to join.")] = None,
     silence_timeout: Annotated[float | None, typer.Option(help="Seconds of silence before leaving.")] = None,
+    status_events: Annotated[bool, typer.Option(
+        "--status-events", help="Also POST a status_change event at every phase change.")] = False,
     job: Annotated[Path | None, typer.Option("--job", help="A JSON job file (or env MEETBOT_JOB).")] = None,
 ) -> None:
     """Record one meeting to completion in this process. Exit 0 when done, 1 when failed."""
@@ -110,7 +112,7 @@ def run(
             meeting_title=meeting_title, callback_url=callback_url, output_dir=output_dir,
             max_duration=max_duration, waiting_room_timeout=waiting_room_timeout,
             everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
-            silence_timeout=silence_timeout,
+            silence_timeout=silence_timeout, status_events=status_events or None,
         ).items() if v is not None
     }
     try:

@@ -29,6 +29,8 @@ class Job(BaseModel):
     callback_url: HttpUrl | None = None
     callback_data: dict[str, Any] = Field(default_factory=dict)
     time_zone: str = "UTC"
+    status_events: bool = False
+    """Also POST a ``status_change`` event to ``callback_url`` at every phase change."""
 
     meeting_id: str = Field(default_factory=lambda: new_id("mt"))
     video_id: str = Field(default_factory=lambda: new_id("m"))

@@ -39,7 +39,14 @@ from bot.storage import LocalStorage, Storage
 from bot.timeline import SpeakerSegment, SpeakerTimeline, SpeakingChange
 from bot.usage import Usage, sample_usage
 from callbacks.delivery import DeliveryReport, deliver
-from callbacks.payloads import CallbackPayload, FailurePayload, RecordingData, SuccessPayload, to_wire
+from callbacks.payloads import (
+    CallbackPayload,
+    FailurePayload,
+    RecordingData,
+    StatusChangeEvent,
+    SuccessPayload,
+    to_wire,
+)
 from platforms.base import MeetingEnded, MeetingEvent, ParticipantCount, PlatformAdapter, SpeakingChanged
 
 log = logging.getLogger("meetbot.runner")
@@ -86,6 +93,7 @@ class JobRunner:
         self._stored_segments: set[str] = set()
         self._timings: dict[str, float] = {}
         self._started = time.time()
+        self._status_events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
 
     # -- control ------------------------------------------------------------------------------
     def request_stop(self, outcome: Outcome = Outcome.STOPPED) -> None:
@@ -99,6 +107,19 @@ class JobRunner:
         self._timings[new.value] = round(at - self._started, 3)
         log.info("phase changed", extra={"meeting_id": self.job.meeting_id, "phase": new.value,
                                          "status": new.status.value, "from": old.value})
+        if self.job.status_events and self.job.callback_url:
+            self._status_events.put_nowait(StatusChangeEvent(
+                meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
+                status=new.status.value, phase=new.value, previous_phase=old.value, at=at))
+
+    async def _send_status_events(self, http: httpx.AsyncClient) -> None:
+        """In order, in the background: the job never waits on the receiver for these."""
+        url = str(self.job.callback_url)
+        while True:
+            event = await self._status_events.get()
+            await deliver(url, event.model_dump(mode="json"), client=http,
+                          timeout=self.settings.callback_timeout, attempts=2)
+            self._status_events.task_done()
 
     # -- the job ------------------------------------------------------------------------------
     async def run(self) -> JobResult:
@@ -108,6 +129,7 @@ class JobRunner:
         work = Path(tempfile.mkdtemp(prefix=f"meetbot-{self.job.meeting_id}-"))
         keep_work = False
         async with httpx.AsyncClient() as http:
+            sender = asyncio.create_task(self._send_status_events(http), name="status-events")
             try:
                 outcome, recording = await self._record(work, http)
             except MeetbotError as exc:
@@ -123,7 +145,7 @@ class JobRunner:
                 if self._recorder is not None and recording is None:
                     # Something failed after recording began: keep what was captured.
                     recording, keep_work = await self._salvage()
-                result = await self._conclude(outcome, error, recording, http)
+                result = await self._conclude(outcome, error, recording, http, sender)
                 if not keep_work:
                     shutil.rmtree(work, ignore_errors=True)
         return result
@@ -323,7 +345,7 @@ class JobRunner:
 
     # -- result -------------------------------------------------------------------------------
     async def _conclude(self, outcome: Outcome, error: str | None, recording: Recording | None,
-                        http: httpx.AsyncClient) -> JobResult:
+                        http: httpx.AsyncClient, sender: asyncio.Task[None]) -> JobResult:
         has_media = recording is not None and recording.recording_url is not None
         done = outcome.is_success and has_media
         if outcome.is_success and not has_media and error is None:
@@ -336,6 +358,10 @@ class JobRunner:
             await self.storage.put_bytes("result.json", json.dumps(body, indent=2).encode())
         except MeetbotError as exc:
             log.error("result not stored", extra={"error": exc.message})
+        # Progress events go first, so a receiver never sees "in_call" after the result.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._status_events.join(), self.settings.callback_timeout)
+        await _cancel(sender)
         delivery = None
         if self.job.callback_url:
             delivery = await deliver(str(self.job.callback_url), body, client=http,

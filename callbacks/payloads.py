@@ -59,6 +59,20 @@ class FailurePayload(_Extras):
 CallbackPayload = SuccessPayload | FailurePayload
 
 
+class StatusChangeEvent(BaseModel):
+    """Sent at each phase change when the job asks for ``status_events``; the final result follows."""
+
+    event: Literal["status_change"] = "status_change"
+    meeting_id: str
+    callback_data: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["initializing", "processing", "done", "failed"]
+    phase: str
+    """starting, joining, in_waiting_room, in_call_recording, leaving, uploading, done, failed."""
+    previous_phase: str
+    at: float
+    """Unix time of the change."""
+
+
 def to_wire(payload: CallbackPayload) -> dict[str, Any]:
     """JSON body with VideoDB's keys first."""
     body = payload.model_dump(mode="json")

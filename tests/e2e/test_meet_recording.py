@@ -69,14 +69,16 @@ def scenario(code: str, **over: Any) -> dict[str, Any]:
 
 
 async def run_bot(sim: Any, rx: CallbackReceiver, code: str, out: Path, *extra: str,
-                  image: str | None = None, on_start: Any = None) -> tuple[int, str]:
+                  image: str | None = None, on_start: Any = None,
+                  env: dict[str, str] | None = None) -> tuple[int, str]:
     cmd = [*meetbot_cmd(), "run", "--meeting-url", f"https://meet.google.com/{code}",
            "--bot-name", BOT, "--meeting-title", "Design review", "--callback-url", rx.url,
            "--callback-data", json.dumps({"crm_id": 42}), "--output-dir", str(out), *extra]
     if image:
         cmd += ["--bot-image-url", image]
-    env = meetbot_env(MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}", MEETBOT_LOG_LEVEL="INFO")
-    proc = await asyncio.create_subprocess_exec(*cmd, env=env, stdout=asyncio.subprocess.PIPE,
+    full_env = meetbot_env(MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}", MEETBOT_LOG_LEVEL="INFO",
+                           **(env or {}))
+    proc = await asyncio.create_subprocess_exec(*cmd, env=full_env, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT)
     if on_start is not None:
         await on_start(proc)
@@ -158,11 +160,16 @@ async def test_denied_admission_fails_with_a_failure_callback(
     await simulator.add_scenario(scenario(meeting_code, lobby={"mode": "ask", "deny_after": 2.0}))
     out = tmp_path / "rec"
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out,
+        rc, log = await run_bot(simulator, rx, meeting_code, out, "--status-events",
                                 image=f"{image_server.url}/broken.png")
         assert rc == 1, log[-3000:]
-        await rx.wait_for(1, timeout=10)
-    body = rx.received[0].json()
+        await rx.wait_for(5, timeout=10)
+    # Progress events in order, then the result.
+    *events, last = [r.json() for r in rx.received]
+    assert [e["phase"] for e in events] == ["starting", "joining", "in_waiting_room", "failed"]
+    assert [e["status"] for e in events] == ["initializing"] * 3 + ["failed"]
+    assert all(e["event"] == "status_change" and e["callback_data"] == {"crm_id": 42} for e in events)
+    body = last
     assert body["success"] is False and body["message"] == "Failed to record meeting."
     assert body["status"] == "failed" and body["error_code"] == "denied_admission"
     assert body["callback_data"] == {"crm_id": 42}

@@ -1,0 +1,101 @@
+"""Every way a job can end that a meeting page can produce: told apart by code and status.
+
+Each case runs the real `meetbot run` against a simulated meeting and reads the callback the
+receiver got on its socket.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callbacks.receiver import CallbackReceiver
+from tests.e2e.test_meet_recording import run_bot, scenario
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
+
+FAST = {"lobby": {"mode": "open"}, "consent_dialog": False, "speech": [],
+        "end": {"kind": "none"}}
+SPEAK = [{"speaker": "Alice", "at": 0.5, "text": "Hello there."}]
+
+# (id, scenario changes, extra CLI args, exit code, status, code)
+CASES: list[tuple[str, dict[str, Any], list[str], int, str, str]] = [
+    ("not_found", {"not_found": True}, [], 1, "failed", "meeting_not_found"),
+    ("blocked", {"blocked": True}, [], 1, "failed", "blocked_by_platform"),
+    ("meet_lobby_expired", {"lobby": {"mode": "ask", "no_response_after": 1.5}}, [], 1, "failed",
+     "waiting_room_timeout"),
+    ("our_lobby_timeout", {"lobby": {"mode": "ask", "admit_after": None}},
+     ["--waiting-room-timeout", "2"], 1, "failed", "waiting_room_timeout"),
+    ("host_ended", {"speech": SPEAK, "end": {"kind": "host_ended", "at": 3}}, [], 0, "done",
+     "meeting_ended"),
+    ("removed", {"speech": SPEAK, "end": {"kind": "removed", "at": 3}}, [], 0, "done",
+     "removed_by_host"),
+    ("everyone_left", {"speech": SPEAK, "end": {"kind": "everyone_left", "at": 2}},
+     ["--everyone-left-timeout", "2"], 0, "done", "everyone_left"),
+    ("noone_joined", {"participants": []}, ["--noone-joined-timeout", "3"], 1, "failed",
+     "noone_joined_timeout"),
+    ("silence", {}, ["--silence-timeout", "3"], 0, "done", "silence_timeout"),
+    ("max_duration", {"speech": SPEAK}, ["--max-duration", "3"], 0, "done", "max_duration_reached"),
+]
+
+
+@pytest.mark.parametrize(("changes", "args", "rc", "status", "code"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+async def test_meet_outcome(simulator: Any, meeting_code: str, tmp_path: Path, changes: dict[str, Any],
+                            args: list[str], rc: int, status: str, code: str) -> None:
+    await simulator.add_scenario(scenario(meeting_code, **{**FAST, **changes}))
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        got_rc, log = await run_bot(simulator, rx, meeting_code, out, *args)
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[-1].json()
+    assert (got_rc, body["status"], body["reason"]) == (rc, status, code), log[-2500:]
+    assert body["success"] is (status == "done")
+    if status == "failed":
+        assert body["error_code"] == code and body["error"]
+    # A job that recorded anything hands it over, whatever the outcome.
+    recorded = (out / "recording.mp4").exists()
+    assert recorded == ("data" in body)
+    if code in {"meeting_ended", "removed_by_host", "everyone_left", "silence_timeout",
+                "max_duration_reached", "noone_joined_timeout"}:
+        assert recorded
+    assert f"reason={code}" in log
+
+
+async def test_unsupported_url_fails_before_starting_anything(tmp_path: Path, simulator: Any) -> None:
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, "x", out, "--meeting-url", "https://example.com/call/1")
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    assert rc == 1 and body["error_code"] == "invalid_meeting_url"
+    assert "display started" not in log
+    assert json.loads((out / "result.json").read_text()) == body
+
+
+async def test_browser_failure_is_an_internal_error_with_a_callback(tmp_path: Path, simulator: Any,
+                                                                     meeting_code: str) -> None:
+    await simulator.add_scenario(scenario(meeting_code, **FAST))
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        rc, _ = await run_bot(simulator, rx, meeting_code, out,
+                              env={"MEETBOT_CHROMIUM_PATH": "/nonexistent/chromium"})
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    assert rc == 1 and body["error_code"] == "internal_error" and "Chromium" in body["error"]
+
+
+def test_malformed_job_exits_2_with_the_problem_named(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import meetbot_cmd
+
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"meeting_url": "https://meet.google.com/abc-defg-hij", "max_duration": "x"}))
+    proc = subprocess.run([*meetbot_cmd(), "run", "--job", str(job)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    assert "max_duration" in proc.stderr
