@@ -173,8 +173,9 @@ class GoogleMeetAdapter(PlatformAdapter):
             if await button.is_enabled():
                 break
             await asyncio.sleep(0.1)
+        label = (await button.inner_text()).strip()
         await button.click()
-        log.info("join requested", extra={"button": (await button.inner_text()).strip()})
+        log.info("join requested", extra={"button": label})
 
     async def _wait_for_prejoin(self) -> Locator:
         for _ in range(600):
