@@ -7,7 +7,6 @@ report alone.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import signal
 import time
@@ -21,12 +20,13 @@ from starlette.routing import Route
 
 from bot.embedded_server import EmbeddedServer
 from callbacks.receiver import CallbackReceiver
-from tests.conftest import meetbot_cmd, meetbot_env
-from tests.helpers import AudioTrack, ffprobe, stream
+from tests.conftest import meetbot_cmd
+from tests.e2e.bot_run import BOT, check_recording
+from tests.e2e.bot_run import run_bot as _run_bot
+from tests.helpers import ffprobe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
 
-BOT = "Acme Notetaker"
 AVATAR_RGB = (208, 32, 144)
 
 
@@ -69,23 +69,8 @@ def scenario(code: str, **over: Any) -> dict[str, Any]:
 
 
 async def run_bot(sim: Any, rx: CallbackReceiver, code: str, out: Path, *extra: str,
-                  image: str | None = None, on_start: Any = None,
-                  env: dict[str, str] | None = None) -> tuple[int, str]:
-    cmd = [*meetbot_cmd(), "run", "--meeting-url", f"https://meet.google.com/{code}",
-           "--bot-name", BOT, "--meeting-title", "Design review", "--callback-url", rx.url,
-           "--callback-data", json.dumps({"crm_id": 42}), "--output-dir", str(out), *extra]
-    if image:
-        cmd += ["--bot-image-url", image]
-    full_env = meetbot_env(MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}", MEETBOT_LOG_LEVEL="INFO",
-                           **(env or {}))
-    proc = await asyncio.create_subprocess_exec(*cmd, env=full_env, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT)
-    if on_start is not None:
-        await on_start(proc)
-    stdout, _ = await asyncio.wait_for(proc.communicate(), 180)
-    text = stdout.decode(errors="replace")
-    (out.parent / f"{out.name}.log").write_text(text)
-    return proc.returncode or 0, text
+                  **kw: Any) -> tuple[int, str]:
+    return await _run_bot(sim, rx, f"https://meet.google.com/{code}", out, *extra, **kw)
 
 
 async def test_records_meet_end_to_end(simulator: Any, image_server: Any, meeting_code: str,
@@ -111,18 +96,6 @@ async def test_records_meet_end_to_end(simulator: Any, image_server: Any, meetin
     assert body["reason"] == "meeting_ended" and body["status"] == "done"
     assert body["data"]["stream_url"] == (out / "hls" / "playlist.m3u8").resolve().as_uri()
 
-    # The file: H.264 + AAC, 720p, as long as the bot was in the call.
-    mp4 = out / "recording.mp4"
-    info = ffprobe(mp4)
-    v, a = stream(info, "video"), stream(info, "audio")
-    assert (v["codec_name"], v["width"], v["height"]) == ("h264", 1280, 720)
-    assert (a["codec_name"], int(a["sample_rate"])) == ("aac", 48000)
-    in_call = truth["ended_at"] - truth["admitted_at"]
-    duration = float(info["format"]["duration"])
-    assert abs(duration - in_call) < 1.0, (duration, in_call)
-    assert "#EXT-X-ENDLIST" in (out / "hls" / "playlist.m3u8").read_text()
-    assert ffprobe(out / "hls" / "playlist.m3u8")["streams"]
-
     # The bot as the meeting saw it: its name, muted, its avatar on camera.
     assert truth["joined_name"] == BOT
     assert truth["mic_on_at_join"] is False
@@ -130,28 +103,9 @@ async def test_records_meet_end_to_end(simulator: Any, image_server: Any, meetin
     assert all(abs(c - w) < 40 for c, w in zip(truth["camera_mean_rgb"], AVATAR_RGB, strict=True)), \
         truth["camera_mean_rgb"]
 
-    # The timeline against ground truth, on the recording's clock.
-    origin = body["recording_started_at"]
-    timeline = body["data"]["speaker_timeline"]
-    speech = truth["speech"]
-    assert len(timeline) == len(speech), (timeline, speech)
-    errors = []
-    for seg, said in zip(timeline, speech, strict=True):
-        assert seg["speaker_name"] == said["speaker"]
-        errors.append(seg["start_time_seconds"] - (said["start"] - origin))
-        errors.append(seg["end_time_seconds"] - (said["end"] - origin))
-    assert max(abs(e) for e in errors[::2]) < 0.4, errors
-    print(f"timeline boundary errors (s): {[round(e, 3) for e in errors]}")
-
-    # The audio: loud while someone speaks, quiet between turns.
-    track = AudioTrack(mp4)
-    for said in speech:
-        s, e = said["start"] - origin, said["end"] - origin
-        assert track.rms_db(s + 0.1, e - 0.1) > -40, (said, track.rms_db(s, e))
-    for prev, nxt in itertools.pairwise(speech):
-        gap = (prev["end"] - origin + 0.3, nxt["start"] - origin - 0.3)
-        if gap[1] - gap[0] > 0.3:
-            assert track.rms_db(*gap) < -55, (gap, track.rms_db(*gap))
+    # The recording, the timeline and the audio against ground truth.
+    errors = check_recording(out, body, truth)
+    print(f"timeline start errors (s): {[round(e, 3) for e in errors]}")
 
 
 async def test_denied_admission_fails_with_a_failure_callback(

@@ -1,0 +1,80 @@
+"""Running the real `meetbot run` against the simulator, and checking its outputs against truth."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from callbacks.receiver import CallbackReceiver
+from tests.conftest import meetbot_cmd, meetbot_env
+from tests.helpers import AudioTrack, ffprobe, stream
+
+BOT = "Acme Notetaker"
+ROUTED_HOSTS = ("meet.google.com", "zoom.us", "*.zoom.us", "teams.microsoft.com", "teams.live.com",
+                "login.microsoftonline.com")
+
+
+def overrides(sim: Any) -> str:
+    return ",".join(f"{host}={sim.url}" for host in ROUTED_HOSTS)
+
+
+async def run_bot(sim: Any, rx: CallbackReceiver, url: str, out: Path, *extra: str,
+                  image: str | None = None, on_start: Any = None,
+                  env: dict[str, str] | None = None) -> tuple[int, str]:
+    cmd = [*meetbot_cmd(), "run", "--meeting-url", url,
+           "--bot-name", BOT, "--meeting-title", "Design review", "--callback-url", rx.url,
+           "--callback-data", json.dumps({"crm_id": 42}), "--output-dir", str(out), *extra]
+    if image:
+        cmd += ["--bot-image-url", image]
+    full_env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(sim), MEETBOT_LOG_LEVEL="INFO", **(env or {}))
+    proc = await asyncio.create_subprocess_exec(*cmd, env=full_env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    if on_start is not None:
+        await on_start(proc)
+    stdout, _ = await asyncio.wait_for(proc.communicate(), 180)
+    text = stdout.decode(errors="replace")
+    (out.parent / f"{out.name}.log").write_text(text)
+    return proc.returncode or 0, text
+
+
+def check_recording(out: Path, body: dict[str, Any], truth: dict[str, Any], *,
+                    ends_observable: bool = True) -> list[float]:
+    """The MP4, the timeline and the audio against ground truth; returns the start errors (s).
+
+    ``ends_observable``: whether the platform shows when someone stops speaking (Zoom only shows
+    who spoke last, so its intervals run to the next speaker).
+    """
+    mp4 = out / "recording.mp4"
+    info = ffprobe(mp4)
+    v, a = stream(info, "video"), stream(info, "audio")
+    assert (v["codec_name"], v["width"], v["height"]) == ("h264", 1280, 720)
+    assert (a["codec_name"], int(a["sample_rate"])) == ("aac", 48000)
+    in_call = truth["ended_at"] - truth["admitted_at"]
+    duration = float(info["format"]["duration"])
+    assert abs(duration - in_call) < 1.0, (duration, in_call)
+    assert "#EXT-X-ENDLIST" in (out / "hls" / "playlist.m3u8").read_text()
+
+    origin = body["recording_started_at"]
+    timeline = body["data"]["speaker_timeline"]
+    speech = truth["speech"]
+    assert [s["speaker_name"] for s in timeline] == [s["speaker"] for s in speech], (timeline, speech)
+    starts = [seg["start_time_seconds"] - (said["start"] - origin)
+              for seg, said in zip(timeline, speech, strict=True)]
+    assert max(abs(e) for e in starts) < 0.4, starts
+    if ends_observable:
+        ends = [seg["end_time_seconds"] - (said["end"] - origin)
+                for seg, said in zip(timeline, speech, strict=True)]
+        assert max(abs(e) for e in ends) < 0.4, ends
+
+    track = AudioTrack(mp4)
+    for said in speech:
+        s, e = said["start"] - origin, said["end"] - origin
+        assert track.rms_db(s + 0.1, e - 0.1) > -40, (said, track.rms_db(s, e))
+    for prev, nxt in itertools.pairwise(speech):
+        gap = (prev["end"] - origin + 0.3, nxt["start"] - origin - 0.3)
+        if gap[1] - gap[0] > 0.3:
+            assert track.rms_db(*gap) < -55, (gap, track.rms_db(*gap))
+    return starts
