@@ -180,6 +180,9 @@ class ZoomAdapter(PlatformAdapter):
 
     # -- join ---------------------------------------------------------------------------------
     async def _join(self, *, bot_name: str, camera_on: bool) -> None:
+        # "Download Now" on the launcher starts the desktop installer: never fetch it.
+        await self.page.route("**/*.exe", lambda route: route.abort())
+        await self.page.route("**/*.pkg", lambda route: route.abort())
         await self.page.goto(self.ref.url, wait_until="domcontentloaded")
         name_input = await self._reach_prejoin()
         await self._fill_passcode_if_asked()
