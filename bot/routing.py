@@ -37,17 +37,6 @@ def rewrite(url: str, overrides: dict[str, str]) -> str | None:
     return f"{origin}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def _unrewrite_location(location: str, request_url: str, overrides: dict[str, str]) -> str:
-    """Map a redirect that points into an override origin back onto the public host."""
-    req = urlsplit(request_url)
-    for host, origin in overrides.items():
-        if not host.startswith("*.") and (location.startswith(origin + "/") or location == origin):
-            return f"https://{host}{location[len(origin):] or '/'}"
-    if location.startswith("/"):
-        return f"{req.scheme}://{req.netloc}{location}"
-    return location
-
-
 async def install_host_overrides(context: BrowserContext, overrides: dict[str, str]) -> None:
     if not overrides:
         return
@@ -59,18 +48,16 @@ async def install_host_overrides(context: BrowserContext, overrides: dict[str, s
             await route.fallback()
             return
         try:
-            # Redirects are handed to the browser so that it navigates on the public host.
-            # X-Forwarded-Host tells the origin which public host was asked for.
+            # X-Forwarded-Host tells the origin which public host was asked for. A redirect is
+            # followed here, by the fetch: a fulfilled 3xx would be followed by the browser
+            # without passing through this handler again, off to the real host.
             headers = {**request.headers, "x-forwarded-host": urlsplit(request.url).netloc}
-            response = await route.fetch(url=target, max_redirects=0, headers=headers)
+            response = await route.fetch(url=target, headers=headers)
         except Exception as exc:
             log.warning("override origin unreachable", extra={"url": target, "error": str(exc)})
             await route.abort("connectionrefused")
             return
-        headers = dict(response.headers)
-        if "location" in headers:
-            headers["location"] = _unrewrite_location(headers["location"], request.url, overrides)
-        await route.fulfill(response=response, headers=headers)
+        await route.fulfill(response=response)
 
     await context.route("**/*", handle)
     log.info("host overrides installed", extra={"hosts": sorted(overrides)})

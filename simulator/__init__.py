@@ -1,7 +1,17 @@
 """meetbot simulator: local imitations of meeting pages, driven by scenario files, with ground truth."""
 
-from simulator.scenario import End, Lobby, Participant, Scenario, SpeechSegment, load_scenario
+from simulator.scenario import (
+    End,
+    Lobby,
+    Participant,
+    Scenario,
+    SpeechSegment,
+    TeamsOptions,
+    ZoomOptions,
+    load_scenario,
+)
 from simulator.server import MEET_ORIGIN, SimulatorServer
+from simulator.urls import join_url
 
 __all__ = [
     "MEET_ORIGIN",
@@ -11,5 +21,8 @@ __all__ = [
     "Scenario",
     "SimulatorServer",
     "SpeechSegment",
+    "TeamsOptions",
+    "ZoomOptions",
+    "join_url",
     "load_scenario",
 ]

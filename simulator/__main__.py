@@ -27,8 +27,12 @@ async def _serve(args: argparse.Namespace) -> None:
     async with SimulatorServer(scenarios, host=args.host, port=args.port,
                                cache_dir=args.cache_dir) as sim:
         print(f"simulator listening on {sim.url}", flush=True)
-        for code in sim.registry.meetings:
-            print(f"  {sim.meeting_url(code)}   (as {MEET_ORIGIN}/{code} when routed)", flush=True)
+        for code, meeting in sim.registry.meetings.items():
+            sc = meeting.scenario
+            if sc.platform == "meet":
+                print(f"  {sim.meeting_url(code)}   (as {MEET_ORIGIN}/{code} when routed)", flush=True)
+            else:
+                print(f"  {sc.platform}: {sc.public_url()}   (route its hosts to {sim.url})", flush=True)
         print("Ctrl-C to stop", flush=True)
         await asyncio.Event().wait()
 

@@ -60,8 +60,18 @@ class Registry:
             for s in scenario.speech
         ))
         code = scenario.meeting_code
-        self.meetings[code] = Meeting(scenario, list(clips), GroundTruth(code))
+        self.meetings[code] = Meeting(scenario, list(clips), GroundTruth(code, scenario.platform))
         return scenario
+
+    def find(self, platform: str, code: str) -> Meeting | None:
+        """The meeting with this code on this platform (Zoom also by personal-link name)."""
+        m = self.meetings.get(code)
+        if m is not None and m.scenario.platform == platform:
+            return m
+        if platform == "zoom":
+            return next((m for m in self.meetings.values() if m.scenario.platform == "zoom"
+                         and m.scenario.zoom and m.scenario.zoom.vanity == code.lower()), None)
+        return None
 
     def get(self, code: str) -> Meeting:
         try:
@@ -97,21 +107,46 @@ def page_config(code: str, meeting: Meeting | None) -> dict[str, Any]:
         "not_found": sc.not_found, "blocked": sc.blocked, "lobby": sc.lobby.model_dump(),
         "consent_dialog": sc.consent_dialog, "participants": participants, "speech": speech,
         "end": sc.end.model_dump(), "self_id": f"{space}/devices/{400 + len(participants)}",
-        "self_color": _SELF_COLOR,
+        "self_color": _SELF_COLOR, "platform": sc.platform,
+        "zoom": sc.zoom.model_dump() if sc.zoom else None,
+        "teams": sc.teams.model_dump() if sc.teams else None,
     }
+
+
+def host_kind(request: Request) -> str:
+    """Which product a request is for: the public host from X-Forwarded-Host, else the Host header."""
+    host = (request.headers.get("x-forwarded-host") or request.headers.get("host") or "").lower()
+    host = host.split(":")[0]
+    if host == "zoom.us" or host.endswith((".zoom.us", "zoom.com")):
+        return "zoom"
+    if host in ("teams.microsoft.com", "teams.live.com"):
+        return "teams"
+    if host == "login.microsoftonline.com":
+        return "login"
+    return "meet"
 
 
 def build_app(registry: Registry) -> Starlette:
     template = (PAGES_DIR / "meet" / "index.html").read_text(encoding="utf-8")
+    from simulator.teams_web import TeamsPages
+    from simulator.zoom_web import ZoomPages
+
+    zoom_page = ZoomPages(registry, page_config)
+    teams_page = TeamsPages(registry, page_config)
 
     def meeting_or_404(code: str) -> Meeting | JSONResponse:
         m = registry.meetings.get(code)
         return m if m else JSONResponse({"error": "unknown meeting"}, 404)
 
-    async def home(request: Request) -> HTMLResponse:
+    async def home(request: Request) -> Response:
+        kind = host_kind(request)
+        if kind == "zoom":
+            return await zoom_page.other(request)
+        if kind in ("teams", "login"):
+            return await teams_page.dispatch(request)
         links = "".join(
             f'<li><a href="/{html.escape(c)}">{html.escape(c)}</a> {html.escape(m.scenario.title)}</li>'
-            for c, m in registry.meetings.items())
+            for c, m in registry.meetings.items() if m.scenario.platform == "meet")
         return HTMLResponse(
             '<!doctype html><html><head><meta charset="utf-8"><title>Google Meet</title>'
             '<link rel="stylesheet" href="/_sim/static/meet/meet.css"></head><body><div class="home">'
@@ -119,10 +154,17 @@ def build_app(registry: Registry) -> Starlette:
             headers=_NO_STORE)
 
     async def meeting_page(request: Request) -> Response:
-        code = request.path_params["code"]
+        code = request.path_params["path"]
+        kind = host_kind(request)
+        if kind == "zoom":
+            return await zoom_page.other(request)
+        if kind in ("teams", "login"):
+            return await teams_page.dispatch(request)
         if not _CODE_RE.fullmatch(code):
             return Response("Not Found", 404)
-        cfg = json.dumps(page_config(code, registry.meetings.get(code))).replace("</", "<\\/")
+        m = registry.meetings.get(code)
+        cfg = json.dumps(page_config(code, m if m and m.scenario.platform == "meet" else None))
+        cfg = cfg.replace("</", "<\\/")
         body = template.replace("__SIM_TITLE__", html.escape(f"Meet - {code}")).replace("__SIM_CONFIG__", cfg)
         return HTMLResponse(body, headers=_NO_STORE)
 
@@ -156,6 +198,13 @@ def build_app(registry: Registry) -> Starlette:
                 detail = exc.errors(include_url=False, include_context=False)
             return JSONResponse({"error": "invalid scenario", "detail": detail}, 422)
         return JSONResponse({"meeting_code": scenario.meeting_code}, 201)
+
+    async def config(request: Request) -> JSONResponse:
+        # The Teams page reads its meeting from the URL fragment, so it fetches its config.
+        platform = request.query_params.get("platform", "teams")
+        m = registry.find(platform, request.path_params["code"])
+        return JSONResponse(page_config(m.scenario.meeting_code if m else request.path_params["code"], m),
+                            headers=_NO_STORE)
 
     async def scenario(request: Request) -> JSONResponse:
         m = meeting_or_404(request.path_params["code"])
@@ -198,10 +247,13 @@ def build_app(registry: Registry) -> Starlette:
         Route("/_sim/audio/{key}.wav", audio),
         Route("/_sim/api/meetings", meetings, methods=["GET", "POST"]),
         Route("/_sim/api/meetings/{code}", scenario),
+        Route("/_sim/api/meetings/{code}/config", config),
         Route("/_sim/api/meetings/{code}/truth", truth),
         Route("/_sim/api/meetings/{code}/events", events, methods=["POST"]),
         Route("/_sim/api/meetings/{code}/control", control, methods=["GET", "POST"]),
-        Route("/{code}", meeting_page),
+        *zoom_page.routes(),
+        *teams_page.routes(),
+        Route("/{path:path}", meeting_page),
     ])
 
 
@@ -210,6 +262,9 @@ class SimulatorServer:
 
     ``async with SimulatorServer(scenarios=[...]) as sim:`` then open ``sim.meeting_url(code)``
     (or ``https://meet.google.com/<code>`` routed to ``sim.url``) and read ``sim.truth(code)``.
+    Zoom and Teams pages are reached on their public URLs (``Scenario.public_url()``) with the Zoom,
+    Teams and login.microsoftonline.com hosts routed to ``sim.url``; the path, and the
+    X-Forwarded-Host header where the path is ambiguous, tell the platforms apart.
     """
 
     def __init__(

@@ -12,13 +12,27 @@ class GroundTruth:
     """What really happened in one run of a meeting. Times are epoch seconds from the page clock.
 
     ``speech`` start/end are when each segment's audio reached the audio output (not when it was
-    scheduled); ``indicator_start``/``indicator_end`` are when the speaking class was switched.
+    scheduled); ``indicator_start``/``indicator_end`` are when the speaking signal was switched
+    (Meet: speaking class; Teams: outline class or style; Zoom: the active-speaker frame was given
+    to the speaker, ``indicator_end`` stays null because Zoom keeps the last speaker in the frame).
+    ``audible`` is false for a segment that played while the bot had not joined Zoom computer audio
+    (``audible_from`` is set if it joined in the middle of it); it is true on Meet and Teams.
+
+    Zoom/Teams additions: ``platform``, ``client`` (zoom "react"/"classic", teams "v2"),
+    ``in_iframe``, ``pages`` (each page/screen shown, in order), ``audio_joined_at`` (Zoom),
+    ``passcode_entered``/``passcode_source``/``passcode_ok``, ``blocked_by`` (e.g. "signin",
+    "bot_wall", "captcha", "login"), ``active_speaker`` (Zoom: ``[{name, t, reason}]`` each time the
+    big frame changed hands).
     """
 
-    def __init__(self, meeting_code: str) -> None:
+    def __init__(self, meeting_code: str, platform: str = "meet") -> None:
         self.meeting_code = meeting_code
         self._data: dict[str, Any] = {
             "meeting_code": meeting_code,
+            "platform": platform,
+            "client": None,
+            "in_iframe": None,
+            "pages": [],
             "joined_name": None,
             "mic_on_at_join": None,
             "camera_on_at_join": None,
@@ -31,6 +45,12 @@ class GroundTruth:
             "end_kind": None,
             "everyone_left_at": None,
             "left_at": None,
+            "audio_joined_at": None,
+            "passcode_entered": None,
+            "passcode_source": None,
+            "passcode_ok": None,
+            "blocked_by": None,
+            "active_speaker": [],
             "speech": [],
             "participants": [],
             "events": [],
@@ -58,9 +78,29 @@ class GroundTruth:
         elif kind == "left":
             if d["left_at"] is None:
                 d["left_at"] = t
+        elif kind == "page_loaded":
+            d["pages"].append(event.get("page"))
+            if event.get("client") is not None:
+                d["client"] = event.get("client")
+            if event.get("in_iframe") is not None:
+                d["in_iframe"] = event.get("in_iframe")
+        elif kind == "passcode_submitted":
+            d.update(passcode_entered=event.get("passcode"), passcode_source=event.get("source"),
+                     passcode_ok=event.get("ok"))
+        elif kind == "blocked":
+            d["blocked_by"] = event.get("by")
+        elif kind == "audio_joined":
+            if d["audio_joined_at"] is None:
+                d["audio_joined_at"] = t
+                for seg in d["speech"]:
+                    if seg["end"] is None and not seg["audible"]:
+                        seg["audible_from"] = t
+        elif kind == "active_speaker":
+            d["active_speaker"].append({"name": event.get("name"), "t": t, "reason": event.get("reason")})
         elif kind == "speech_start":
             seg = {"speaker": event.get("speaker"), "start": t, "end": None, "text": event.get("text"),
-                   "indicator_start": event.get("indicator_t"), "indicator_end": None}
+                   "indicator_start": event.get("indicator_t"), "indicator_end": None,
+                   "audible": event.get("audible", True), "audible_from": None}
             self._speech_by_index[int(event.get("index", -1))] = seg
             d["speech"].append(seg)
         elif kind == "speech_end":

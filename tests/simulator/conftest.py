@@ -70,6 +70,23 @@ async def sim_page(sim: SimulatorServer, sim_browser: object) -> AsyncIterator[o
     await context.close()
 
 
+# Every public host the Zoom and Teams pages live on, served by the one simulator origin.
+def web_overrides(url: str) -> dict[str, str]:
+    return {"zoom.us": url, "*.zoom.us": url, "teams.microsoft.com": url, "teams.live.com": url,
+            "login.microsoftonline.com": url}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def web_page(sim: SimulatorServer, sim_browser: object) -> AsyncIterator[object]:
+    """A page whose Zoom, Teams and Microsoft login hosts are routed to the simulator."""
+    context = await sim_browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
+    await install_host_overrides(context, web_overrides(sim.url))
+    page = await context.new_page()
+    yield page
+    await context.unroute_all(behavior="ignoreErrors")
+    await context.close()
+
+
 @pytest.fixture
 def meeting_code() -> str:
     return "sim-" + uuid.uuid4().hex[:10]

@@ -51,3 +51,53 @@ async def test_speech_is_trimmed_and_cached(tmp_path: Path) -> None:
     with wave.open(str(first.path)) as w:
         head = w.readframes(int(w.getframerate() * 0.02))
     assert any(b != 0 for b in head)  # espeak's silent lead-in was cut
+
+
+SCENARIOS = DEMO.parent
+
+
+def test_zoom_and_teams_demos_load_with_defaults() -> None:
+    zoom = load_scenario(SCENARIOS / "demo-zoom.yaml")
+    teams = load_scenario(SCENARIOS / "demo-teams.yaml")
+    assert zoom.zoom is not None and zoom.zoom.client == "react" and teams.zoom is None
+    assert teams.teams is not None and teams.teams.speaking_signal == "class"
+    assert load_scenario({"platform": "meet", "meeting_code": "aaa-bbbb-ccc"}).zoom is None
+    assert load_scenario({"platform": "zoom", "meeting_code": "123456789"}).zoom is not None
+
+
+@pytest.mark.parametrize("bad", [
+    {"platform": "zoom", "meeting_code": "aaa-bbbb-ccc"},  # Zoom codes are meeting IDs
+    {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "zoom": {}},
+    {"platform": "teams", "meeting_code": "abc", "zoom": {}},
+    {"platform": "teams", "meeting_code": "abc", "teams": {"lobby_text": "Hold on"}},
+    {"platform": "teams", "meeting_code": "abc", "teams": {"speaking_signal": "aria"}},
+    {"platform": "zoom", "meeting_code": "123456789", "zoom": {"client": "native"}},
+    {"platform": "zoom", "meeting_code": "123456789", "blocked": True},
+])
+def test_invalid_platform_sections_are_rejected(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Scenario.model_validate(bad)
+
+
+def test_join_urls() -> None:
+    zoom = Scenario.model_validate({"platform": "zoom", "meeting_code": "85012345678",
+                                    "zoom": {"passcode": "ab1", "vanity": "team.room"}})
+    assert zoom.public_url() == "https://zoom.us/j/85012345678?pwd=ab1"
+    assert zoom.public_url("j", host="us05web.zoom.us") == "https://us05web.zoom.us/j/85012345678?pwd=ab1"
+    assert zoom.public_url("wc") == "https://app.zoom.us/wc/85012345678/join?pwd=ab1"
+    assert zoom.public_url("wc_classic", passcode="x") == "https://app.zoom.us/wc/join/85012345678?pwd=x"
+    assert zoom.public_url("my") == "https://zoom.us/my/team.room"
+    teams = Scenario.model_validate({"platform": "teams", "meeting_code": "abc-1",
+                                     "teams": {"passcode": "pw", "host": "teams.live.com"}})
+    thread = "19%3ameeting_abc-1%40thread.v2"
+    assert teams.public_url().startswith(f"https://teams.live.com/l/meetup-join/{thread}/0?context=%7B")
+    v2 = f"https://teams.live.com/v2/?meetingjoin=true#/l/meetup-join/{thread}/0?"
+    assert teams.public_url("v2").startswith(v2)
+    assert teams.public_url("v2").endswith("&anon=true")
+    launcher = "launcher.html?url=%2F_%23%2Fl%2Fmeetup-join%2F19%253ameeting_abc-1"
+    assert launcher in teams.public_url("launcher")
+    assert teams.public_url("meet") == "https://teams.live.com/meet/abc-1?p=pw"
+    with pytest.raises(ValueError):
+        teams.public_url("j")
+    meet = load_scenario(DEMO)
+    assert meet.public_url() == "https://meet.google.com/abc-defg-hij"
