@@ -32,7 +32,7 @@ log = logging.getLogger("meetbot.recorder")
 
 PLAYLIST = "playlist.m3u8"
 SILENCE_DB = -50
-SILENCE_MIN_S = 1.0
+SILENCE_MIN_S = 0.5
 _SILENCE = re.compile(r"silence_(start|end): ")
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
@@ -76,6 +76,8 @@ class Recorder:
         """Wall-clock time of the first video frame."""
         self.silent_since: float | None = None
         """Wall-clock start of the current silence on the sink (None while there is sound)."""
+        self.sound: list[tuple[float, float | None]] = []
+        """Wall-clock intervals with sound on the sink; the last may still be open (end None)."""
         self.started_at: float | None = None
         self.stopped_at: float | None = None
 
@@ -128,6 +130,7 @@ class Recorder:
         except OSError as exc:
             raise RecordingError(f"ffmpeg did not start: {exc}") from exc
         self.started_at = time.time()
+        self.sound = [(self.started_at, None)]  # silencedetect starts out assuming sound
         self._tasks = [
             asyncio.create_task(self._read_stderr(), name="ffmpeg-stderr"),
             asyncio.create_task(self._watch_segments(), name="ffmpeg-segments"),
@@ -162,15 +165,26 @@ class Recorder:
                 self.progress[key] = value
                 continue
             if m := _SILENCE.search(line):
-                # Reported once the silence has lasted SILENCE_MIN_S; its own timestamps are on
-                # the filter's clock, so place it on ours by arrival time.
-                started = time.time() - SILENCE_MIN_S
-                self.silent_since = started if m.group(1) == "start" else None
+                self._on_silence_edge(m.group(1) == "start", time.time())
                 continue
             if line and "Opening '" not in line:  # hls logs every segment it opens
                 self._stderr_tail.append(line)
                 if "Guessed Channel Layout" not in line:
                     log.debug("ffmpeg", extra={"line": line})
+
+    def _on_silence_edge(self, silent: bool, arrived: float) -> None:
+        # Silence is reported once it has lasted SILENCE_MIN_S, sound as soon as it returns; the
+        # filter's own timestamps are on another clock, so place the edges by arrival time.
+        if silent:
+            self.silent_since = arrived - SILENCE_MIN_S
+            start = self.sound.pop()[0] if self.sound and self.sound[-1][1] is None else None
+            # Blips shorter than a syllable are noise, and the stretch before the first report
+            # is only assumed to be sound.
+            if start is not None and self.silent_since - start > 0.25:
+                self.sound.append((start, self.silent_since))
+        else:
+            self.silent_since = None
+            self.sound.append((arrived, None))
 
     async def _watch_segments(self, final: bool = False) -> None:
         """Hand each finished segment to the store as soon as the playlist lists it."""

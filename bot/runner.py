@@ -91,6 +91,7 @@ class JobRunner:
         self._stop_outcome = Outcome.STOPPED
         self._recorder: Recorder | None = None
         self._stored_segments: set[str] = set()
+        self._gate_by_sound = False
         self._timings: dict[str, float] = {}
         self._started = time.time()
         self._status_events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
@@ -188,6 +189,7 @@ class JobRunner:
                 segment_seconds=s.segment_seconds, stop_timeout=s.ffmpeg_stop_timeout,
                 on_segment=self._store_segment,
             ))
+            self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter, self._recorder)
             self.state.move(Phase.LEAVING)
             await cleanup_step("leave meeting", adapter.leave(), s.leave_timeout)
@@ -314,7 +316,9 @@ class JobRunner:
         # The MP4's t=0 on the wall clock: the first frame's capture time minus its pts in the file.
         first = recorder.first_frame_at or recorder.started_at or time.time()
         origin = first - v_start
-        segments = self.timeline.segments(origin=origin, end=origin + duration)
+        segments = self.timeline.segments(
+            origin=origin, end=origin + duration,
+            sound=recorder.sound if self._gate_by_sound else None)
         rec = Recording(mp4=mp4, duration=round(duration, 3), origin=round(origin, 4), timeline=segments)
         for seg in recorder.segments:
             if seg.name not in self._stored_segments:

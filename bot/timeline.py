@@ -37,10 +37,12 @@ class SpeakerTimeline:
             del self._open[change.name]
             self._closed.append((change.name, start, max(change.at, start)))
 
-    def segments(self, *, origin: float, end: float) -> list[SpeakerSegment]:
+    def segments(self, *, origin: float, end: float,
+                 sound: list[tuple[float, float | None]] | None = None) -> list[SpeakerSegment]:
         """Intervals relative to ``origin`` (the recording's t=0), clipped to [0, end - origin].
 
-        Whoever is still speaking at ``end`` is closed there.
+        Whoever is still speaking at ``end`` is closed there. ``sound`` (wall-clock intervals with
+        audio) gates platforms that only say who spoke last, not when they stopped.
         """
         raw = sorted(self._closed + [(n, s, end) for n, s in self._open.items()],
                      key=lambda r: (r[1], r[0]))
@@ -53,6 +55,9 @@ class SpeakerTimeline:
                 continue
             last[name] = span = _Span(name, start, stop)
             merged.append(span)
+        if sound is not None:
+            merged = _gate(merged, [(s, e if e is not None else end) for s, e in sound],
+                           self._merge_gap)
         limit = end - origin
         out = []
         for span in merged:
@@ -69,3 +74,20 @@ class _Span:
     name: str
     start: float
     end: float
+
+
+def _gate(spans: list[_Span], sound: list[tuple[float, float]], merge_gap: float) -> list[_Span]:
+    """Keep only the parts of each span during which there was sound."""
+    out: list[_Span] = []
+    for span in spans:
+        for s, e in sound:
+            lo, hi = max(span.start, s), min(span.end, e)
+            if hi <= lo:
+                continue
+            prev = out[-1] if out and out[-1].name == span.name else None
+            if prev is not None and lo - prev.end <= merge_gap:
+                prev.end = max(prev.end, hi)
+            else:
+                out.append(_Span(span.name, lo, hi))
+    out.sort(key=lambda sp: (sp.start, sp.name))
+    return out

@@ -91,6 +91,9 @@ class PlatformAdapter(ABC):
     """(input URL, expected canonical URL or None when the adapter must reject it)."""
 
     STATE_POLL_S: ClassVar[float] = 0.5
+    SPEAKER_ENDS_VISIBLE: ClassVar[bool] = True
+    """False where the page only shows who spoke last (Zoom's active-speaker frame): the worker
+    then ends each turn when the meeting audio goes quiet."""
 
     def __init__(self, ref: MeetingRef, page: Page) -> None:
         self.ref = ref

@@ -100,6 +100,7 @@ TEXTS = _Texts()
 
 class ZoomAdapter(PlatformAdapter):
     name: ClassVar[str] = "zoom"
+    SPEAKER_ENDS_VISIBLE: ClassVar[bool] = False
     URL_TESTS: ClassVar[list[tuple[str, str | None]]] = [
         ("https://zoom.us/j/84512345678?pwd=AbCd1234", "https://zoom.us/j/84512345678?pwd=AbCd1234"),
         ("https://us05web.zoom.us/j/84512345678?pwd=AbCd1234.1&uname=x",

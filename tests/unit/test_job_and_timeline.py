@@ -86,3 +86,16 @@ def test_callback_bodies_keep_videodb_keys_first_and_exact() -> None:
     bad = to_wire(FailurePayload(status="failed", error_code="denied_admission", error="no", **common))
     assert list(bad)[:2] == ["success", "message"] and "data" not in bad
     assert bad["success"] is False and bad["error_code"] == "denied_admission"
+
+
+def test_active_speaker_turns_end_when_the_audio_goes_quiet() -> None:
+    tl = SpeakerTimeline(merge_gap=0.3)
+    # Zoom-like: the frame shows Alice from the start and holds each speaker until the next.
+    for name, at in [("Alice", 100.0), ("Bob", 106.0)]:
+        if at > 100.0:
+            tl.add(SpeakingChange("Alice", False, at))
+        tl.add(SpeakingChange(name, True, at))
+    sound = [(102.0, 104.5), (104.7, 105.0), (106.0, 108.0), (109.0, None)]
+    segs = [(s.speaker_name, s.start_time_seconds, s.end_time_seconds)
+            for s in tl.segments(origin=100.0, end=110.0, sound=sound)]
+    assert segs == [("Alice", 2.0, 5.0), ("Bob", 6.0, 8.0), ("Bob", 9.0, 10.0)]
