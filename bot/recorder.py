@@ -178,9 +178,10 @@ class Recorder:
         if silent:
             self.silent_since = arrived - SILENCE_MIN_S
             start = self.sound.pop()[0] if self.sound and self.sound[-1][1] is None else None
-            # Blips shorter than a syllable are noise, and the stretch before the first report
-            # is only assumed to be sound.
-            if start is not None and self.silent_since - start > 0.25:
+            # Blips shorter than a syllable are noise. The stretch before the first report is
+            # only assumed to be sound (ffmpeg's start-up sits in it), so it must be longer.
+            shortest = 1.5 if len(self.sound) == 0 and start == self.started_at else 0.25
+            if start is not None and self.silent_since - start > shortest:
                 self.sound.append((start, self.silent_since))
         else:
             self.silent_since = None

@@ -214,7 +214,13 @@ class PlatformAdapter(ABC):
 
     async def _body_text(self, frame: Frame | None = None) -> str:
         target = frame or self.page.main_frame
-        text = await target.evaluate("document.body ? document.body.innerText : ''")
+        try:
+            text = await target.evaluate("document.body ? document.body.innerText : ''")
+        except PlaywrightError as exc:
+            # Mid-navigation (a launcher hand-off, a sign-in bounce): nothing to read this time.
+            if "context was destroyed" in exc.message or "navigat" in exc.message:
+                return ""
+            raise
         return normalize_text(str(text))
 
     async def _first_visible(self, selectors: tuple[str, ...], frame: Frame | None = None) -> str | None:

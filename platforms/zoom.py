@@ -187,17 +187,20 @@ class ZoomAdapter(PlatformAdapter):
         await self.page.goto(self.ref.url, wait_until="domcontentloaded")
         name_input = await self._reach_prejoin()
         await self._fill_passcode_if_asked()
-        await name_input.click()
         await name_input.fill("")
         # Typed, not set: the React client enables its join button on key events.
         await name_input.press_sequentially(bot_name, delay=15)
+        # Banners and permission dialogs can arrive late and sit over the form: clear them
+        # before every click.
+        await self._dismiss_overlays()
         mic = await self._find((SELECTORS.mic_live,))
         if mic is not None:
-            await mic.click()
+            await mic.click(timeout=5_000)
         if camera_on:
             cam = await self._find((SELECTORS.camera_off_state,))
             if cam is not None:
-                await cam.click()
+                await cam.click(timeout=5_000)
+        await self._dismiss_overlays()
         button = await self._find(SELECTORS.join_button)
         if button is None:
             raise JoinError(Outcome.INTERNAL_ERROR, "the Zoom join button is missing")
@@ -206,16 +209,20 @@ class ZoomAdapter(PlatformAdapter):
             if await button.is_enabled() and "disabled" not in cls.split():
                 break
             await asyncio.sleep(0.1)
-        await button.click()
+        await self._dismiss_overlays()
+        await button.click(timeout=10_000)
         log.info("join requested")
+
+    async def _dismiss_overlays(self) -> None:
+        await self._click_everywhere(SELECTORS.cookie_accept)
+        await self._click_everywhere(SELECTORS.permission_allow)
 
     async def _reach_prejoin(self) -> Locator:
         clicked_download = False
         for _ in range(600):
             text = await self._text()
             self._raise_if_refused(text)
-            await self._click_everywhere(SELECTORS.cookie_accept)
-            await self._click_everywhere(SELECTORS.permission_allow)
+            await self._dismiss_overlays()
             name_input = await self._find(SELECTORS.name_input)
             if name_input is not None:
                 return name_input

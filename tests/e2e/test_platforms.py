@@ -84,7 +84,8 @@ async def test_records_end_to_end(simulator: Any, tmp_path: Path, platform: str,
 
 
 # (id, platform, options, scenario changes, URL form, URL overrides, CLI args, exit, status, code)
-OUTCOMES: list[tuple[str, str, dict[str, Any], dict[str, Any], str, dict[str, Any], list[str], int, str, str]] = [
+Case = tuple[str, str, dict[str, Any], dict[str, Any], str, dict[str, Any], list[str], int, str, str]
+OUTCOMES: list[Case] = [
     ("zoom-invalid", "zoom", {}, {"not_found": True}, "j", {}, [], 1, "failed", "meeting_not_found"),
     ("zoom-signin", "zoom", {"signin_required": True}, {}, "j", {}, [], 1, "failed", "login_required"),
     ("zoom-bot-wall", "zoom", {"bot_wall": True}, {}, "j", {}, [], 1, "failed", "blocked_by_platform"),
@@ -116,8 +117,9 @@ OUTCOMES: list[tuple[str, str, dict[str, Any], dict[str, Any], str, dict[str, An
 ]
 
 
-@pytest.mark.parametrize(("platform", "options", "changes", "form", "url_kw", "args", "rc", "status", "code"),
-                         [c[1:] for c in OUTCOMES], ids=[c[0] for c in OUTCOMES])
+@pytest.mark.parametrize(
+    ("platform", "options", "changes", "form", "url_kw", "args", "rc", "status", "code"),
+    [c[1:] for c in OUTCOMES], ids=[c[0] for c in OUTCOMES])
 async def test_outcome(simulator: Any, tmp_path: Path, platform: str, options: dict[str, Any],
                        changes: dict[str, Any], form: str, url_kw: dict[str, Any], args: list[str],
                        rc: int, status: str, code: str) -> None:
