@@ -10,6 +10,7 @@ import httpx
 
 from bot.errors import JobError
 from bot.outcomes import Outcome
+from callbacks.guard import UnsafeUrlError
 
 log = logging.getLogger("meetbot.avatar")
 
@@ -42,6 +43,8 @@ async def fetch_image(url: str, client: httpx.AsyncClient) -> bytes:
                     raise JobError(Outcome.INVALID_BOT_IMAGE,
                                    f"bot image is larger than {MAX_IMAGE_BYTES} bytes")
                 chunks.append(chunk)
+    except UnsafeUrlError as exc:
+        raise JobError(Outcome.INVALID_BOT_IMAGE, f"bot_image_url refused: {exc}") from exc
     except httpx.HTTPError as exc:
         raise JobError(Outcome.INVALID_BOT_IMAGE, f"bot_image_url could not be fetched: {exc}") from exc
     data = b"".join(chunks)

@@ -18,6 +18,7 @@ from bot.errors import JobError
 from bot.job import Job
 from bot.lifecycle import Status
 from bot.outcomes import Outcome
+from callbacks.cli import app as callbacks_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted meeting bot.")
 VERSION = "0.1.0"
@@ -160,6 +161,9 @@ def demo(
     settings = get_settings()
     botlog.configure(settings.log_level, settings.log_json)
     sys.exit(asyncio.run(demo_main(output_dir)))
+
+
+app.add_typer(callbacks_app, name="callbacks")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -68,8 +68,25 @@ class Settings(BaseSettings):
     """Seconds from page load until the bot is in the call or in the waiting room."""
     leave_timeout: float = 10.0
     ffmpeg_stop_timeout: float = 15.0
-    callback_timeout: float = 10.0
-    callback_attempts: int = 4
+    data_dir: Path = Path("data")
+    """Durable state: the callback outbox (``data_dir/outbox``). Must survive restarts."""
+
+    webhook_secret: SecretStr | None = None
+    """``whsec_...``: sign callbacks by the Standard Webhooks spec. Unsigned when unset."""
+    allow_private_urls: str = ""
+    """SSRF guard for callback_url and bot_image_url: ``1`` allows any address, or a comma list of
+    CIDRs allowed although private (loopback, link-local, private and multicast are refused)."""
+    callback_timeout: float = Field(10.0, gt=0)
+    """Seconds for one delivery attempt."""
+    callback_retry_base_delay: float = Field(5.0, gt=0)
+    callback_retry_max_delay: float = Field(1800.0, gt=0)
+    callback_retry_window: float = Field(86400.0, gt=0)
+    """No attempt starts after this many seconds; then the delivery is a dead letter."""
+    callback_retry_jitter: float = Field(0.5, ge=0, le=1)
+    callback_grace: float = Field(30.0, ge=0)
+    """How long a finished job keeps trying its callback before leaving it to the outbox
+    (``meetbot callbacks deliver``): the worker never waits hours on a receiver."""
+    callback_status_grace: float = Field(10.0, ge=0)
 
     speaker_merge_gap: float = 0.3
     """Speaking flickers of one speaker shorter than this are merged into one interval."""

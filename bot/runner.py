@@ -28,7 +28,7 @@ from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
 from bot.config import Settings
 from bot.display import VirtualDisplay
-from bot.errors import JoinError, MeetbotError, RecordingError
+from bot.errors import JobError, JoinError, MeetbotError, RecordingError
 from bot.job import Job
 from bot.leases import reap_stale
 from bot.lifecycle import JobStateMachine, Phase, Status
@@ -38,7 +38,9 @@ from bot.recorder import PLAYLIST, Recorder
 from bot.storage import LocalStorage, Storage
 from bot.timeline import SpeakerSegment, SpeakerTimeline, SpeakingChange
 from bot.usage import Usage, sample_usage
-from callbacks.delivery import DeliveryReport, deliver
+from bot.webhooks import build_deliverer, url_policy
+from callbacks.delivery import Deliverer, DeliveryReport
+from callbacks.guard import GuardedTransport, UnsafeUrlError, check_url
 from callbacks.payloads import (
     CallbackPayload,
     FailurePayload,
@@ -113,14 +115,19 @@ class JobRunner:
                 meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
                 status=new.status.value, phase=new.value, previous_phase=old.value, at=at))
 
-    async def _send_status_events(self, http: httpx.AsyncClient) -> None:
+    async def _send_status_events(self, deliverer: Deliverer) -> None:
         """In order, in the background: the job never waits on the receiver for these."""
         url = str(self.job.callback_url)
         while True:
             event = await self._status_events.get()
-            await deliver(url, event.model_dump(mode="json"), client=http,
-                          timeout=self.settings.callback_timeout, attempts=2)
-            self._status_events.task_done()
+            try:
+                await deliverer.send(url, event.model_dump(mode="json"), event="status_change",
+                                     meeting_id=self.job.meeting_id, durable=False,
+                                     give_up_at=time.time() + self.settings.callback_status_grace)
+            except Exception:
+                log.warning("status event not delivered", exc_info=True)
+            finally:
+                self._status_events.task_done()
 
     # -- the job ------------------------------------------------------------------------------
     async def run(self) -> JobResult:
@@ -129,10 +136,13 @@ class JobRunner:
         recording: Recording | None = None
         work = Path(tempfile.mkdtemp(prefix=f"meetbot-{self.job.meeting_id}-"))
         keep_work = False
-        async with httpx.AsyncClient() as http:
-            sender = asyncio.create_task(self._send_status_events(http), name="status-events")
+        policy = url_policy(self.settings)
+        async with httpx.AsyncClient() as http, \
+                httpx.AsyncClient(transport=GuardedTransport(policy)) as images:
+            deliverer = build_deliverer(self.settings, client=http)
+            sender = asyncio.create_task(self._send_status_events(deliverer), name="status-events")
             try:
-                outcome, recording = await self._record(work, http)
+                outcome, recording = await self._record(work, images)
             except MeetbotError as exc:
                 outcome, error = exc.code, exc.message
                 log.warning("job failed", extra={"code": exc.code.value, "error": exc.message})
@@ -146,7 +156,7 @@ class JobRunner:
                 if self._recorder is not None and recording is None:
                     # Something failed after recording began: keep what was captured.
                     recording, keep_work = await self._salvage()
-                result = await self._conclude(outcome, error, recording, http, sender)
+                result = await self._conclude(outcome, error, recording, deliverer, sender)
                 if not keep_work:
                     shutil.rmtree(work, ignore_errors=True)
         return result
@@ -156,6 +166,7 @@ class JobRunner:
         self.state.move(Phase.STARTING)
         await self.storage.put_bytes("job.json", job.model_dump_json(indent=2).encode())
         adapter_cls, ref = platforms.resolve(job.meeting_url)  # before any resource starts
+        await self._check_callback_url()
         log.info("meeting resolved", extra={"platform": ref.platform, "meeting": ref.meeting_id})
         camera, warning = await prepare_camera(
             bot_name=job.bot_name, image_url=str(job.bot_image_url) if job.bot_image_url else None,
@@ -197,6 +208,15 @@ class JobRunner:
         # Browser, sink and display are released: the remux gets the CPU to itself.
         self.state.move(Phase.UPLOADING)
         return outcome, await self._finalize(self._recorder)
+
+    async def _check_callback_url(self) -> None:
+        if self.job.callback_url is None:
+            return
+        try:
+            await check_url(str(self.job.callback_url), url_policy(self.settings))
+        except UnsafeUrlError as exc:
+            if not exc.retryable:  # an unresolvable host may come back; a private one will not
+                raise JobError(Outcome.INVALID_JOB, f"callback_url refused: {exc}") from exc
 
     async def _join(self, adapter: PlatformAdapter) -> None:
         job, s = self.job, self.settings
@@ -349,7 +369,7 @@ class JobRunner:
 
     # -- result -------------------------------------------------------------------------------
     async def _conclude(self, outcome: Outcome, error: str | None, recording: Recording | None,
-                        http: httpx.AsyncClient, sender: asyncio.Task[None]) -> JobResult:
+                        deliverer: Deliverer, sender: asyncio.Task[None]) -> JobResult:
         has_media = recording is not None and recording.recording_url is not None
         done = outcome.is_success and has_media
         if outcome.is_success and not has_media and error is None:
@@ -362,15 +382,31 @@ class JobRunner:
             await self.storage.put_bytes("result.json", json.dumps(body, indent=2).encode())
         except MeetbotError as exc:
             log.error("result not stored", extra={"error": exc.message})
-        # Progress events go first, so a receiver never sees "in_call" after the result.
+        pending = None
+        if self.job.callback_url:
+            # On disk before anything else, so no exit from here on loses the callback; held back
+            # while the progress events drain, so a receiver never sees "in_call" after the result.
+            try:
+                pending = await deliverer.enqueue(
+                    str(self.job.callback_url), body, event="callback", meeting_id=self.job.meeting_id,
+                    not_before=time.time() + self.settings.callback_status_grace)
+            except OSError:
+                log.error("callback outbox not writable; sending without it", exc_info=True)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._status_events.join(), self.settings.callback_timeout)
+            await asyncio.wait_for(self._status_events.join(), self.settings.callback_status_grace)
         await _cancel(sender)
         delivery = None
-        if self.job.callback_url:
-            delivery = await deliver(str(self.job.callback_url), body, client=http,
-                                     timeout=self.settings.callback_timeout,
-                                     attempts=self.settings.callback_attempts)
+        if pending is not None:
+            await deliverer.release(pending)
+            delivery = await deliverer.deliver(pending, give_up_at=time.time() + self.settings.callback_grace)
+        elif self.job.callback_url:
+            delivery = await deliverer.send(str(self.job.callback_url), body, event="callback",
+                                            meeting_id=self.job.meeting_id, durable=False,
+                                            give_up_at=time.time() + self.settings.callback_grace)
+        if delivery is not None:
+            if not delivery.delivered:
+                log.warning("callback not delivered yet; left in the outbox",
+                            extra={"delivery_id": delivery.id, "state": str(delivery.state)})
             with contextlib.suppress(MeetbotError):
                 await self.storage.put_bytes("delivery.json", delivery.model_dump_json(indent=2).encode())
         result = JobResult(

@@ -25,9 +25,15 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int | None = None
+    """What the receiver answered (even if the sender had given up waiting by then)."""
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    @property
+    def webhook_id(self) -> str | None:
+        return self.headers.get("webhook-id")
 
 
 @dataclass
@@ -58,13 +64,31 @@ class CallbackReceiver:
 
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
-        self.received.append(Received(time.time(), request.url.path, dict(request.headers), body))
+        reply = self.replies.pop(0) if self.replies else self.default
+        self.received.append(Received(time.time(), request.url.path, dict(request.headers), body,
+                                      reply.status))
         async with self._changed:
             self._changed.notify_all()
-        reply = self.replies.pop(0) if self.replies else self.default
         if reply.delay:
             await asyncio.sleep(reply.delay)
         return Response(status_code=reply.status, headers=reply.headers)
+
+    def events(self) -> list[Received]:
+        """What a receiver that dedupes on ``webhook-id`` acts on: each id's first 2xx-answered request.
+
+        Requests without the header count each on their own.
+        """
+        seen: set[str] = set()
+        out = []
+        for r in self.received:
+            if r.status is None or not 200 <= r.status < 300:
+                continue
+            if r.webhook_id is not None:
+                if r.webhook_id in seen:
+                    continue
+                seen.add(r.webhook_id)
+            out.append(r)
+        return out
 
     async def wait_for(self, count: int = 1, *, timeout: float = 30.0) -> list[Received]:
         async with asyncio.timeout(timeout), self._changed:

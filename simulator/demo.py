@@ -98,7 +98,10 @@ async def record(scenario: Path, output_dir: Path, *, code: str = MEETING_CODE,
                        "--bot-image-url", f"{images.url}/avatar.png",
                        "--callback-url", rx.url, "--callback-data", '{"source": "demo"}',
                        "--output-dir", str(out)]
-                env = dict(os.environ, MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}")
+                # The demo's receiver and image server are on loopback, which the SSRF guard refuses
+                # unless allowed.
+                env = dict(os.environ, MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}",
+                           MEETBOT_ALLOW_PRIVATE_URLS="127.0.0.1/32")
                 proc = await asyncio.create_subprocess_exec(*cmd, env=env)
                 rc = await proc.wait()
                 truth = sim.truth(code)

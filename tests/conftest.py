@@ -10,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -54,8 +55,13 @@ def no_leftovers() -> Iterator[None]:
     assert not left_s, f"sinks left behind: {left_s}"
 
 
+DATA_DIR = Path(tempfile.mkdtemp(prefix="meetbot-test-data-"))
+
+
 def meetbot_env(**overrides: str) -> dict[str, str]:
-    env = dict(os.environ)
+    """The bot's environment in tests: receivers on loopback are allowed, state in a temp dir."""
+    env = dict(os.environ, MEETBOT_ALLOW_PRIVATE_URLS="127.0.0.1/32",
+               MEETBOT_DATA_DIR=str(DATA_DIR))
     env.update(overrides)
     return env
 

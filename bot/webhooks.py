@@ -1,0 +1,33 @@
+"""The callback machinery as configured: one place that turns Settings into a Deliverer."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.config import Settings
+from callbacks.delivery import Deliverer, RetryPolicy
+from callbacks.guard import UrlPolicy
+from callbacks.outbox import Outbox
+from callbacks.signing import WebhookSigner
+
+
+def url_policy(settings: Settings) -> UrlPolicy:
+    return UrlPolicy.from_env_value(settings.allow_private_urls)
+
+
+def outbox(settings: Settings) -> Outbox:
+    return Outbox(settings.data_dir / "outbox")
+
+
+def build_deliverer(settings: Settings, *, client: httpx.AsyncClient | None = None,
+                    window: float | None = None) -> Deliverer:
+    secret = settings.webhook_secret
+    return Deliverer(
+        signer=WebhookSigner.from_secret(secret.get_secret_value()) if secret else None,
+        url_policy=url_policy(settings),
+        retry=RetryPolicy(base_delay=settings.callback_retry_base_delay,
+                          max_delay=settings.callback_retry_max_delay,
+                          window=window or settings.callback_retry_window,
+                          jitter=settings.callback_retry_jitter),
+        timeout=settings.callback_timeout, outbox=outbox(settings), client=client,
+    )
