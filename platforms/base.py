@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page
@@ -249,6 +250,27 @@ class PlatformAdapter(ABC):
             if self.page.is_closed():
                 raise JoinError(Outcome.INTERNAL_ERROR, "the browser page closed while joining") from exc
             raise JoinError(Outcome.INTERNAL_ERROR, f"{self.name}: page error: {exc.message}") from exc
+
+
+def split_link(url: str) -> SplitResult | None:
+    """A pasted meeting link, cleaned: quotes and brackets trimmed, decoded when the whole link
+    arrived percent-encoded (redirectors do that, sometimes twice), ``https://`` added when missing.
+    None for an empty link; JoinError for several links in one."""
+    raw = url.strip().strip("'\"<>")
+    for _ in range(3):
+        if not raw.lower().startswith(("http%3a", "https%3a")):
+            break
+        raw = unquote(raw)
+    if not raw:
+        return None
+    tokens = raw.split()
+    if len(tokens) > 1:
+        if sum("/" in t for t in tokens) > 1:
+            raise JoinError(Outcome.INVALID_MEETING_URL, "the meeting URL holds several URLs")
+        return None
+    if "://" not in raw:
+        raw = "https://" + raw
+    return urlsplit(raw)
 
 
 def normalize_text(text: str) -> str:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
-from urllib.parse import unquote, urlsplit
 
 from playwright.async_api import Locator
 
@@ -26,6 +25,7 @@ from platforms.base import (
     PlatformAdapter,
     contains_any,
     normalize_text,
+    split_link,
 )
 
 log = logging.getLogger("meetbot.platforms.google_meet")
@@ -129,19 +129,8 @@ class GoogleMeetAdapter(PlatformAdapter):
     # -- URLs -------------------------------------------------------------------------------------
     @classmethod
     def parse_url(cls, url: str) -> MeetingRef | None:
-        raw = url.strip().strip("'\"<>")
-        for _ in range(3):  # links pasted through redirectors arrive quoted, sometimes twice
-            if "%" not in raw:
-                break
-            raw = unquote(raw)
-        if HOST not in raw.lower():
-            return None
-        if len(raw.split()) > 1:
-            raise JoinError(Outcome.INVALID_MEETING_URL, "the meeting URL holds several URLs")
-        if "://" not in raw:
-            raw = "https://" + raw
-        parts = urlsplit(raw)
-        if (parts.hostname or "").lower() != HOST:
+        parts = split_link(url)
+        if parts is None or (parts.hostname or "").lower() != HOST:
             return None
         if parts.scheme not in ("http", "https"):
             raise JoinError(Outcome.INVALID_MEETING_URL, "a Google Meet link must be http(s)")

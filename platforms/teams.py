@@ -27,6 +27,7 @@ from platforms.base import (
     ParticipantCount,
     PlatformAdapter,
     contains_any,
+    split_link,
 )
 
 log = logging.getLogger("meetbot.platforms.teams")
@@ -132,14 +133,9 @@ class TeamsAdapter(PlatformAdapter):
     # -- URLs ---------------------------------------------------------------------------------
     @classmethod
     def parse_url(cls, url: str) -> MeetingRef | None:
-        raw = url.strip().strip("'\"<>")
-        if not any(h in raw.lower() for h in _HOSTS):
-            return None
-        if "://" not in raw:
-            raw = "https://" + raw
-        parts = urlsplit(raw)
-        host = (parts.hostname or "").lower()
-        if host not in _HOSTS:
+        parts = split_link(url)
+        host = (parts.hostname or "").lower() if parts else ""
+        if parts is None or host not in _HOSTS:
             return None
         # The meetup-join part may sit in the path, in the fragment (/v2/), or quoted inside the
         # launcher's url parameter.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 from playwright.async_api import Frame, Locator, Page
 
@@ -26,6 +26,7 @@ from platforms.base import (
     ParticipantCount,
     PlatformAdapter,
     contains_any,
+    split_link,
 )
 
 log = logging.getLogger("meetbot.platforms.zoom")
@@ -120,16 +121,9 @@ class ZoomAdapter(PlatformAdapter):
     # -- URLs ---------------------------------------------------------------------------------
     @classmethod
     def parse_url(cls, url: str) -> MeetingRef | None:
-        raw = url.strip().strip("'\"<>")
-        if "%" in raw and "://" not in raw[:12]:
-            raw = unquote(raw)
-        if "zoom." not in raw.lower():
-            return None
-        if "://" not in raw:
-            raw = "https://" + raw
-        parts = urlsplit(raw)
-        host = (parts.hostname or "").lower()
-        if not _HOST.match(host):
+        parts = split_link(url)
+        host = (parts.hostname or "").lower() if parts else ""
+        if parts is None or not _HOST.match(host):
             return None
         host = host.replace("zoom.com", "zoom.us")
         path = parts.path.rstrip("/")
