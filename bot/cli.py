@@ -65,6 +65,13 @@ async def run_job(job: Job, settings: Settings) -> Any:
     from bot.runner import JobRunner
 
     runner = JobRunner(job, settings=settings)
+    reporter = None
+    if settings.public_url or settings.status_db:  # a bot started by `meetbot serve`
+        from server.reporter import StoreReporter
+        from server.sqlite_store import SqliteStatusStore
+
+        store = SqliteStatusStore(settings.status_db) if settings.status_db else None
+        reporter = StoreReporter.attach(runner, settings, store)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     signals_seen = 0
@@ -84,6 +91,8 @@ async def run_job(job: Job, settings: Settings) -> Any:
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if reporter is not None:
+            await reporter.aclose()
 
 
 @app.command()
@@ -154,13 +163,31 @@ def recover(
 @app.command()
 def demo(
     output_dir: Annotated[Path, typer.Option(help="Where the recording goes.")] = Path("recordings/demo"),
+    platform: Annotated[str, typer.Option(help="meet, zoom or teams: which bundled meeting.")] = "meet",
 ) -> None:
-    """Record the bundled ~30 s three-speaker simulated Google Meet, end to end."""
+    """Record a bundled ~30 s three-speaker simulated meeting (Google Meet by default), end to end."""
+    from simulator.demo import SCENARIOS
     from simulator.demo import main as demo_main
+
+    if platform not in SCENARIOS:
+        typer.echo(f"meetbot: --platform must be one of {', '.join(SCENARIOS)}", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    botlog.configure(settings.log_level, settings.log_json)
+    sys.exit(asyncio.run(demo_main(output_dir, SCENARIOS[platform])))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The VideoDB-compatible HTTP API; without MEETBOT_REDIS_URL it runs the bots itself."""
+    from server.main import serve as serve_main
 
     settings = get_settings()
     botlog.configure(settings.log_level, settings.log_json)
-    sys.exit(asyncio.run(demo_main(output_dir)))
+    sys.exit(asyncio.run(serve_main(settings, host=host, port=port)))
 
 
 app.add_typer(callbacks_app, name="callbacks")

@@ -94,6 +94,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # -- the API server (``meetbot serve``) ---------------------------------------------------
+    api_keys: str = ""
+    """Comma-separated keys accepted in ``x-access-token``; without any, every API call is 401."""
+    max_bots: int = Field(1, ge=1, le=64)
+    """Bots one embedded server runs at once; further requests queue (status ``initializing``)."""
+    redis_url: str | None = None
+    """When set, ``serve`` hands jobs to ``meetbot worker`` consumers instead of running bots."""
+    public_url: str | None = None
+    """Base URL the server is reached at (player and stream URLs); default ``http://host:port``.
+    The server passes it to its bots, which then put http URLs in their callbacks."""
+    status_db: Path | None = None
+    """SQLite status store a bot reports its phases and result to; set by ``serve`` for its bots,
+    default ``<data_dir>/meetbot.db`` for the server itself."""
+
     @field_validator("host_overrides", mode="before")
     @classmethod
     def _parse_overrides(cls, v: object) -> dict[str, str]:

@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,8 @@ class JobRunner:
         self._timings: dict[str, float] = {}
         self._started = time.time()
         self._status_events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
+        self.result_listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Hear the result body as soon as it is stored, before the callback is delivered."""
 
     # -- control ------------------------------------------------------------------------------
     def request_stop(self, outcome: Outcome = Outcome.STOPPED) -> None:
@@ -382,6 +385,8 @@ class JobRunner:
             await self.storage.put_bytes("result.json", json.dumps(body, indent=2).encode())
         except MeetbotError as exc:
             log.error("result not stored", extra={"error": exc.message})
+        for listener in self.result_listeners:
+            listener(body)
         pending = None
         if self.job.callback_url:
             # On disk before anything else, so no exit from here on loses the callback; held back
@@ -428,7 +433,7 @@ class JobRunner:
         data = None
         if rec is not None and rec.recording_url:
             data = RecordingData(video_id=job.video_id, speaker_timeline=rec.timeline,
-                                 stream_url=rec.stream_url, player_url=None)
+                                 stream_url=rec.stream_url, player_url=self._player_url())
         common: dict[str, Any] = dict(
             meeting_id=job.meeting_id, callback_data=job.callback_data, reason=outcome.value,
             meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
@@ -440,6 +445,11 @@ class JobRunner:
             return SuccessPayload(status="done", data=data, **common)
         return FailurePayload(status="failed", error_code=outcome.value,
                               error=error or MESSAGES[outcome], data=data, **common)
+
+
+    def _player_url(self) -> str | None:
+        base = self.settings.public_url
+        return f"{base.rstrip('/')}/watch?v={self.job.video_id}" if base else None
 
 
 async def _cancel(task: asyncio.Future[Any]) -> None:

@@ -22,10 +22,11 @@ from starlette.routing import Route
 
 from bot.embedded_server import EmbeddedServer
 from callbacks.receiver import CallbackReceiver
+from simulator.scenario import load_scenario
 from simulator.server import SimulatorServer
 
-SCENARIO = Path(__file__).parent / "scenarios" / "demo-meet.yaml"
-MEETING_CODE = "abc-defg-hij"
+SCENARIOS = {p: Path(__file__).parent / "scenarios" / f"demo-{p}.yaml" for p in ("meet", "zoom", "teams")}
+SCENARIO = SCENARIOS["meet"]
 
 
 async def _make_avatar(path: Path) -> None:
@@ -76,9 +77,16 @@ def _report(out: Path, truth: dict[str, Any], payload: dict[str, Any], received:
     return "\n".join(lines)
 
 
-async def record(scenario: Path, output_dir: Path, *, code: str = MEETING_CODE,
+# Every host a join on any platform touches, served by the simulator.
+ROUTED_HOSTS = ("meet.google.com", "zoom.us", "*.zoom.us", "teams.microsoft.com", "teams.live.com",
+                "login.microsoftonline.com")
+
+
+async def record(scenario_file: Path, output_dir: Path, *,
                  bot_name: str = "Meetbot Demo") -> tuple[int, dict[str, Any], dict[str, Any], int]:
     """Run `meetbot run` against a simulated meeting; return (exit code, truth, payload, callbacks)."""
+    scenario = load_scenario(scenario_file)
+    url = scenario.public_url()
     out = output_dir.resolve()
     if (out / "result.json").exists():
         shutil.rmtree(out)  # a previous run's files; never anything else
@@ -91,20 +99,20 @@ async def record(scenario: Path, output_dir: Path, *, code: str = MEETING_CODE,
         await images.start()
         try:
             async with SimulatorServer(scenarios=[scenario]) as sim, CallbackReceiver() as rx:
-                print(f"simulator: {sim.url} (serving https://meet.google.com/{code})", file=sys.stderr)
-                cmd = [sys.executable, "-m", "bot", "run",
-                       "--meeting-url", f"https://meet.google.com/{code}",
+                print(f"simulator: {sim.url} (serving {url})", file=sys.stderr)
+                cmd = [sys.executable, "-m", "bot", "run", "--meeting-url", url,
                        "--bot-name", bot_name, "--meeting-title", "Weekly Standup",
                        "--bot-image-url", f"{images.url}/avatar.png",
                        "--callback-url", rx.url, "--callback-data", '{"source": "demo"}',
                        "--output-dir", str(out)]
                 # The demo's receiver and image server are on loopback, which the SSRF guard refuses
                 # unless allowed.
-                env = dict(os.environ, MEETBOT_HOST_OVERRIDES=f"meet.google.com={sim.url}",
+                overrides = ",".join(f"{host}={sim.url}" for host in ROUTED_HOSTS)
+                env = dict(os.environ, MEETBOT_HOST_OVERRIDES=overrides,
                            MEETBOT_ALLOW_PRIVATE_URLS="127.0.0.1/32")
                 proc = await asyncio.create_subprocess_exec(*cmd, env=env)
                 rc = await proc.wait()
-                truth = sim.truth(code)
+                truth = sim.truth(scenario.meeting_code)
                 received = len(rx.received)
         finally:
             await images.aclose()
@@ -113,8 +121,8 @@ async def record(scenario: Path, output_dir: Path, *, code: str = MEETING_CODE,
     return rc, truth, payload, received
 
 
-async def main(output_dir: Path) -> int:
-    rc, truth, payload, received = await record(SCENARIO, output_dir)
+async def main(output_dir: Path, scenario: Path = SCENARIO) -> int:
+    rc, truth, payload, received = await record(scenario, output_dir)
     if not payload:
         print("demo failed: no result.json was written", file=sys.stderr)
         return 1

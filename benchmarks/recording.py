@@ -1,6 +1,6 @@
-"""Benchmark: record the demo Meet scenario N times on this machine and print the figures.
+"""Benchmark: record a bundled demo scenario N times on this machine and print the figures.
 
-    .venv/bin/python benchmarks/meet_recording.py [--runs 3]
+    .venv/bin/python benchmarks/recording.py [--runs 3] [--platform meet|zoom|teams]
 
 Figures per run and overall: time from `meetbot run` to in call, recording duration against the
 time in call (simulator truth), timeline boundary errors against ground truth, CPU and memory of
@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulator.demo import SCENARIO, record
+from simulator.demo import SCENARIOS, record
 
 
-async def one(out: Path) -> dict[str, float]:
+async def one(scenario: Path, out: Path) -> dict[str, float]:
     t0 = time.time()
-    rc, truth, payload, received = await record(SCENARIO, out)
+    rc, truth, payload, received = await record(scenario, out)
     finished = time.time()
     assert rc == 0 and payload.get("success"), payload
     stats = json.loads((out / "stats.json").read_text())
@@ -39,6 +39,7 @@ async def one(out: Path) -> dict[str, float]:
         "start_err_mean_ms": 1000 * statistics.fmean(starts),
         "start_err_max_abs_ms": 1000 * max(abs(e) for e in starts),
         "end_err_max_abs_ms": 1000 * max(abs(e) for e in ends),
+        "end_err_mean_ms": 1000 * statistics.fmean(ends),
         "cpu_avg_pct": stats["usage"]["cpu_percent_avg"],
         "cpu_max_pct": stats["usage"]["cpu_percent_max"],
         "pss_max_mb": stats["usage"]["pss_mb_max"],
@@ -48,11 +49,11 @@ async def one(out: Path) -> dict[str, float]:
     }
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, platform: str) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp:
         for i in range(runs):
-            rows.append(await one(Path(tmp) / f"run{i}"))
+            rows.append(await one(SCENARIOS[platform], Path(tmp) / f"run{i}"))
             print(json.dumps({k: round(v, 3) for k, v in rows[-1].items()}))
     print("\nfigure                      mean      min      max")
     for key in rows[0]:
@@ -64,4 +65,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument("--platform", choices=sorted(SCENARIOS), default="meet")
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.platform))
