@@ -66,12 +66,11 @@ async def run_job(job: Job, settings: Settings) -> Any:
 
     runner = JobRunner(job, settings=settings)
     reporter = None
-    if settings.public_url or settings.status_db:  # a bot started by `meetbot serve`
+    if settings.public_url or settings.status_db or settings.redis_url:  # started by serve/worker
         from server.reporter import StoreReporter
-        from server.sqlite_store import SqliteStatusStore
+        from server.stores import bot_store
 
-        store = SqliteStatusStore(settings.status_db) if settings.status_db else None
-        reporter = StoreReporter.attach(runner, settings, store)
+        reporter = StoreReporter.attach(runner, settings, bot_store(settings))
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     signals_seen = 0
@@ -140,6 +139,20 @@ def run(
                "meeting_id": result.meeting_id, "output_dir": str(result.output_dir)}
     typer.echo(json.dumps(summary))
     raise typer.Exit(0 if result.status is Status.DONE else 1)
+
+
+@app.command()
+def worker() -> None:
+    """Consume recording jobs from Redis (MEETBOT_REDIS_URL): each meeting in its own bot process."""
+    from server.queue_worker import build_worker
+
+    settings = get_settings()
+    botlog.configure(settings.log_level, settings.log_json)
+    try:
+        build_worker(settings).run()
+    except ValueError as exc:
+        typer.echo(f"meetbot: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()

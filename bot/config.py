@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     """SQLite status store a bot reports its phases and result to; set by ``serve`` for its bots,
     default ``<data_dir>/meetbot.db`` for the server itself."""
 
+    # -- queue consumers (``meetbot worker``) -------------------------------------------------
+    bots_per_worker: int = Field(1, ge=1, le=16)
+    """Meetings one worker records at once, each in its own bot process."""
+    heartbeat_interval: float = Field(10.0, gt=0)
+    heartbeat_ttl: float = Field(30.0, gt=0)
+    """A meeting whose worker has not renewed its heartbeat this long is failed as worker_lost."""
+    reap_interval: float = Field(15.0, gt=0)
+    bot_command: list[str] | None = None
+    """The bot process command (default ``python -m bot run``); tests swap in a stand-in."""
+
     @field_validator("host_overrides", mode="before")
     @classmethod
     def _parse_overrides(cls, v: object) -> dict[str, str]:

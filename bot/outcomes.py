@@ -31,6 +31,8 @@ class Outcome(StrEnum):
     WAITING_ROOM_TIMEOUT = "waiting_room_timeout"
     NOONE_JOINED_TIMEOUT = "noone_joined_timeout"
     STORAGE_ERROR = "storage_error"
+    WORKER_LOST = "worker_lost"
+    """The worker running the bot stopped sending heartbeats (crashed, killed, machine gone)."""
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -68,5 +70,6 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.WAITING_ROOM_TIMEOUT: "Nobody admitted the bot from the waiting room in time.",
     Outcome.NOONE_JOINED_TIMEOUT: "Nobody else joined the meeting in time.",
     Outcome.STORAGE_ERROR: "The recording could not be stored.",
+    Outcome.WORKER_LOST: "The worker recording the meeting was lost.",
     Outcome.INTERNAL_ERROR: "The bot failed unexpectedly.",
 }

@@ -48,4 +48,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install -q -e "$here$extras"
   echo "$want" > "$stamp"
 fi
+"$here/scripts/vendor_hlsjs.sh"  # hls.js for the /watch and /embed pages
 echo "setup: ready ($("$venv/bin/meetbot" --version 2>/dev/null || echo meetbot))"

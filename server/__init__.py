@@ -1,0 +1,1 @@
+"""``meetbot serve``: the VideoDB-compatible HTTP API, the bots it runs and the player pages."""

@@ -1,0 +1,188 @@
+"""The VideoDB-compatible API (``../shared/reference/videodb-api.md``): collections, meetings, videos.
+
+Every answer is the envelope ``{"success": true, "data": {...}}`` or
+``{"success": false, "message": ..., "error_code": ...}``; never a top-level ``status``.
+Routes have no trailing slash; ``default`` is the collection's id and alias.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import platforms
+from bot.config import Settings
+from bot.errors import MeetbotError
+from bot.job import Job
+from server.store import MeetingRecord, StatusStore
+
+COLLECTION = {"id": "default", "name": "Default Collection",
+              "description": "Meetings recorded by this meetbot server.", "is_public": False}
+
+
+class Bots(Protocol):
+    """Whatever runs the bots: the embedded pool now, a Redis queue later."""
+
+    def submit(self, job: Job) -> None: ...
+
+    async def leave(self, meeting_id: str) -> bool: ...
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, error_code: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.error_code = status, message, error_code
+
+
+class RecordMeeting(BaseModel):
+    """The body the SDK's ``record_meeting`` sends (every key, ``null`` for what it lacks)."""
+
+    model_config = ConfigDict(extra="ignore")
+    meeting_url: str
+    bot_name: str | None = None
+    bot_image_url: str | None = None
+    meeting_title: str | None = None
+    callback_url: str | None = None
+    callback_data: dict[str, Any] | None = None
+    time_zone: str | None = "UTC"
+
+
+class Envelope(BaseModel):
+    success: bool = True
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def ok(data: dict[str, Any]) -> dict[str, Any]:
+    return {"success": True, "data": data}
+
+
+def meeting_data(r: MeetingRecord) -> dict[str, Any]:
+    """The SDK's seven attributes plus ``meeting_id``; no ``id``/``collection_id`` (a TypeError there)."""
+    return {"meeting_id": r.meeting_id, "bot_name": r.bot_name, "meeting_title": r.meeting_title,
+            "meeting_url": r.meeting_url, "status": r.status.value, "time_zone": r.time_zone,
+            "video_id": r.video_id, "speaker_timeline": r.speaker_timeline,
+            # our extras
+            "phase": r.phase, "reason": r.reason, "error": r.error,
+            "phases": [m.model_dump() for m in r.phases], "stream_url": r.stream_url,
+            "player_url": r.player_url, "duration": r.duration, "created_at": r.created_at}
+
+
+def video_data(r: MeetingRecord) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": r.video_id, "collection_id": r.collection_id, "meeting_id": r.meeting_id,
+        "name": r.meeting_title or f"Meeting recorded by {r.bot_name}", "description": None,
+        "stream_url": r.stream_url, "player_url": r.player_url, "thumbnail_url": None,
+        "recording_url": r.recording_url, "speaker_timeline": r.speaker_timeline,
+        "transcript": None, "scenes": None}
+    if r.duration is not None:
+        data["length"] = r.duration  # a number or absent, never null
+    return data
+
+
+def create_app(*, store: StatusStore, bots: Bots, settings: Settings) -> FastAPI:
+    keys = [k.strip() for k in settings.api_keys.split(",") if k.strip()]
+
+    async def authorize(token: str | None = Depends(APIKeyHeader(name="x-access-token", auto_error=False))
+                        ) -> None:
+        token = token or ""
+        if not any(secrets.compare_digest(token.encode(), k.encode()) for k in keys):
+            raise ApiError(401, "Invalid or missing API key (x-access-token).", "unauthorized")
+
+    api = APIRouter(dependencies=[Depends(authorize)])
+
+    def collection(cid: str) -> str:
+        if cid != COLLECTION["id"]:
+            raise ApiError(404, f"Collection {cid} not found.", "collection_not_found")
+        return cid
+
+    async def meeting(cid: str, meeting_id: str) -> MeetingRecord:
+        collection(cid)
+        record = await store.get(meeting_id)
+        if record is None:
+            raise ApiError(404, f"Meeting {meeting_id} not found.", "meeting_not_found")
+        return record
+
+    @api.get("/collection/{cid}", response_model=Envelope, tags=["collections"])
+    async def get_collection(cid: str) -> dict[str, Any]:
+        collection(cid)
+        return ok(dict(COLLECTION))
+
+    @api.post("/collection/{cid}/meeting/record", response_model=Envelope, tags=["meetings"])
+    async def record_meeting(cid: str, body: RecordMeeting) -> dict[str, Any]:
+        """Send a bot to the meeting. It queues when all bots are busy (status ``initializing``)."""
+        collection(cid)
+        try:
+            platforms.resolve(body.meeting_url)
+            job = Job.parse({k: v for k, v in body.model_dump().items() if v is not None})
+        except MeetbotError as exc:
+            raise ApiError(400, exc.message, exc.code.value) from exc
+        job = job.model_copy(update={"output_dir": (settings.output_dir / job.meeting_id).resolve()})
+        record = MeetingRecord(
+            meeting_id=job.meeting_id, video_id=job.video_id, collection_id=cid, meeting_url=job.meeting_url,
+            bot_name=job.bot_name, meeting_title=job.meeting_title, time_zone=job.time_zone,
+            callback_url=str(job.callback_url) if job.callback_url else None,
+            callback_data=job.callback_data, output_dir=str(job.output_dir))
+        await store.create(record)
+        bots.submit(job)
+        return ok(meeting_data(record))
+
+    @api.get("/collection/{cid}/meeting/{meeting_id}", response_model=Envelope, tags=["meetings"])
+    async def get_meeting(cid: str, meeting_id: str) -> dict[str, Any]:
+        return ok(meeting_data(await meeting(cid, meeting_id)))
+
+    @api.post("/collection/{cid}/meeting/{meeting_id}/leave", response_model=Envelope, tags=["meetings"])
+    async def leave_meeting(cid: str, meeting_id: str) -> dict[str, Any]:
+        """Our extension: the bot leaves now, stores what it recorded and calls back (``stopped``)."""
+        record = await meeting(cid, meeting_id)
+        if record.is_terminal or not await bots.leave(meeting_id):
+            raise ApiError(409, f"Meeting {meeting_id} has no running bot ({record.status.value}).",
+                           "meeting_not_active")
+        return ok(meeting_data(await meeting(cid, meeting_id)))
+
+    async def video(video_id: str, collection_id: str | None) -> MeetingRecord:
+        record = await store.get_by_video(video_id)
+        if record is None or record.stream_url is None or \
+                collection_id not in (None, COLLECTION["id"], record.collection_id):
+            raise ApiError(404, f"Video {video_id} not found.", "video_not_found")
+        return record
+
+    @api.get("/video/{video_id}", response_model=Envelope, tags=["videos"])
+    async def get_video(video_id: str, collection_id: str | None = None) -> dict[str, Any]:
+        return ok(video_data(await video(video_id, collection_id)))
+
+    @api.get("/video/{video_id}/meeting", response_model=Envelope, tags=["videos"])
+    async def get_video_meeting(video_id: str, collection_id: str | None = None) -> dict[str, Any]:
+        return ok(meeting_data(await video(video_id, collection_id)))
+
+    app = FastAPI(title="meetbot", version="0.1.0", redirect_slashes=False,
+                  description="A self-hosted implementation of VideoDB's meeting-recording API.")
+    app.include_router(api)
+    install_error_handlers(app)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    def error(status: int, message: str, code: str) -> JSONResponse:
+        return JSONResponse({"success": False, "message": message, "error_code": code}, status_code=status)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error(exc.status, exc.message, exc.error_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error(exc.status_code, str(exc.detail), codes.get(exc.status_code, "http_error"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}"
+                             for e in exc.errors())
+        return error(400, f"Invalid request: {problems}", "invalid_request")

@@ -1,0 +1,100 @@
+"""The Redis status store: shared by the API and the `meetbot worker` consumers on other machines.
+
+Each meeting is one JSON value; updates are read-modify-write under WATCH, retried when another
+writer got there first, so concurrent writers (a bot, its worker, the API's reaper) never lose a
+change. Heartbeats are keys with a TTL: a worker that dies stops renewing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from bot.lifecycle import Phase, Status
+from server.store import MeetingRecord, Result
+
+_PREFIX = "meetbot"
+_ACTIVE = f"{_PREFIX}:active"
+
+
+def _meeting(meeting_id: str) -> str:
+    return f"{_PREFIX}:meeting:{meeting_id}"
+
+
+def _video(video_id: str) -> str:
+    return f"{_PREFIX}:video:{video_id}"
+
+
+def _heartbeat(meeting_id: str) -> str:
+    return f"{_PREFIX}:heartbeat:{meeting_id}"
+
+
+class RedisStatusStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.redis: Redis = Redis.from_url(url, decode_responses=True)
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    async def create(self, record: MeetingRecord) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(_meeting(record.meeting_id), record.model_dump_json())
+            pipe.set(_video(record.video_id), record.meeting_id)
+            pipe.zadd(_ACTIVE, {record.meeting_id: record.created_at})
+            await pipe.execute()
+
+    async def get(self, meeting_id: str) -> MeetingRecord | None:
+        raw = await self.redis.get(_meeting(meeting_id))
+        return MeetingRecord.model_validate_json(raw) if raw else None
+
+    async def get_by_video(self, video_id: str) -> MeetingRecord | None:
+        meeting_id = await self.redis.get(_video(video_id))
+        return await self.get(meeting_id) if meeting_id else None
+
+    async def _update(self, meeting_id: str, change: Callable[[MeetingRecord], MeetingRecord]
+                      ) -> tuple[MeetingRecord, MeetingRecord] | None:
+        key = _meeting(meeting_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        await pipe.reset()
+                        return None
+                    before = MeetingRecord.model_validate_json(raw)
+                    after = change(before)
+                    pipe.multi()
+                    pipe.set(key, after.model_dump_json())
+                    if after.status in (Status.DONE, Status.FAILED):
+                        pipe.zrem(_ACTIVE, meeting_id)
+                        pipe.delete(_heartbeat(meeting_id))
+                    await pipe.execute()
+                    return before, after
+                except WatchError:
+                    continue  # someone else wrote in between: read again
+
+    async def record_phase(self, meeting_id: str, phase: Phase, at: float,
+                           urls: dict[str, str] | None = None) -> MeetingRecord | None:
+        out = await self._update(meeting_id, lambda r: r.with_phase(phase, at, urls))
+        return out[1] if out else None
+
+    async def finish(self, meeting_id: str, result: Result) -> bool:
+        out = await self._update(meeting_id, lambda r: r.with_result(result))
+        return out is not None and not out[0].is_terminal
+
+    async def active(self) -> list[MeetingRecord]:
+        ids = await self.redis.zrange(_ACTIVE, 0, -1)
+        records = [await self.get(i) for i in ids]
+        return [r for r in records if r is not None and not r.is_terminal]
+
+    # -- liveness of the worker running a meeting ---------------------------------------------
+    async def beat(self, meeting_id: str, worker: str, ttl: float) -> None:
+        await self.redis.set(_heartbeat(meeting_id), worker, px=int(ttl * 1000))
+
+    async def heartbeat_of(self, meeting_id: str) -> str | None:
+        value: str | None = await self.redis.get(_heartbeat(meeting_id))
+        return value

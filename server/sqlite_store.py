@@ -1,0 +1,102 @@
+"""The SQLite status store: one file shared by the server and the bot processes it starts.
+
+WAL mode lets readers go on while a bot writes; each update is a read-modify-write inside
+``BEGIN IMMEDIATE``, so concurrent writers from different processes never lose a change.
+Calls run in a thread (sqlite3 blocks); each opens its own short-lived connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+from bot.lifecycle import Phase
+from server.store import MeetingRecord, Result
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meetings (
+    meeting_id TEXT PRIMARY KEY,
+    video_id   TEXT NOT NULL UNIQUE,
+    status     TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    record     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS meetings_status ON meetings (status, created_at);
+"""
+
+
+class SqliteStatusStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=10000")
+        return db
+
+    # -- sync core ----------------------------------------------------------------------------
+    def _insert(self, r: MeetingRecord) -> None:
+        with closing(self._connect()) as db:
+            db.execute("INSERT INTO meetings VALUES (?, ?, ?, ?, ?)",
+                       (r.meeting_id, r.video_id, r.status.value, r.created_at, r.model_dump_json()))
+
+    def _select(self, column: str, value: str) -> MeetingRecord | None:
+        assert column in ("meeting_id", "video_id")
+        with closing(self._connect()) as db:
+            row = db.execute(f"SELECT record FROM meetings WHERE {column} = ?", (value,)).fetchone()
+        return MeetingRecord.model_validate_json(row[0]) if row else None
+
+    def _update(self, meeting_id: str, change: Callable[[MeetingRecord], MeetingRecord]
+                ) -> tuple[MeetingRecord, MeetingRecord] | None:
+        """Apply ``change`` atomically; (before, after), or None for an unknown meeting."""
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT record FROM meetings WHERE meeting_id = ?", (meeting_id,)).fetchone()
+                if row is None:
+                    db.execute("ROLLBACK")
+                    return None
+                before = MeetingRecord.model_validate_json(row[0])
+                after = change(before)
+                db.execute("UPDATE meetings SET status = ?, record = ? WHERE meeting_id = ?",
+                           (after.status.value, after.model_dump_json(), meeting_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return before, after
+
+    def _active(self) -> list[MeetingRecord]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT record FROM meetings WHERE status IN ('initializing', 'processing')"
+                              " ORDER BY created_at").fetchall()
+        return [MeetingRecord.model_validate_json(r[0]) for r in rows]
+
+    # -- the StatusStore interface ------------------------------------------------------------
+    async def create(self, record: MeetingRecord) -> None:
+        await asyncio.to_thread(self._insert, record)
+
+    async def get(self, meeting_id: str) -> MeetingRecord | None:
+        return await asyncio.to_thread(self._select, "meeting_id", meeting_id)
+
+    async def get_by_video(self, video_id: str) -> MeetingRecord | None:
+        return await asyncio.to_thread(self._select, "video_id", video_id)
+
+    async def record_phase(self, meeting_id: str, phase: Phase, at: float,
+                           urls: dict[str, str] | None = None) -> MeetingRecord | None:
+        out = await asyncio.to_thread(self._update, meeting_id, lambda r: r.with_phase(phase, at, urls))
+        return out[1] if out else None
+
+    async def finish(self, meeting_id: str, result: Result) -> bool:
+        out = await asyncio.to_thread(self._update, meeting_id, lambda r: r.with_result(result))
+        return out is not None and not out[0].is_terminal
+
+    async def active(self) -> list[MeetingRecord]:
+        return await asyncio.to_thread(self._active)

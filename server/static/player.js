@@ -1,0 +1,85 @@
+// Plays the recording's HLS stream (hls.js, or native HLS) and draws its speaker timeline:
+// one row per speaker, one coloured bar per turn, positioned on the recording's clock.
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("meeting").textContent);
+  const video = document.getElementById("video");
+  const timeline = document.getElementById("timeline");
+  const status = document.getElementById("status");
+  const COLOURS = ["#e8710a", "#1e8e3e", "#9334e6", "#1a73e8", "#d93025", "#f9ab00", "#12b5cb", "#e52592"];
+
+  function attach() {
+    if (!data.stream_url) return;
+    if (window.Hls && window.Hls.isSupported()) {
+      const hls = new window.Hls({ liveDurationInfinity: true });
+      hls.loadSource(data.stream_url);
+      hls.attachMedia(video);
+      window.meetbotPlayer = { engine: "hls.js", hls: hls };
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = data.stream_url;
+      window.meetbotPlayer = { engine: "native" };
+    } else {
+      status.textContent = "This browser cannot play HLS.";
+    }
+  }
+
+  function duration() {
+    if (data.duration) return data.duration;
+    const ends = data.speaker_timeline.map((s) => s.end_time_seconds);
+    return isFinite(video.duration) && video.duration > 0 ? video.duration : Math.max(1, ...ends);
+  }
+
+  function draw() {
+    timeline.textContent = "";
+    const total = duration();
+    const speakers = [];
+    for (const seg of data.speaker_timeline) {
+      if (!speakers.includes(seg.speaker_name)) speakers.push(seg.speaker_name);
+    }
+    speakers.forEach((name, i) => {
+      const row = document.createElement("div");
+      row.className = "row";
+      row.dataset.speaker = name;
+      const label = document.createElement("div");
+      label.className = "name";
+      label.textContent = name;
+      label.style.color = COLOURS[i % COLOURS.length];
+      const track = document.createElement("div");
+      track.className = "track";
+      for (const seg of data.speaker_timeline.filter((s) => s.speaker_name === name)) {
+        const bar = document.createElement("div");
+        bar.className = "bar";
+        bar.dataset.speaker = name;
+        bar.dataset.start = seg.start_time_seconds;
+        bar.dataset.end = seg.end_time_seconds;
+        bar.style.left = (100 * seg.start_time_seconds / total) + "%";
+        bar.style.width = (100 * (seg.end_time_seconds - seg.start_time_seconds) / total) + "%";
+        bar.style.background = COLOURS[i % COLOURS.length];
+        bar.title = name + " " + seg.start_time_seconds.toFixed(1) + "–" + seg.end_time_seconds.toFixed(1) + " s";
+        bar.addEventListener("click", () => { video.currentTime = seg.start_time_seconds; });
+        track.appendChild(bar);
+      }
+      const head = document.createElement("div");
+      head.className = "playhead";
+      track.appendChild(head);
+      row.append(label, track);
+      timeline.appendChild(row);
+    });
+    timeline.dataset.duration = total;
+  }
+
+  function playhead() {
+    const total = duration();
+    for (const head of timeline.querySelectorAll(".playhead")) {
+      head.style.left = Math.min(100, 100 * video.currentTime / total) + "%";
+    }
+  }
+
+  status.textContent = data.status === "done" ? "" :
+    data.status === "processing" ? "Recording in progress" : "Status: " + data.status;
+  attach();
+  draw();
+  video.addEventListener("loadedmetadata", () => { if (!data.duration) draw(); });
+  video.addEventListener("timeupdate", playhead);
+  video.play().catch(() => {});
+})();

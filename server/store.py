@@ -1,0 +1,103 @@
+"""The status store: one record per meeting, shared by the API and the bots.
+
+A small interface so the SQLite implementation (embedded mode) and a Redis one (``meetbot worker``
+consumers) are interchangeable. Writers: the API (create), the bot process (phases, result) and
+the bot pool (crashes, leave before start). Readers: the API and the player pages.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from bot.lifecycle import Phase, Status
+
+
+class PhaseMark(BaseModel):
+    phase: str
+    at: float
+
+
+class Result(BaseModel):
+    """How a job ended: what the bot's result payload (or the pool, for a crash) says."""
+
+    status: Status
+    reason: str
+    error: str | None = None
+    speaker_timeline: list[dict[str, Any]] | None = None
+    stream_url: str | None = None
+    player_url: str | None = None
+    recording_url: str | None = None
+    duration: float | None = None
+
+
+class MeetingRecord(BaseModel):
+    meeting_id: str
+    video_id: str
+    collection_id: str = "default"
+    meeting_url: str
+    bot_name: str
+    meeting_title: str | None = None
+    time_zone: str = "UTC"
+    callback_url: str | None = None
+    callback_data: dict[str, Any] = Field(default_factory=dict)
+    output_dir: str
+    status: Status = Status.INITIALIZING
+    phase: str = Phase.CREATED.value
+    reason: str | None = None
+    error: str | None = None
+    phases: list[PhaseMark] = Field(default_factory=list)
+    speaker_timeline: list[dict[str, Any]] | None = None
+    stream_url: str | None = None
+    player_url: str | None = None
+    recording_url: str | None = None
+    duration: float | None = None
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in (Status.DONE, Status.FAILED)
+
+    def with_phase(self, phase: Phase, at: float, urls: dict[str, str] | None = None) -> MeetingRecord:
+        """This record after a phase change; terminal phases wait for ``with_result``."""
+        if self.is_terminal:
+            return self
+        update: dict[str, Any] = {"phase": phase.value, "updated_at": time.time(),
+                                  "phases": [*self.phases, PhaseMark(phase=phase.value, at=at)]}
+        if not phase.is_terminal:
+            update["status"] = phase.status
+        return self.model_copy(update={**update, **(urls or {})})
+
+    def with_result(self, result: Result) -> MeetingRecord:
+        if self.is_terminal:
+            return self
+        phase = Phase.DONE if result.status is Status.DONE else Phase.FAILED
+        fields = result.model_dump(exclude_none=True)
+        marks = self.phases if self.phase == phase.value else [
+            *self.phases, PhaseMark(phase=phase.value, at=time.time())]
+        return self.model_copy(update={**fields, "phase": phase.value, "phases": marks,
+                                       "updated_at": time.time()})
+
+
+class StatusStore(Protocol):
+    async def create(self, record: MeetingRecord) -> None: ...
+
+    async def get(self, meeting_id: str) -> MeetingRecord | None: ...
+
+    async def get_by_video(self, video_id: str) -> MeetingRecord | None: ...
+
+    async def record_phase(self, meeting_id: str, phase: Phase, at: float,
+                           urls: dict[str, str] | None = None) -> MeetingRecord | None:
+        """Move a live record to ``phase`` (status follows); ignored once the record has ended."""
+        ...
+
+    async def finish(self, meeting_id: str, result: Result) -> bool:
+        """End the record with ``result``; False (and no change) if it had already ended."""
+        ...
+
+    async def active(self) -> list[MeetingRecord]:
+        """Records not yet done or failed, oldest first."""
+        ...
