@@ -40,8 +40,7 @@ def base_url(settings: Settings, host: str, port: int) -> str:
 
 async def serve(settings: Settings, *, host: str, port: int) -> int:
     if settings.redis_url:
-        log.error("MEETBOT_REDIS_URL is set: the Redis mode (meetbot worker) is not available yet")
-        return 2
+        return await serve_queue(settings, host=host, port=port)
     status_db = (settings.status_db or settings.data_dir / "meetbot.db").resolve()
     store = SqliteStatusStore(status_db)
     pool = BotPool(store, settings, status_db=status_db, base_url="", slots=settings.max_bots)
@@ -70,3 +69,46 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         await deliverer.aclose()
     return 0
 
+
+
+async def serve_queue(settings: Settings, *, host: str, port: int) -> int:
+    """Queue mode: jobs go to Redis for `meetbot worker` consumers; the status store is Redis too.
+
+    The server also fails meetings whose worker was lost (no heartbeat), like every worker does.
+    """
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    from server.queue_worker import QueueBots, reap_lost
+    from server.redis_store import RedisStatusStore
+
+    assert settings.redis_url
+    store = RedisStatusStore(settings.redis_url)
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    bots = QueueBots(redis, store, settings)
+    server = EmbeddedServer(build_app(store, bots, settings), host=host, port=port, name="api")
+    await server.start()
+
+    async def reaper() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await reap_lost(store, settings)
+            await asyncio.sleep(settings.reap_interval)
+
+    tasks = [asyncio.create_task(reaper(), name="reaper")]
+    print(f"meetbot serve: listening on {base_url(settings, host, server.port)} "
+          f"(queue: {settings.redis_url})", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.aclose()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await redis.aclose()
+        await store.aclose()
+    return 0

@@ -13,15 +13,13 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from bot.config import Settings
 from bot.job import Job
 from bot.lifecycle import Status
-from bot.outcomes import MESSAGES, Outcome
-from bot.webhooks import build_deliverer
-from callbacks.payloads import FailurePayload, to_wire
+from bot.outcomes import Outcome
+from server.failures import send_failure_callback
 from server.store import Result, StatusStore
 
 log = logging.getLogger("meetbot.pool")
@@ -143,15 +141,7 @@ class BotPool:
 
     async def _call_back(self, job: Job, outcome: Outcome, error: str) -> None:
         """The failure callback a crashed bot could not send; durable, so the outbox retries it."""
-        body = to_wire(FailurePayload(
-            status="failed", error_code=outcome.value, error=error or MESSAGES[outcome],
-            meeting_id=job.meeting_id, callback_data=job.callback_data, reason=outcome.value,
-            meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title))
         try:
-            async with build_deliverer(self.settings) as deliverer:
-                report = await deliverer.send(str(job.callback_url), body, event="callback",
-                                              meeting_id=job.meeting_id,
-                                              give_up_at=time.time() + self.settings.callback_grace)
-            log.info("failure callback", extra={"meeting_id": job.meeting_id, "delivered": report.delivered})
+            await send_failure_callback(self.settings, job, outcome, error)
         except Exception:
             log.exception("failure callback not sent", extra={"meeting_id": job.meeting_id})

@@ -49,6 +49,29 @@ async def request_leave(redis: Any, meeting_id: str) -> int:
     return int(await redis.publish(leave_channel(meeting_id), "leave"))
 
 
+class QueueBots:
+    """What `meetbot serve` hands jobs to in queue mode: Redis, for `meetbot worker` consumers."""
+
+    def __init__(self, redis: ArqRedis, store: RedisStatusStore, settings: Settings) -> None:
+        self.redis, self.store, self.settings = redis, store, settings
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, job: Job) -> None:
+        task = asyncio.create_task(enqueue(self.redis, job), name=f"enqueue-{job.meeting_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def leave(self, meeting_id: str) -> bool:
+        if await request_leave(self.redis, meeting_id):
+            return True
+        record = await self.store.get(meeting_id)
+        if record is None or record.is_terminal or record.phase != "created":
+            return False
+        # Still queued: its worker will find it ended and skip it.
+        return await fail_meeting(self.store, self.settings, record, Outcome.STOPPED,
+                                  "stopped before the bot started; nothing was recorded")
+
+
 async def reap_lost(store: RedisStatusStore, settings: Settings) -> list[str]:
     """Fail the started meetings whose worker stopped renewing their heartbeat."""
     lost = []
@@ -69,6 +92,9 @@ async def record_meeting(ctx: dict[str, Any], job_json: str) -> str:
     job = Job.parse(job_json)
     mid = job.meeting_id
     worker_id: str = ctx["worker_id"]
+    record = await store.get(mid)
+    if record is not None and record.is_terminal:
+        return "already ended"  # left while queued
     await store.beat(mid, worker_id, settings.heartbeat_ttl)
     command = settings.bot_command or [sys.executable, "-m", "bot", "run"]
     env = dict(os.environ, MEETBOT_JOB=job_json, MEETBOT_REDIS_URL=str(settings.redis_url))
@@ -154,4 +180,4 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     )
 
 
-__all__ = ["QUEUE", "build_worker", "enqueue", "reap_lost", "request_leave"]
+__all__ = ["QUEUE", "QueueBots", "build_worker", "enqueue", "reap_lost", "request_leave"]

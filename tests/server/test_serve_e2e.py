@@ -36,17 +36,25 @@ async def sdk(fn: Any, *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
-@pytest.fixture(scope="module")
-async def server(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    tmp = tmp_path_factory.mktemp("serve")
+@pytest.fixture(scope="module", params=["embedded", "queue"])
+async def server(request: pytest.FixtureRequest, simulator: Any,
+                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """`meetbot serve` running its own bots (embedded), or handing them over Redis to a
+    `meetbot worker` (queue): the same SDK tests pass against both."""
+    tmp = tmp_path_factory.mktemp(f"serve-{request.param}")
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(simulator), MEETBOT_API_KEYS=KEY,
                       MEETBOT_DATA_DIR=str(tmp / "data"), MEETBOT_OUTPUT_DIR=str(tmp / "recordings"),
                       MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2")
+    if request.param == "queue":
+        env.update(MEETBOT_REDIS_URL=request.getfixturevalue("redis_url"), MEETBOT_PUBLIC_URL=url)
     log = (tmp / "serve.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(*meetbot_cmd(), "serve", "--port", str(port), env=env,
-                                                stdout=log, stderr=asyncio.subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    procs = [await asyncio.create_subprocess_exec(*meetbot_cmd(), "serve", "--port", str(port), env=env,
+                                                  stdout=log, stderr=asyncio.subprocess.STDOUT)]
+    if request.param == "queue":
+        procs.append(await asyncio.create_subprocess_exec(*meetbot_cmd(), "worker", env=env, stdout=log,
+                                                          stderr=asyncio.subprocess.STDOUT))
     async with httpx.AsyncClient() as http:
         for _ in range(200):
             try:
@@ -57,8 +65,10 @@ async def server(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> As
         else:
             raise AssertionError((tmp / "serve.log").read_text())
     yield url
-    proc.terminate()
-    assert await asyncio.wait_for(proc.wait(), 60) == 0
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
     log.close()
     print((tmp / "serve.log").read_text()[-2000:])
 
