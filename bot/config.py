@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     status_db: Path | None = None
     """SQLite status store a bot reports its phases and result to; set by ``serve`` for its bots,
     default ``<data_dir>/meetbot.db`` for the server itself."""
+
+    launcher: Literal["auto", "kubernetes"] = "auto"
+    """``auto``: bots run in-process (embedded) or by ``meetbot worker`` (with MEETBOT_REDIS_URL).
+    ``kubernetes``: ``serve`` submits one Job per meeting (needs MEETBOT_REDIS_URL for the store)."""
+    kube_namespace: str = "default"
+    kube_image: str = "meetbot:latest"
 
     # -- queue consumers (``meetbot worker``) -------------------------------------------------
     bots_per_worker: int = Field(1, ge=1, le=16)

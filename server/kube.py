@@ -6,9 +6,14 @@ pod runs the image's `meetbot run` with the job in MEETBOT_JOB.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Protocol
 
+from bot.config import Settings
 from bot.job import Job
+from bot.outcomes import Outcome
+from server.failures import fail_meeting
+from server.store import StatusStore
 
 LABELS = {"app.kubernetes.io/name": "meetbot", "app.kubernetes.io/component": "bot"}
 
@@ -52,18 +57,70 @@ def job_manifest(job: Job, *, image: str, extra_env: dict[str, str] | None = Non
     }
 
 
-async def submit(manifest: dict[str, Any], *, namespace: str) -> str:
-    """Create the Job in the cluster (in-cluster config, else ~/.kube/config); returns its name."""
-    import asyncio
+class KubeBots:
+    """What `meetbot serve` hands jobs to with MEETBOT_LAUNCHER=kubernetes: one Job per meeting.
 
-    from kubernetes import client, config
+    The pods report to the shared Redis status store like `meetbot worker` bots; leaving deletes
+    the Job, which sends its pod SIGTERM, the bot's graceful stop.
+    """
 
-    def _create() -> str:
+    def __init__(self, settings: Settings, store: StatusStore, *, public_url: str,
+                 api: KubeApi | None = None) -> None:
+        self.settings, self.store, self.public_url = settings, store, public_url
+        self.api = api or ClusterApi()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def manifest(self, job: Job) -> dict[str, Any]:
+        return job_manifest(job, image=self.settings.kube_image, extra_env={
+            "MEETBOT_REDIS_URL": str(self.settings.redis_url), "MEETBOT_PUBLIC_URL": self.public_url})
+
+    def submit(self, job: Job) -> None:
+        task = asyncio.create_task(self._submit(job), name=f"kube-{job.meeting_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _submit(self, job: Job) -> None:
+        try:
+            await self.api.create_job(self.manifest(job), namespace=self.settings.kube_namespace)
+        except Exception as exc:
+            await fail_meeting(self.store, self.settings, job, Outcome.INTERNAL_ERROR,
+                               f"the Kubernetes Job could not be created: {exc}")
+
+    async def leave(self, meeting_id: str) -> bool:
+        return await self.api.delete_job(f"meetbot-{meeting_id}", namespace=self.settings.kube_namespace)
+
+
+class KubeApi(Protocol):
+    async def create_job(self, manifest: dict[str, Any], *, namespace: str) -> str: ...
+
+    async def delete_job(self, name: str, *, namespace: str) -> bool: ...
+
+
+class ClusterApi:
+    """The real cluster through the kubernetes client (in-cluster config, else ~/.kube/config)."""
+
+    def _batch(self) -> Any:
+        from kubernetes import client, config
+
         try:
             config.load_incluster_config()
         except config.ConfigException:
             config.load_kube_config()
-        created = client.BatchV1Api().create_namespaced_job(namespace=namespace, body=manifest)
+        return client.BatchV1Api()
+
+    async def create_job(self, manifest: dict[str, Any], *, namespace: str) -> str:
+        created = await asyncio.to_thread(
+            lambda: self._batch().create_namespaced_job(namespace=namespace, body=manifest))
         return str(created.metadata.name)
 
-    return await asyncio.to_thread(_create)
+    async def delete_job(self, name: str, *, namespace: str) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            await asyncio.to_thread(lambda: self._batch().delete_namespaced_job(
+                name, namespace, propagation_policy="Foreground", grace_period_seconds=120))
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True

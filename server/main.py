@@ -85,7 +85,11 @@ async def serve_queue(settings: Settings, *, host: str, port: int) -> int:
     assert settings.redis_url
     store = RedisStatusStore(settings.redis_url)
     redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    bots = QueueBots(redis, store, settings)
+    bots: Bots = QueueBots(redis, store, settings)
+    if settings.launcher == "kubernetes":
+        from server.kube import KubeBots
+
+        bots = KubeBots(settings, store, public_url=base_url(settings, host, port))
     server = EmbeddedServer(build_app(store, bots, settings), host=host, port=port, name="api")
     await server.start()
 
@@ -97,7 +101,7 @@ async def serve_queue(settings: Settings, *, host: str, port: int) -> int:
 
     tasks = [asyncio.create_task(reaper(), name="reaper")]
     print(f"meetbot serve: listening on {base_url(settings, host, server.port)} "
-          f"(queue: {settings.redis_url})", flush=True)
+          f"(store: {settings.redis_url}, bots: {type(bots).__name__})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
