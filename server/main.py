@@ -38,6 +38,15 @@ def base_url(settings: Settings, host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+async def _until_signal() -> None:
+    """Serve until SIGTERM or SIGINT; the caller's ``finally`` then stops things in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 async def serve(settings: Settings, *, host: str, port: int) -> int:
     if settings.redis_url:
         return await serve_queue(settings, host=host, port=port)
@@ -53,12 +62,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     outbox = asyncio.create_task(deliverer.run_pending(once=False, poll_interval=5.0), name="outbox")
     print(f"meetbot serve: listening on {pool.base_url} (bots: {settings.max_bots}, "
           f"store: {status_db})", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await _until_signal()
     finally:
         log.info("shutting down: running bots stop gracefully")
         await server.aclose()
@@ -102,12 +107,8 @@ async def serve_queue(settings: Settings, *, host: str, port: int) -> int:
     tasks = [asyncio.create_task(reaper(), name="reaper")]
     print(f"meetbot serve: listening on {base_url(settings, host, server.port)} "
           f"(store: {settings.redis_url}, bots: {type(bots).__name__})", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await _until_signal()
     finally:
         await server.aclose()
         for t in tasks:

@@ -1,4 +1,5 @@
-"""A stand-in for `meetbot run` in the pool's tests: reports like a bot, then crashes or stops.
+"""A stand-in for `meetbot run` under `meetbot serve` (SQLite store) or `meetbot worker` (Redis):
+reports like a bot, then crashes or stops.
 
 ``python fake_bot.py crash|wait``: ``crash`` exits 3 mid-call; ``wait`` records until SIGTERM,
 then ends ``done`` / ``stopped``.
@@ -12,19 +13,21 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
+from bot.config import Settings
 from bot.lifecycle import Phase, Status
-from server.sqlite_store import SqliteStatusStore
 from server.store import Result
+from server.stores import bot_store
 
 
 async def main(mode: str) -> int:
     job = json.loads(os.environ["MEETBOT_JOB"])
-    store = SqliteStatusStore(Path(os.environ["MEETBOT_STATUS_DB"]))
-    mid, base = job["meeting_id"], os.environ["MEETBOT_PUBLIC_URL"]
+    store = bot_store(Settings())  # the store a real bot would report to, from the environment
+    assert store is not None
+    mid, base = job["meeting_id"], os.environ.get("MEETBOT_PUBLIC_URL")
+    urls = {"player_url": f"{base}/watch?v={job['video_id']}"} if base else None
     for phase in (Phase.STARTING, Phase.JOINING, Phase.IN_CALL_RECORDING):
-        await store.record_phase(mid, phase, time.time(), {"player_url": f"{base}/watch?v={job['video_id']}"})
+        await store.record_phase(mid, phase, time.time(), urls)
     if mode == "crash":
         os._exit(3)
     stop = asyncio.Event()

@@ -4,6 +4,7 @@ workers turned into failures with a callback. The bot is a stand-in here; the SD
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ from tests.conftest import meetbot_cmd, meetbot_env
 
 pytestmark = pytest.mark.e2e
 
-FAKE = str(Path(__file__).with_name("fake_queue_bot.py"))
+FAKE = str(Path(__file__).with_name("fake_bot.py"))
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -57,6 +58,21 @@ async def wait_status(store: RedisStatusStore, mid: str, status: Status, timeout
         await asyncio.sleep(0.1)
 
 
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[RedisStatusStore]:
+    """A worker consuming in this process (no signal handling: pytest owns the signals)."""
+    store = RedisStatusStore(str(settings.redis_url))
+    worker = build_worker(settings, handle_signals=False)
+    running = asyncio.create_task(worker.async_run())
+    try:
+        yield store
+    finally:
+        await worker.close()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await store.aclose()
+
+
 @pytest.fixture
 async def queue(redis_url: str) -> AsyncIterator[Any]:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
@@ -65,11 +81,7 @@ async def queue(redis_url: str) -> AsyncIterator[Any]:
 
 
 async def test_worker_runs_a_meeting_and_relays_leave(redis_url: str, queue: Any, tmp_path: Path) -> None:
-    settings = settings_for(redis_url, tmp_path, "wait")
-    store = RedisStatusStore(redis_url)
-    worker = build_worker(settings, handle_signals=False)
-    running = asyncio.create_task(worker.async_run())
-    try:
+    async with running_worker(settings_for(redis_url, tmp_path, "wait")) as store:
         job = await create(store, tmp_path)
         await enqueue(queue, job)
         await wait_status(store, job.meeting_id, Status.PROCESSING)
@@ -77,33 +89,19 @@ async def test_worker_runs_a_meeting_and_relays_leave(redis_url: str, queue: Any
         assert await request_leave(queue, job.meeting_id) == 1
         record = await wait_status(store, job.meeting_id, Status.DONE)
         assert record.reason == "stopped"
-    finally:
-        await worker.close()
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await store.aclose()
 
 
 async def test_a_crashed_bot_fails_its_meeting_with_a_callback(redis_url: str, queue: Any,
                                                                tmp_path: Path) -> None:
-    settings = settings_for(redis_url, tmp_path, "crash")
-    store = RedisStatusStore(redis_url)
-    worker = build_worker(settings, handle_signals=False)
-    running = asyncio.create_task(worker.async_run())
-    try:
-        async with CallbackReceiver() as rx:
-            job = await create(store, tmp_path, rx.url)
-            await enqueue(queue, job)
-            record = await wait_status(store, job.meeting_id, Status.FAILED)
-            await rx.wait_for(1, timeout=10)
-        assert record.reason == "internal_error" and "exit status 3" in (record.error or "")
-        body = rx.received[0].json()
-        assert body["success"] is False and body["error_code"] == "internal_error"
-    finally:
-        await worker.close()
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await store.aclose()
+    async with running_worker(settings_for(redis_url, tmp_path, "crash")) as store, \
+            CallbackReceiver() as rx:
+        job = await create(store, tmp_path, rx.url)
+        await enqueue(queue, job)
+        record = await wait_status(store, job.meeting_id, Status.FAILED)
+        await rx.wait_for(1, timeout=10)
+    assert record.reason == "internal_error" and "exit status 3" in (record.error or "")
+    body = rx.received[0].json()
+    assert body["success"] is False and body["error_code"] == "internal_error"
 
 
 async def test_a_lost_worker_is_noticed_and_its_meeting_failed(redis_url: str, queue: Any,
