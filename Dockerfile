@@ -10,6 +10,7 @@ COPY bot ./bot
 COPY platforms ./platforms
 COPY callbacks ./callbacks
 COPY simulator ./simulator
+COPY server ./server
 RUN scripts/setup.sh --no-dev --venv /app/.venv && rm -rf /var/lib/apt/lists/* /root/.cache
 ENV PATH=/app/.venv/bin:$PATH
 
