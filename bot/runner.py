@@ -164,7 +164,8 @@ class JobRunner:
                     shutil.rmtree(work, ignore_errors=True)
         return result
 
-    async def _record(self, work: Path, http: httpx.AsyncClient) -> tuple[Outcome, Recording]:
+    async def _record(self, work: Path, images: httpx.AsyncClient) -> tuple[Outcome, Recording]:
+        """``images``: the SSRF-guarded client the bot's picture is fetched with."""
         s, job = self.settings, self.job
         self.state.move(Phase.STARTING)
         await self.storage.put_bytes("job.json", job.model_dump_json(indent=2).encode())
@@ -173,7 +174,7 @@ class JobRunner:
         log.info("meeting resolved", extra={"platform": ref.platform, "meeting": ref.meeting_id})
         camera, warning = await prepare_camera(
             bot_name=job.bot_name, image_url=str(job.bot_image_url) if job.bot_image_url else None,
-            work_dir=work, client=http,
+            work_dir=work, client=images,
         )
         if warning:
             self.warnings.append(f"bot_image_url not used: {warning}")
