@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
 import httpx
 
-from bot.errors import JobError
+from bot.errors import JobError, RecordingError
+from bot.media import run_tool
 from bot.outcomes import Outcome
 from callbacks.guard import UnsafeUrlError
 
@@ -54,14 +54,10 @@ async def fetch_image(url: str, client: httpx.AsyncClient) -> bytes:
 
 
 async def _ffmpeg(*args: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise JobError(Outcome.INVALID_BOT_IMAGE,
-                       f"bot image could not be decoded: {err.decode(errors='replace').strip()[-300:]}")
+    try:
+        await run_tool("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, timeout=60)
+    except RecordingError as exc:
+        raise JobError(Outcome.INVALID_BOT_IMAGE, f"bot image could not be decoded: {exc.message}") from exc
 
 
 def _fit(width: int, height: int) -> str:

@@ -12,7 +12,8 @@ from bot.errors import RecordingError
 ENDLIST = "#EXT-X-ENDLIST"
 
 
-async def _run(*cmd: str, timeout: float = 120) -> bytes:
+async def run_tool(*cmd: str, timeout: float = 120) -> bytes:
+    """Run ffmpeg/ffprobe to completion; its stdout, or RecordingError with the end of stderr."""
     proc = await asyncio.create_subprocess_exec(
         *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -29,13 +30,13 @@ async def _run(*cmd: str, timeout: float = 120) -> bytes:
 
 
 async def probe(path: Path) -> dict[str, Any]:
-    out = await _run("ffprobe", "-v", "error", "-print_format", "json", "-show_format",
+    out = await run_tool("ffprobe", "-v", "error", "-print_format", "json", "-show_format",
                      "-show_streams", str(path), timeout=60)
     return dict(json.loads(out))
 
 
 async def first_packet_pts(path: Path, stream: str = "v") -> float | None:
-    out = await _run("ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+    out = await run_tool("ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
                      "packet=pts_time", "-read_intervals", "%+#1", "-of", "csv=p=0", str(path),
                      timeout=30)
     for line in out.decode().split():
@@ -66,7 +67,7 @@ async def remux_to_mp4(playlist: Path, out: Path) -> None:
     """Segments -> one MP4 without re-encoding; faststart so players can begin before the end."""
     close_playlist(playlist)
     tmp = out.with_suffix(".part.mp4")
-    await _run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(playlist),
+    await run_tool("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(playlist),
                "-map", "0", "-c", "copy", "-movflags", "+faststart", str(tmp), timeout=600)
     tmp.replace(out)
 
