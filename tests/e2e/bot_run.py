@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from callbacks.receiver import CallbackReceiver
+from simulator.demo import ROUTED_HOSTS
 from tests.conftest import meetbot_cmd, meetbot_env
 from tests.helpers import AudioTrack, ffprobe, stream
 
 BOT = "Acme Notetaker"
-ROUTED_HOSTS = ("meet.google.com", "zoom.us", "*.zoom.us", "teams.microsoft.com", "teams.live.com",
-                "login.microsoftonline.com")
 
 
 def overrides(sim: Any) -> str:
