@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     callback_status_grace: float = Field(10.0, ge=0)
 
     speaker_merge_gap: float = 0.3
+    stuck_signal_silence: float = Field(3.0, gt=0)
+    """A speaker shown speaking while the bot's own audio has been silent this long is a stuck
+    signal: logged, cut where the sound stopped, and reported in the callback's warnings."""
     """Speaking flickers of one speaker shorter than this are merged into one interval."""
 
     log_level: str = "INFO"

@@ -50,7 +50,15 @@ from callbacks.payloads import (
     SuccessPayload,
     to_wire,
 )
-from platforms.base import MeetingEnded, MeetingEvent, ParticipantCount, PlatformAdapter, SpeakingChanged
+from platforms.base import (
+    Admitted,
+    MeetingEnded,
+    MeetingEvent,
+    ParticipantCount,
+    PlatformAdapter,
+    SpeakerSignal,
+    SpeakingChanged,
+)
 
 log = logging.getLogger("meetbot.runner")
 
@@ -95,6 +103,10 @@ class JobRunner:
         self._recorder: Recorder | None = None
         self._stored_segments: set[str] = set()
         self._gate_by_sound = False
+        self._admitted_at: float | None = None
+        self._observed: dict[str, str] = {}
+        """What the adapter saw that decided things (admission and speaking signals), for stats."""
+        """Wall-clock time the page showed the bot in the call."""
         self._timings: dict[str, float] = {}
         self._started = time.time()
         self._status_events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
@@ -193,10 +205,10 @@ class JobRunner:
             assert browser.page is not None
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
-            await self._join(adapter)
+            admitted_at = await self._join(adapter)
+            # Recording starts the moment the page shows the bot in the call; what is left of
+            # joining (computer audio, dialogs, camera) runs beside it, never before it.
             self.state.move(Phase.IN_CALL_RECORDING)
-            sampler = asyncio.create_task(sample_usage(self.usage), name="usage")
-            stack.push_async_callback(_cancel, sampler)
             self._recorder = await stack.enter_async_context(Recorder(
                 display=display.name, width=s.video_width, height=s.video_height,
                 fps=s.video_fps, audio_env=sink.client_env(), monitor=sink.monitor,
@@ -204,6 +216,11 @@ class JobRunner:
                 segment_seconds=s.segment_seconds, stop_timeout=s.ffmpeg_stop_timeout,
                 on_segment=self._store_segment,
             ))
+            self._admitted_at = admitted_at
+            side = asyncio.create_task(adapter.after_admission(), name="after-admission")
+            stack.push_async_callback(_cancel, side)
+            sampler = asyncio.create_task(sample_usage(self.usage), name="usage")
+            stack.push_async_callback(_cancel, sampler)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter, self._recorder)
             self.state.move(Phase.LEAVING)
@@ -222,7 +239,8 @@ class JobRunner:
             if not exc.retryable:  # an unresolvable host may come back; a private one will not
                 raise JobError(Outcome.INVALID_JOB, f"callback_url refused: {exc}") from exc
 
-    async def _join(self, adapter: PlatformAdapter) -> None:
+    async def _join(self, adapter: PlatformAdapter) -> float:
+        """Join and wait for admission; the wall-clock time the page showed the bot in the call."""
         job, s = self.job, self.settings
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -232,9 +250,9 @@ class JobRunner:
             lobby_since.append(loop.time())
             self.state.move(Phase.IN_WAITING_ROOM)
 
-        async def flow() -> None:
+        async def flow() -> Admitted:
             await adapter.join(bot_name=job.bot_name)
-            await adapter.wait_admitted(on_waiting_room)
+            return await adapter.wait_admitted(on_waiting_room)
 
         task = asyncio.create_task(flow(), name="join")
         stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
@@ -243,9 +261,12 @@ class JobRunner:
                 done, _ = await asyncio.wait({task, stop}, timeout=0.25,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if task in done:
-                    task.result()
+                    admitted = task.result()
+                    self._observed["admission_signal"] = admitted.signal
                     self._timings["admitted_after_s"] = round(loop.time() - started, 3)
-                    return
+                    # The page clock is the wall clock of the same machine, give or take a
+                    # millisecond; measured properly once recording runs.
+                    return admitted.page_time
                 if stop in done:
                     raise JoinError(self._stop_outcome, "stopped before the bot was admitted")
                 now = loop.time()
@@ -264,6 +285,10 @@ class JobRunner:
         loop = asyncio.get_running_loop()
         offset = await adapter.page_clock_offset()
         self._timings["page_clock_offset_ms"] = round(offset * 1000, 2)
+        if self._admitted_at is not None:
+            self._admitted_at += offset
+            self._timings["admitted_at_epoch"] = round(self._admitted_at, 4)
+        stuck_logged: set[tuple[str, float]] = set()
         began = loop.time()
         alone_since: float | None = None
         others_seen = False  # from the count, or anyone speaking
@@ -285,7 +310,10 @@ class JobRunner:
                     except StopAsyncIteration:
                         return Outcome.MEETING_ENDED
                     nxt = None
-                    if isinstance(ev, SpeakingChanged):
+                    if isinstance(ev, SpeakerSignal):
+                        if ev.signal:
+                            self._observed["speaking_signal"] = ev.signal
+                    elif isinstance(ev, SpeakingChanged):
                         others_seen = True
                         self.timeline.add(SpeakingChange(ev.name, ev.speaking, ev.page_time + offset))
                     elif isinstance(ev, ParticipantCount):
@@ -307,6 +335,8 @@ class JobRunner:
                 silent = recorder.silent_since
                 if silent is not None and time.time() - silent >= job.silence_timeout:
                     return Outcome.SILENCE_TIMEOUT
+                if silent is not None and not self._gate_by_sound:
+                    self._log_stuck(silent, stuck_logged)
                 if not recorder.running:
                     raise RecordingError("ffmpeg exited during the call: " + " | ".join(recorder.tail()[-3:]))
         finally:
@@ -314,6 +344,19 @@ class JobRunner:
             if nxt is not None:
                 await _cancel(nxt)
             await events.aclose()
+
+    def _log_stuck(self, silent_since: float, logged: set[tuple[str, float]]) -> None:
+        """Say so as soon as a speaker is shown speaking over several seconds of silence."""
+        quiet = time.time() - silent_since
+        if quiet < self.settings.stuck_signal_silence:
+            return
+        for name, since in self.timeline.speaking_since().items():
+            key = (name, since)
+            limit = self.settings.stuck_signal_silence
+            if key not in logged and time.time() - max(since, silent_since) >= limit:
+                logged.add(key)
+                log.warning("stuck speaking signal: shown speaking over silence",
+                            extra={"speaker": name, "silent_s": round(quiet, 1)})
 
     # -- storage ------------------------------------------------------------------------------
     async def _store_segment(self, path: Path) -> None:
@@ -341,8 +384,12 @@ class JobRunner:
         first = recorder.first_frame_at or recorder.started_at or time.time()
         origin = first - v_start
         segments = self.timeline.segments(
-            origin=origin, end=origin + duration,
-            sound=recorder.sound if self._gate_by_sound else None)
+            origin=origin, end=origin + duration, sound=recorder.sound, gate=self._gate_by_sound,
+            stuck_after=self.settings.stuck_signal_silence)
+        for stuck in self.timeline.stuck:
+            log.warning("stuck speaking signal cut", extra={
+                "speaker": stuck.name, "at_s": stuck.at_seconds, "silence_s": stuck.silence})
+            self.warnings.append(stuck.describe())
         rec = Recording(mp4=mp4, duration=round(duration, 3), origin=round(origin, 4), timeline=segments)
         for seg in recorder.segments:
             if seg.name not in self._stored_segments:
@@ -352,6 +399,9 @@ class JobRunner:
         await self.storage.put_bytes("timeline.json", json.dumps(
             [s.model_dump() for s in segments], indent=2).encode())
         self._timings["recording_origin_epoch"] = origin
+        if recorder.first_frame_at is not None and self._admitted_at is not None:
+            delay = recorder.first_frame_at - self._admitted_at
+            self._timings["admission_to_first_frame_s"] = round(delay, 3)
         self._timings["recording_duration_s"] = round(duration, 3)
         if recorder.started_at and recorder.stopped_at:
             self._timings["recorder_wall_s"] = round(recorder.stopped_at - recorder.started_at, 3)
@@ -423,7 +473,7 @@ class JobRunner:
         )
         with contextlib.suppress(MeetbotError):
             await self.storage.put_bytes("stats.json", json.dumps(
-                {"usage": self.usage.model_dump(), "timings": self._timings,
+                {"usage": self.usage.model_dump(), "timings": self._timings, "observed": self._observed,
                  "phases": [(p.value, t) for p, t in self.state.history]}, indent=2).encode())
         log.info("job finished", extra={"status": result.status.value, "reason": outcome.value})
         return result

@@ -28,6 +28,12 @@ class SpeakerTimeline:
         self._merge_gap = merge_gap
         self._open: dict[str, float] = {}
         self._closed: list[tuple[str, float, float]] = []
+        self.stuck: list[StuckSignal] = []
+        """Filled by ``segments``: the stuck signals it found."""
+
+    def speaking_since(self) -> dict[str, float]:
+        """Who is shown speaking now, since when (wall clock)."""
+        return dict(self._open)
 
     def add(self, change: SpeakingChange) -> None:
         start = self._open.get(change.name)
@@ -38,11 +44,17 @@ class SpeakerTimeline:
             self._closed.append((change.name, start, max(change.at, start)))
 
     def segments(self, *, origin: float, end: float,
-                 sound: list[tuple[float, float | None]] | None = None) -> list[SpeakerSegment]:
+                 sound: list[tuple[float, float | None]] | None = None,
+                 gate: bool = False, stuck_after: float | None = None) -> list[SpeakerSegment]:
         """Intervals relative to ``origin`` (the recording's t=0), clipped to [0, end - origin].
 
         Whoever is still speaking at ``end`` is closed there. ``sound`` (wall-clock intervals with
-        audio) gates platforms that only say who spoke last, not when they stopped.
+        audio on the bot's sink, the last possibly open) serves two purposes:
+
+        - ``gate``: keep only the sounding parts of each turn, for platforms that only say who
+          spoke last, not when they stopped (Zoom);
+        - ``stuck_after``: a turn that stays on over a silence this long is a stuck signal: it is
+          cut where the sound stopped, the rest of it dropped, and reported in ``stuck``.
         """
         raw = sorted(self._closed + [(n, s, end) for n, s in self._open.items()],
                      key=lambda r: (r[1], r[0]))
@@ -55,9 +67,12 @@ class SpeakerTimeline:
                 continue
             last[name] = span = _Span(name, start, stop)
             merged.append(span)
-        if sound is not None:
-            merged = _gate(merged, [(s, e if e is not None else end) for s, e in sound],
-                           self._merge_gap)
+        sounding = [(s, e if e is not None else end) for s, e in (sound or [])]
+        self.stuck = []
+        if sound is not None and gate:
+            merged = _gate(merged, sounding, self._merge_gap)
+        elif sound is not None and stuck_after is not None:
+            merged, self.stuck = _cut_stuck(merged, _silences(sounding, origin, end), stuck_after)
         limit = end - origin
         out = []
         for span in merged:
@@ -66,7 +81,52 @@ class SpeakerTimeline:
             if e > s:
                 out.append(SpeakerSegment(speaker_name=span.name, start_time_seconds=round(s, 3),
                                           end_time_seconds=round(e, 3)))
+        for report in self.stuck:
+            report.at_seconds = round(report.at - origin, 3)
         return out
+
+
+@dataclass(slots=True)
+class StuckSignal:
+    """A speaker shown as speaking over a long silence on the bot's own audio."""
+
+    name: str
+    at: float
+    """Wall-clock start of the silence, where the turn was cut."""
+    silence: float
+    """Seconds of silence the signal stayed on over (to the end of the turn as shown)."""
+    at_seconds: float = 0.0
+    """``at`` on the recording's clock."""
+
+    def describe(self) -> str:
+        return (f"speaking signal for {self.name!r} stayed on over {self.silence:.1f} s of silence from "
+                f"{self.at_seconds:.1f} s (a stuck signal): the turn was cut where the sound stopped")
+
+
+def _silences(sound: list[tuple[float, float]], origin: float, end: float) -> list[tuple[float, float]]:
+    """The complement of ``sound`` within [origin, end]."""
+    out, cursor = [], origin
+    for s, e in sorted(sound):
+        if s > cursor:
+            out.append((cursor, s))
+        cursor = max(cursor, e)
+    if cursor < end:
+        out.append((cursor, end))
+    return out
+
+
+def _cut_stuck(spans: list[_Span], silences: list[tuple[float, float]],
+               stuck_after: float) -> tuple[list[_Span], list[StuckSignal]]:
+    """Cut each turn at the first silence inside it that lasts ``stuck_after`` or more."""
+    reports = []
+    for span in spans:
+        for s, e in silences:
+            lo, hi = max(span.start, s), min(span.end, e)
+            if hi - lo >= stuck_after:
+                reports.append(StuckSignal(span.name, lo, round(hi - lo, 2)))
+                span.end = lo
+                break
+    return [sp for sp in spans if sp.end > sp.start], reports
 
 
 @dataclass(slots=True)

@@ -1,23 +1,48 @@
-"""What every platform adapter offers the worker, and the events it reports.
+"""What every platform adapter offers the worker, the events it reports, and the loops they share.
 
-An adapter drives one page through join, waiting room, call and leave, and reports what it sees.
-It holds no job policy (timeouts, auto-leave) and never touches storage or callbacks.
+An adapter is a page object: it drives one meeting page through join, waiting room, call and
+leave, and reports what it sees. It holds no job policy (timeouts, auto-leave) and never touches
+storage or callbacks. The flow, as the worker calls it:
+
+    join()            open the link, fill the pre-join form, ask to join
+    wait_admitted()   returns the moment the page shows the bot in the call (the worker starts
+                      recording right then); raises JoinError when the meeting says no
+    after_admission() joining computer audio, dismissing dialogs: run *beside* the recording
+    watch()           speaking changes, participant counts, the end of the meeting
+    leave()
+
+Two rules shape every loop here:
+
+- **Look before acting.** Each poll first reads the page (one in-page function, no clicks), reports
+  what it saw, and only then acts (dismisses a dialog, ...). Every action is bounded by a short
+  timeout, scoped to the one element it belongs to, and a failed action is logged, never raised
+  into the observation.
+- **A watchdog that only reads.** Beside the poll loop, a second task reads the end signals (end or
+  removal texts, the in-call controls) and ends the meeting once they have held for a few seconds,
+  whatever the poll loop is doing.
+
+Speaking signals: each platform lists its documented primary signal first and its fallbacks after
+it. A signal is *trusted* once it has been seen saying "on" (a fallback that is only visual must also
+have been seen "off", so an outline that is always drawn is never taken for speech). The first
+trusted signal in that order decides for everyone; a fallback therefore only adds information while
+the primary has never shown up on the page, and never turns a speaker on while the primary says off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Frame, Page
+from playwright.async_api import Frame, Locator, Page
 from pydantic import BaseModel
 
 from bot.errors import JoinError
@@ -34,12 +59,20 @@ class MeetingRef(BaseModel, frozen=True):
     passcode: str | None = None
 
 
+# -- events -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class SpeakingChanged:
     name: str
     speaking: bool
     page_time: float
     """Seconds on the page's clock (performance.timeOrigin + now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerSignal:
+    """Which speaking signal decides now (index into the adapter's SPEAKING_SIGNALS), for the log."""
+
+    signal: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,30 +87,154 @@ class MeetingEnded:
     detail: str
 
 
-MeetingEvent = SpeakingChanged | ParticipantCount | MeetingEnded
+MeetingEvent = SpeakingChanged | SpeakerSignal | ParticipantCount | MeetingEnded
 
-# Runs in the page: re-reads who is speaking right after any DOM change (MutationObserver, so a
-# change is stamped within a microtask instead of up to a polling period late), plus a slow poll
-# as a safety net, and reports changes through the exposed binding with the page clock.
-_SPEAKER_PROBE = """
-(speakingFn) => {
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    page_time: float
+    """When the page first showed the bot in the call, on the page's clock."""
+    signal: str
+    """What showed it (for the log)."""
+
+
+# -- what one look at the page found ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LobbyView:
+    at: float
+    """Page clock when the look was taken."""
+    refused: tuple[Outcome, str] | None = None
+    """The meeting said no (denied, not found, sign-in wall, ...): outcome and the text seen."""
+    waiting: str | None = None
+    """A waiting-room text on the page."""
+    admitted: str | None = None
+    """The in-call signal seen (and no waiting text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    ended: tuple[Outcome, str] | None = None
+    """An end or removal signal: outcome and what was seen."""
+    controls: bool | None = None
+    """The in-call controls are on the page (None: could not tell)."""
+    count: int | None = None
+    """Participants, the bot included (None: no count on the page)."""
+
+
+SignalKind = Literal["state", "visual"]
+
+# -- in-page helpers ----------------------------------------------------------------------------
+# Prepended to every function the adapters evaluate in the page. Selectors and texts arrive as the
+# function's argument; only code is composed here.
+_LIB = r"""
+const norm = (s) => String(s || '').replace(/[\u2018\u2019]/g, "'").replace(/\s+/g, ' ').trim();
+const lower = (s) => norm(s).toLowerCase();
+const pageNow = () => (performance.timeOrigin + performance.now()) / 1000;
+const alpha = (color) => {
+  const c = String(color || '').trim();
+  if (!c || c === 'transparent') return 0;
+  const m = c.match(/^rgba?\(([^)]*)\)$/);
+  if (!m) return 1;
+  const parts = m[1].split(/[\s,\/]+/).filter(Boolean);
+  if (parts.length < 4) return 1;
+  const a = parts[3];
+  return a.endsWith('%') ? parseFloat(a) / 100 : parseFloat(a);
+};
+// Really visible: in the layout, with a size, not hidden, and no transparent ancestor.
+const visible = (el) => {
+  if (!el || !el.isConnected) return false;
+  const r = el.getBoundingClientRect();
+  if (r.width <= 0 || r.height <= 0) return false;
+  const cs = getComputedStyle(el);
+  if (cs.visibility !== 'visible') return false;
+  for (let e = el; e; e = e.parentElement) {
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || parseFloat(s.opacity) <= 0.05) return false;
+  }
+  return true;
+};
+// Draws something: a border, outline or shadow with a colour that is not transparent, on the
+// element itself or on its ::before/::after box.
+const paints = (el) => {
+  if (!visible(el)) return false;
+  for (const pseudo of [null, '::before', '::after']) {
+    const cs = getComputedStyle(el, pseudo);
+    if (pseudo && (cs.content === 'none' || cs.content === 'normal')) continue;
+    if (cs.display === 'none' || cs.visibility !== 'visible' || parseFloat(cs.opacity) <= 0.05) continue;
+    for (const side of ['Top', 'Right', 'Bottom', 'Left']) {
+      const style = cs['border' + side + 'Style'];
+      if (style !== 'none' && style !== 'hidden' && parseFloat(cs['border' + side + 'Width']) > 0
+          && alpha(cs['border' + side + 'Color']) > 0.05) return true;
+    }
+    if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0
+        && alpha(cs.outlineColor) > 0.05) return true;
+    if (cs.boxShadow && cs.boxShadow !== 'none') {
+      const col = cs.boxShadow.match(/rgba?\([^)]*\)/);
+      if (!col || alpha(col[0]) > 0.05) return true;
+    }
+  }
+  return false;
+};
+const firstVisible = (sels) => {
+  for (const s of sels) for (const el of document.querySelectorAll(s)) if (visible(el)) return s;
+  return null;
+};
+const textHit = (text, phrases) => {
+  const t = lower(text);
+  for (const p of phrases) if (t.includes(lower(p))) return p;
+  return null;
+};
+const bodyText = () => norm(document.body ? document.body.innerText : '');
+"""
+
+
+def page_js(fn: str) -> str:
+    """An in-page function ``(args) => ...`` with the shared helpers in scope."""
+    return f"(args) => {{\n{_LIB}\nreturn ({fn})(args);\n}}"
+
+
+# Runs in the page: re-reads every speaking signal right after any DOM change (MutationObserver,
+# so a change is stamped within a microtask rather than a polling period late), plus a slow poll as
+# a safety net. READ returns [{name, values: [signal 0, signal 1, ...]}] with true/false/null
+# (null: that signal's element is not on this tile). The first trusted signal decides (see the
+# module docstring); changes go out through the exposed bindings with the page clock.
+_PROBE = """
+(args) => {
+  const read = (__READ__);
+  const kinds = args.kinds, n = kinds.length;
   const old = window.__meetbotProbe;
   if (old) { clearInterval(old.timer); old.obs.disconnect(); }
-  const speaking = new Function('return (' + speakingFn + ')();');
-  let prev = new Set();
-  let queued = false;
+  const seenOn = new Array(n).fill(false), seenOff = new Array(n).fill(false);
+  const since = kinds.map(() => new Map());
+  let shown = new Set(), decider = -2, queued = false;
   const tick = () => {
     queued = false;
-    let now;
-    try { now = new Set(speaking()); } catch (e) { return; }
-    const t = (performance.timeOrigin + performance.now()) / 1000;
-    for (const n of now) if (!prev.has(n)) window.__meetbotSpeaking(n, true, t);
-    for (const n of prev) if (!now.has(n)) window.__meetbotSpeaking(n, false, t);
-    prev = now;
+    let tiles;
+    try { tiles = read(args.read); } catch (e) { return; }
+    const t = pageNow();
+    const names = new Set(tiles.map((x) => x.name));
+    for (let i = 0; i < n; i++) {
+      for (const tile of tiles) {
+        const v = tile.values[i];
+        if (v === true) { seenOn[i] = true; if (!since[i].has(tile.name)) since[i].set(tile.name, t); }
+        else { if (v === false) seenOff[i] = true; since[i].delete(tile.name); }
+      }
+      for (const name of [...since[i].keys()]) if (!names.has(name)) since[i].delete(name);
+    }
+    let d = -1;
+    for (let i = 0; i < n; i++) {
+      if (seenOn[i] && (kinds[i] !== 'visual' || seenOff[i])) { d = i; break; }
+    }
+    if (d !== decider) { decider = d; window.__meetbotSignal(d); }
+    const on = d < 0 ? new Map() : since[d];
+    for (const name of shown) if (!on.has(name)) window.__meetbotSpeaking(name, false, t);
+    for (const [name, s] of on) if (!shown.has(name)) window.__meetbotSpeaking(name, true, Math.min(s, t));
+    shown = new Set(on.keys());
   };
   const obs = new MutationObserver(() => { if (!queued) { queued = true; queueMicrotask(tick); } });
   obs.observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
-                         attributeFilter: ['class', 'style', 'aria-label', 'data-audio-level']});
+                         attributeFilter: ['class', 'style', 'aria-label', 'aria-hidden',
+                                           'data-audio-level']});
   tick();
   window.__meetbotProbe = {obs, timer: setInterval(tick, 250)};
 }
@@ -85,22 +242,37 @@ _SPEAKER_PROBE = """
 
 
 class PlatformAdapter(ABC):
-    """Base of the per-platform adapters. Public methods wrap the ``_`` ones and convert errors."""
+    """Base of the per-platform page objects. Public methods wrap the ``_`` ones."""
 
     name: ClassVar[str]
     URL_TESTS: ClassVar[list[tuple[str, str | None]]]
     """(input URL, expected canonical URL or None when the adapter must reject it)."""
 
-    STATE_POLL_S: ClassVar[float] = 0.5
+    SPEAKING_SIGNALS: ClassVar[tuple[tuple[str, SignalKind], ...]]
+    """Speaking signals in priority order, documented primary first: (name, kind). ``state``
+    signals are trusted once seen on; ``visual`` ones once seen both on and off."""
     SPEAKER_ENDS_VISIBLE: ClassVar[bool] = True
     """False where the page only shows who spoke last (Zoom's active-speaker frame): the worker
     then ends each turn when the meeting audio goes quiet."""
 
+    LOBBY_POLL_S: ClassVar[float] = 0.1
+    """Admission is noticed within this long: the recording starts from it."""
+    CALL_POLL_S: ClassVar[float] = 0.5
+    LOOK_TIMEOUT_S: ClassVar[float] = 3.0
+    """One read of the page; a page that does not answer in this long is looked at again later."""
+    ACTION_TIMEOUT_S: ClassVar[float] = 1.5
+    """One click in a poll loop."""
+    CONTROLS_GONE_S: ClassVar[float] = 1.5
+    """In-call controls missing this long (a single miss can be a re-render) = the call is over."""
+    WATCHDOG_S: ClassVar[float] = 3.0
+    """The watchdog ends the meeting once an end signal has held this long."""
+
     def __init__(self, ref: MeetingRef, page: Page) -> None:
         self.ref = ref
         self.page = page
+        self.bot_name = ""
         self._events: asyncio.Queue[MeetingEvent] = asyncio.Queue()
-        self._binding_installed = False
+        self._bindings_installed = False
 
     # -- URL handling -------------------------------------------------------------------------
     @classmethod
@@ -114,34 +286,57 @@ class PlatformAdapter(ABC):
     # -- the flow -----------------------------------------------------------------------------
     async def join(self, *, bot_name: str, camera_on: bool = True) -> None:
         """Open the meeting and ask to join as ``bot_name``, microphone off."""
+        self.bot_name = bot_name
         await self._guard(self._join(bot_name=bot_name, camera_on=camera_on))
 
-    async def wait_admitted(self, on_waiting_room: Callable[[], None]) -> None:
-        """Return once in the call; raise JoinError if the meeting says no.
+    async def wait_admitted(self, on_waiting_room: Callable[[], None]) -> Admitted:
+        """Return as soon as the page shows the bot in the call; JoinError if the meeting says no.
 
         Calls ``on_waiting_room`` once when the page shows the lobby. No timeout here: the
-        worker owns the waiting-room policy.
+        worker owns the waiting-room policy. Each round reads first, then acts (dismisses what
+        blocks the way); an action that fails is logged and the next look decides.
         """
-        await self._guard(self._wait_admitted(on_waiting_room))
+        in_lobby = False
+        while True:
+            view = await self._look(self._look_lobby(), "lobby")
+            if view is not None:
+                if view.refused is not None:
+                    raise JoinError(*view.refused)
+                if view.admitted is not None:
+                    log.info("admitted", extra={"signal": view.admitted})
+                    return Admitted(page_time=view.at, signal=view.admitted)
+                if view.waiting and not in_lobby:
+                    in_lobby = True
+                    log.info("in waiting room", extra={"text": view.waiting})
+                    on_waiting_room()
+            await self._act(self._lobby_actions(), "lobby actions")
+            await asyncio.sleep(self.LOBBY_POLL_S)
+
+    async def after_admission(self) -> None:
+        """What is left to do once in the call (computer audio, dialogs, camera), run beside the
+        recording. Never raises: a failure here is logged and costs nothing already recorded."""
+        try:
+            await self._after_admission()
+        except (PlaywrightError, TimeoutError) as exc:
+            log.warning("after-admission step failed", extra={"error": str(exc)[:300]})
 
     async def watch(self) -> AsyncIterator[MeetingEvent]:
         """Speaking changes, participant counts and the end of the meeting, as they happen."""
         await self._install_speaker_probe()
-        poller = asyncio.create_task(self._poll_state(), name=f"{self.name}-state")
+        tasks = [asyncio.create_task(self._poll_call(), name=f"{self.name}-poll"),
+                 asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")]
         try:
             while True:
-                get = asyncio.ensure_future(self._events.get())
-                done, _ = await asyncio.wait({get, poller}, return_when=asyncio.FIRST_COMPLETED)
-                if get in done:
-                    yield get.result()
-                    continue
-                get.cancel()
-                poller.result()  # re-raises what stopped the poller
-                return
+                ev = await self._events.get()
+                yield ev
+                if isinstance(ev, MeetingEnded):
+                    return
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await poller
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
 
     async def leave(self) -> None:
         """Leave the call (best effort: a page that is gone counts as left)."""
@@ -166,80 +361,153 @@ class PlatformAdapter(ABC):
     async def _join(self, *, bot_name: str, camera_on: bool) -> None: ...
 
     @abstractmethod
-    async def _wait_admitted(self, on_waiting_room: Callable[[], None]) -> None: ...
+    async def _look_lobby(self) -> LobbyView:
+        """One read of the pre-join/lobby page: refused, waiting or admitted. No clicks."""
+
+    async def _lobby_actions(self) -> None:
+        """Clicks that move the join along (dialogs over the lobby, ...), each bounded."""
+        return None
+
+    async def _after_admission(self) -> None:
+        """Side tasks once admitted; default nothing."""
+        return None
 
     @abstractmethod
-    def _speaking_js(self) -> str:
-        """A JS function expression returning the names of who is speaking now."""
+    async def _look_call(self) -> CallView:
+        """One read of the in-call page: end signals, controls, count. No clicks."""
+
+    async def _call_actions(self) -> None:
+        """Clicks during the call (late dialogs, ...), each bounded; default nothing."""
+        return None
 
     @abstractmethod
-    async def _state(self) -> list[MeetingEvent]:
-        """One look at the page: ParticipantCount and/or MeetingEnded, if any."""
+    def _speaking_read(self) -> tuple[str, dict[str, Any]]:
+        """The in-page reader of the speaking signals and its argument: a JS function
+        ``(args) => [{name, values}]`` with one value per entry of SPEAKING_SIGNALS."""
 
     @abstractmethod
     async def _leave(self) -> None: ...
-
-    async def _poll_state(self) -> None:
-        last_count: int | None = None
-        while True:
-            try:
-                events = await self._state()
-            except PlaywrightError as exc:
-                if self.page.is_closed():
-                    self._events.put_nowait(MeetingEnded(Outcome.MEETING_ENDED, "page closed"))
-                    return
-                log.debug("state poll failed", extra={"error": str(exc)})
-                events = []
-            for ev in events:
-                if isinstance(ev, ParticipantCount):
-                    if ev.count == last_count:
-                        continue
-                    last_count = ev.count
-                self._events.put_nowait(ev)
-                if isinstance(ev, MeetingEnded):
-                    return
-            await asyncio.sleep(self.STATE_POLL_S)
-
-    async def _install_speaker_probe(self) -> None:
-        if not self._binding_installed:
-            def on_change(_source: object, name: str, speaking: bool, t: float) -> None:
-                self._events.put_nowait(SpeakingChanged(str(name), bool(speaking), float(t)))
-
-            await self.page.expose_binding("__meetbotSpeaking", on_change)
-            self._binding_installed = True
-        await self._probe_frame().evaluate(_SPEAKER_PROBE, self._speaking_js())
 
     def _probe_frame(self) -> Frame:
         """The frame whose DOM shows the participants (the client may live in an iframe)."""
         return self.page.main_frame
 
-    async def _body_text(self, frame: Frame | None = None) -> str:
-        target = frame or self.page.main_frame
+    # -- shared loops -------------------------------------------------------------------------
+    async def _poll_call(self) -> None:
+        last_count: int | None = None
+        gone_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            view = await self._look(self._look_call(), "call")
+            if view is None and self.page.is_closed():
+                self._events.put_nowait(MeetingEnded(Outcome.MEETING_ENDED, "the page closed"))
+                return
+            if view is not None:
+                if view.ended is not None:
+                    self._events.put_nowait(MeetingEnded(*view.ended))
+                    return
+                if view.controls is False:
+                    gone_since = gone_since or loop.time()
+                    if loop.time() - gone_since >= self.CONTROLS_GONE_S:
+                        self._events.put_nowait(
+                            MeetingEnded(Outcome.MEETING_ENDED, "the in-call controls are gone"))
+                        return
+                elif view.controls:
+                    gone_since = None
+                if view.count is not None and view.count != last_count:
+                    last_count = view.count
+                    self._events.put_nowait(ParticipantCount(view.count))
+            await self._act(self._call_actions(), "call actions")
+            await asyncio.sleep(self.CALL_POLL_S)
+
+    async def _watchdog(self) -> None:
+        """Reads only. Ends the meeting when an end signal has held for WATCHDOG_S, so no stuck
+        action or loop can keep the bot in a meeting that is over."""
+        loop = asyncio.get_running_loop()
+        since: float | None = None
+        detail = ""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                view = await asyncio.wait_for(self._look_call(), self.LOOK_TIMEOUT_S)
+            except (PlaywrightError, TimeoutError):
+                if self.page.is_closed():
+                    self._events.put_nowait(MeetingEnded(Outcome.MEETING_ENDED, "the page closed"))
+                    return
+                continue
+            outcome = None
+            if view.ended is not None:
+                outcome, detail = view.ended
+            elif view.controls is False:
+                outcome, detail = Outcome.MEETING_ENDED, "the in-call controls are gone"
+            if outcome is None:
+                since = None
+                continue
+            since = since or loop.time()
+            if loop.time() - since >= self.WATCHDOG_S:
+                log.warning("watchdog ends the meeting", extra={"seen": detail})
+                self._events.put_nowait(MeetingEnded(outcome, f"{detail} (watchdog)"))
+                return
+
+    async def _look(self, aw: Awaitable[Any], what: str) -> Any:
+        """One bounded read; None when the page could not be read this time (mid-navigation, slow)."""
         try:
-            text = await target.evaluate("document.body ? document.body.innerText : ''")
-        except PlaywrightError as exc:
-            # Mid-navigation (a launcher hand-off, a sign-in bounce): nothing to read this time.
-            if "context was destroyed" in exc.message or "navigat" in exc.message:
-                return ""
+            return await asyncio.wait_for(aw, self.LOOK_TIMEOUT_S)
+        except JoinError:
             raise
-        return normalize_text(str(text))
+        except (PlaywrightError, TimeoutError) as exc:
+            log.debug("look failed", extra={"what": what, "error": str(exc)[:200]})
+            return None
 
-    async def _first_visible(self, selectors: tuple[str, ...], frame: Frame | None = None) -> str | None:
-        """The first selector with a visible match, or None."""
-        target = frame or self.page.main_frame
-        for sel in selectors:
-            if await target.locator(sel).first.is_visible():
-                return sel
-        return None
+    async def _act(self, aw: Awaitable[Any], what: str) -> None:
+        """Run one round of actions; a failure is logged and never reaches the observation."""
+        try:
+            await asyncio.wait_for(aw, self.ACTION_TIMEOUT_S * 4)
+        except JoinError:
+            raise
+        except (PlaywrightError, TimeoutError) as exc:
+            log.info("action failed", extra={"what": what, "error": str(exc)[:200]})
 
-    async def _click_if_visible(self, selectors: tuple[str, ...], frame: Frame | None = None) -> bool:
-        target = frame or self.page.main_frame
-        for sel in selectors:
-            loc = target.locator(sel).first
-            if await loc.is_visible():
-                await loc.click(timeout=5_000)
-                return True
-        return False
+    async def _click(self, target: Locator, what: str, *, timeout: float | None = None) -> bool:
+        """Click one element if it is visible; bounded, logged, never raises for a failed click."""
+        try:
+            if not await target.is_visible():
+                return False
+            await target.click(timeout=1000 * (timeout or self.ACTION_TIMEOUT_S))
+        except (PlaywrightError, TimeoutError) as exc:
+            log.info("click failed", extra={"what": what, "error": str(exc).splitlines()[0][:200]})
+            return False
+        log.info("clicked", extra={"what": what})
+        return True
+
+    async def _eval(self, frame: Frame, fn: str, args: Any) -> Any:
+        """Evaluate an in-page function (``page_js``); None while the frame is navigating."""
+        try:
+            return await frame.evaluate(page_js(fn), args)
+        except PlaywrightError as exc:
+            msg = exc.message
+            if "context was destroyed" in msg or "navigat" in msg or "detached" in msg:
+                return None
+            raise
+
+    async def _install_speaker_probe(self) -> None:
+        if not self._bindings_installed:
+            def on_change(_source: object, name: str, speaking: bool, t: float) -> None:
+                self._events.put_nowait(SpeakingChanged(str(name), bool(speaking), float(t)))
+
+            def on_signal(_source: object, index: int) -> None:
+                i = int(index)
+                signal = self.SPEAKING_SIGNALS[i][0] if 0 <= i < len(self.SPEAKING_SIGNALS) else None
+                log.info("speaking signal", extra={"signal": signal or "none yet"})
+                self._events.put_nowait(SpeakerSignal(signal))
+
+            await self.page.expose_binding("__meetbotSpeaking", on_change)
+            await self.page.expose_binding("__meetbotSignal", on_signal)
+            self._bindings_installed = True
+        read_fn, read_args = self._speaking_read()
+        probe = page_js(_PROBE.replace("__READ__", read_fn))
+        await self._probe_frame().evaluate(
+            probe, {"kinds": [k for _, k in self.SPEAKING_SIGNALS], "read": read_args})
 
     async def _guard(self, aw: Awaitable[None]) -> None:
         try:
@@ -279,8 +547,14 @@ def normalize_text(text: str) -> str:
 
 
 def contains_any(text: str, phrases: tuple[str, ...]) -> str | None:
-    low = text.lower()
+    low = normalize_text(text).lower()
     for p in phrases:
         if normalize_text(p).lower() in low:
             return p
     return None
+
+
+def as_arg(spec: object) -> dict[str, Any]:
+    """A SELECTORS/TEXTS dataclass as the plain mapping an in-page function receives."""
+    return {f.name: list(v) if isinstance(v := getattr(spec, f.name), tuple) else v
+            for f in dataclasses.fields(spec)}  # type: ignore[arg-type]

@@ -1,7 +1,9 @@
 """Google Meet: every URL, selector and text the bot relies on, and the flow that uses them.
 
 Signals follow shared/reference/platforms.md §1 (as documented by open-source bots). Obfuscated
-class names change: semantic attributes and visible texts come first, classes only as fallback.
+class names change: semantic attributes and visible texts come first, classes only where nothing
+else exists (the speaking indicator). Each signal below lists its fallbacks and what the adapter
+does when the page shows none of them.
 """
 
 from __future__ import annotations
@@ -9,22 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from playwright.async_api import Locator
 
 from bot.errors import JoinError
 from bot.outcomes import Outcome
 from platforms.base import (
-    MeetingEnded,
-    MeetingEvent,
+    CallView,
+    LobbyView,
     MeetingRef,
-    ParticipantCount,
     PlatformAdapter,
-    contains_any,
-    normalize_text,
+    SignalKind,
+    as_arg,
     split_link,
 )
 
@@ -33,33 +33,59 @@ log = logging.getLogger("meetbot.platforms.google_meet")
 HOST = "meet.google.com"
 _CODE = re.compile(r"^([a-z]{3})-?([a-z]{4})-?([a-z]{3})$")
 _LOOKUP = re.compile(r"^lookup/[A-Za-z0-9_-]+$")
+_PEOPLE_COUNT = re.compile(r"People\s*-\s*(\d+)\s+joined", re.I)
 
 
 @dataclass(frozen=True)
 class _Selectors:
+    # Pre-join. Name field: the aria-label form; fallbacks jsname, the only visible text input,
+    # a "name" placeholder. None of them (but a join button) = a signed-in profile: login_required.
     name_input: tuple[str, ...] = (
         'input[type="text"][aria-label="Your name"]',
         'input[jsname][type="text"]',
         'input[type="text"]:not([aria-hidden="true"])',
         'input[placeholder*="name" i]',
     )
-    mic_off: str = '[aria-label="Turn off microphone"]'
-    mic_is_off: str = '[aria-label="Turn on microphone"]'
-    camera_off: str = '[aria-label="Turn off camera"]'
-    camera_is_off: str = '[aria-label="Turn on camera"]'
+    # Mic: "Turn off microphone" is clicked, then "Turn on microphone" confirms. Neither: the
+    # lobby has no mic control (no device); nothing to do. Camera likewise.
+    mic_on: str = '[aria-label="Turn off microphone"]'
+    mic_off: str = '[aria-label="Turn on microphone"]'
+    camera_on: str = '[aria-label="Turn off camera"]'
+    camera_off: str = '[aria-label="Turn on camera"]'
+    # Join: a button whose <span> carries one of TEXTS.join_buttons; fallback VX's last resort, a
+    # jsname button with a span and no aria-label. Neither within 15 s: internal_error.
+    join_button_last_resort: str = "button[jsname]:not([aria-label]):has(span)"
+    # Dialogs over the lobby or the call (consent, notices): a modal dialog holding one of
+    # TEXTS.consent_dialog, accepted by its OK action; toasts closed by a close/dismiss label.
     dialog: str = 'div[aria-modal="true"][role="dialog"]'
     dialog_ok: str = 'button[data-mdc-dialog-action="ok"]'
-    # Present in the call and absent from the lobby (the Leave button and toggles are in both).
+    toast_close: tuple[str, ...] = ('button[aria-label*="close" i]', 'button[aria-label*="dismiss" i]')
+    # Admitted: the captions toggle, Present/Share (absent from the lobby); fallback a named
+    # participant tile. "Leave call" and the toggles are in the lobby too and prove nothing.
     in_call: tuple[str, ...] = (
         'button[aria-label="Turn on captions"]',
         'button[aria-label="Turn off captions"]',
         'button[aria-label*="Present now"]',
         'button[aria-label*="Share screen"]',
     )
+    # In-call controls (for "the call is over" when they are gone): Leave call, then the call
+    # controls region. None of them for CONTROLS_GONE_S: meeting_ended.
+    controls: tuple[str, ...] = (
+        'button[aria-label="Leave call"]',
+        'div[role="region"][aria-label="Call controls"]',
+    )
     leave: str = 'button[aria-label="Leave call"]'
+    # Participants: tiles with an id, name in span.notranslate, self marked by [data-self-name]
+    # (the "effects" element carries an id in the lobby too, but no name).
     tile: str = "[data-participant-id]"
     tile_name: str = "span.notranslate"
     self_marker: str = "[data-self-name]"
+    # Speaking, primary: one of SPEAKING_CLASSES on the tile or a descendant. Fallback (only
+    # while the primary has never shown): a non-zero [data-audio-level]. Neither: no timeline
+    # entries, and the recording is unaffected.
+    audio_level: str = "[data-audio-level]"
+    # Count: [data-avatar-count]; fallbacks the People button's "People - N joined", the number
+    # of named tiles. None: no count (tiles vanish in screen share), so no alone-detection.
     avatar_count: str = "[data-avatar-count]"
     people_button: str = 'button[aria-label^="People"]'
 
@@ -79,37 +105,128 @@ class _Texts:
         "This video call is being recorded", "Others may see your video differently",
         "This video call is being transcribed", "Gemini is taking notes",
     )
+    # Refusals, in the order they are checked: lobby text can stay in the DOM after a denial.
+    denied: tuple[str, ...] = (
+        "Someone in the call denied your request to join", "Your request to join was denied",
+        "You were denied", "weren't allowed to join", "can't join this call",
+    )
+    no_response: tuple[str, ...] = ("No one responded to your request to join the call",)
     not_found: tuple[str, ...] = (
         "Check your meeting code", "Invalid video call name", "Your meeting code has expired",
-        "The meeting code you entered doesn’t work",
+        "The meeting code you entered doesn't work",
     )
     blocked: tuple[str, ...] = (
         "You can't join this video call", "There is a problem connecting to this video call",
     )
+    login_hosts: tuple[str, ...] = ("accounts.google.com",)
+    login_heading: tuple[str, ...] = ("Sign in",)
+    login_context: tuple[str, ...] = ("Google Account",)
     waiting: tuple[str, ...] = (
-        "Asking to be let in", "You’ll join the call when someone lets you in",
+        "Asking to be let in", "You'll join the call when someone lets you in",
         "Please wait until a meeting host brings you into the call",
         "Waiting for the host to let you in", "You're in the waiting room",
         "Waiting for the host to join",
     )
-    denied: tuple[str, ...] = (
-        "Someone in the call denied your request to join", "Your request to join was denied",
-        "You were denied", "weren’t allowed to join", "can’t join this call",
-    )
-    no_response: tuple[str, ...] = ("No one responded to your request to join the call",)
     removed: tuple[str, ...] = ("You've been removed from the meeting",)
     ended: tuple[str, ...] = (
         "Your host ended the meeting for everyone", "The call ended", "Meeting ended",
         "Call ended", "You left the meeting",
     )
+    participant_prefixes_skipped: tuple[str, ...] = ("Google Participant (",)
+    participant_parts_skipped: tuple[str, ...] = ("spaces/", "devices/")
 
 
 TEXTS = _Texts()
-_PEOPLE_COUNT = re.compile(r"People\s*-\s*(\d+)\s+joined", re.I)
+
+# Which refusal text means which outcome, in the order they are checked.
+_REFUSALS: tuple[tuple[str, Outcome], ...] = (
+    ("denied", Outcome.DENIED_ADMISSION),
+    ("no_response", Outcome.WAITING_ROOM_TIMEOUT),  # Meet's own lobby timeout, not a denial
+    ("not_found", Outcome.MEETING_NOT_FOUND),
+    ("blocked", Outcome.BLOCKED_BY_PLATFORM),
+    ("removed", Outcome.DENIED_ADMISSION),
+    ("ended", Outcome.MEETING_ENDED),
+)
+
+_LOOK_LOBBY = """
+({sel, txt, refusals}) => {
+  const text = bodyText();
+  for (const kind of refusals) {
+    const hit = textHit(text, txt[kind]);
+    if (hit) return {refused: [kind, hit]};
+  }
+  if (txt.login_hosts.some((h) => location.host.endsWith(h))
+      || (textHit(text, txt.login_heading) && textHit(text, txt.login_context)))
+    return {refused: ['login', 'Google asks the bot to sign in']};
+  const waiting = textHit(text, txt.waiting);
+  let admitted = firstVisible(sel.in_call);
+  if (!admitted) {
+    for (const tile of document.querySelectorAll(sel.tile)) {
+      const label = tile.querySelector(sel.tile_name);
+      if (label && norm(label.textContent) && visible(tile)) { admitted = 'a named participant tile'; break; }
+    }
+  }
+  return {waiting, admitted: waiting ? null : admitted, at: pageNow()};
+}
+"""
+
+_LOOK_CALL = """
+({sel, txt}) => {
+  const text = bodyText();
+  const removed = textHit(text, txt.removed);
+  const ended = textHit(text, txt.ended);
+  const controls = firstVisible(sel.controls) !== null;
+  const c = document.querySelector(sel.avatar_count);
+  const people = document.querySelector(sel.people_button);
+  const ids = new Set();
+  for (const t of document.querySelectorAll(sel.tile))
+    if (t.querySelector(sel.tile_name)) ids.add(t.getAttribute('data-participant-id'));
+  return {removed, ended, controls, avatar: c ? c.getAttribute('data-avatar-count') : null,
+          people: people ? people.getAttribute('aria-label') : null, tiles: ids.size};
+}
+"""
+
+_READ_SPEAKING = """
+({sel, classes, skipPrefixes, skipParts, selfName}) => {
+  const cls = classes.map((c) => '.' + c).join(',');
+  const out = [], seen = new Set();
+  for (const tile of document.querySelectorAll(sel.tile)) {
+    if (tile.matches(sel.self_marker) || tile.querySelector(sel.self_marker)) continue;
+    const label = tile.querySelector(sel.tile_name);
+    const name = norm(label && label.textContent);
+    if (!name || name === selfName || seen.has(name)) continue;
+    if (skipPrefixes.some((p) => name.startsWith(p)) || skipParts.some((p) => name.includes(p))) continue;
+    seen.add(name);
+    const primary = tile.matches(cls) || tile.querySelector(cls) !== null;
+    const levels = [...tile.querySelectorAll(sel.audio_level)];
+    if (tile.matches(sel.audio_level)) levels.push(tile);
+    const level = levels.length
+      ? levels.some((e) => { const v = parseFloat(e.getAttribute('data-audio-level')); return v > 0; })
+      : null;
+    out.push({name, values: [primary, level]});
+  }
+  return out;
+}
+"""
+
+_DIALOGS = """
+({sel, txt}) => {
+  const out = [];
+  for (const d of document.querySelectorAll(sel.dialog)) {
+    const hit = visible(d) && textHit(d.innerText, txt.consent_dialog);
+    if (hit) out.push(hit);
+  }
+  return out;
+}
+"""
 
 
 class GoogleMeetAdapter(PlatformAdapter):
     name: ClassVar[str] = "google_meet"
+    SPEAKING_SIGNALS: ClassVar[tuple[tuple[str, SignalKind], ...]] = (
+        ("speaking class on the tile", "state"),
+        ("data-audio-level on the tile", "state"),
+    )
     URL_TESTS: ClassVar[list[tuple[str, str | None]]] = [
         ("https://meet.google.com/abc-defg-hij", "https://meet.google.com/abc-defg-hij"),
         ("https://meet.google.com/abc-defg-hij?authuser=0&hl=fr", "https://meet.google.com/abc-defg-hij"),
@@ -126,7 +243,7 @@ class GoogleMeetAdapter(PlatformAdapter):
         ("ftp://meet.google.com/abc-defg-hij", None),
     ]
 
-    # -- URLs -------------------------------------------------------------------------------------
+    # -- URLs ---------------------------------------------------------------------------------
     @classmethod
     def parse_url(cls, url: str) -> MeetingRef | None:
         parts = split_link(url)
@@ -144,32 +261,35 @@ class GoogleMeetAdapter(PlatformAdapter):
         code = "-".join(m.groups())
         return MeetingRef(platform=cls.name, url=f"https://{HOST}/{code}", meeting_id=code)
 
-    # -- join -------------------------------------------------------------------------------------
+    # -- join ---------------------------------------------------------------------------------
     async def _join(self, *, bot_name: str, camera_on: bool) -> None:
-        # hl=en pins the UI language: every text below is English.
+        # hl=en pins the UI language: every text here is English.
         await self.page.goto(f"{self.ref.url}?hl=en", wait_until="domcontentloaded")
         name_input = await self._wait_for_prejoin()
         await name_input.fill(bot_name)
         if await name_input.input_value() != bot_name:
             await name_input.fill("")
             await name_input.press_sequentially(bot_name, delay=20)
-        await self._toggle_off(SELECTORS.mic_off, SELECTORS.mic_is_off)
+        await self._toggle_off(SELECTORS.mic_on, SELECTORS.mic_off, "microphone")
         if not camera_on:
-            await self._toggle_off(SELECTORS.camera_off, SELECTORS.camera_is_off)
-        button = self._join_button()
-        await button.wait_for(state="visible", timeout=15_000)
-        for _ in range(50):  # the button is disabled until the name is accepted
+            await self._toggle_off(SELECTORS.camera_on, SELECTORS.camera_off, "camera")
+        button = await self._find_join_button(15.0)
+        for _ in range(50):  # disabled until the name is accepted
             if await button.is_enabled():
                 break
             await asyncio.sleep(0.1)
         label = (await button.inner_text()).strip()
-        await button.click()
+        log.info("join button found", extra={"button": label})
+        await self._dismiss_dialogs()
+        await button.click(timeout=10_000)
         log.info("join requested", extra={"button": label})
 
     async def _wait_for_prejoin(self) -> Locator:
         for _ in range(600):
-            await self._raise_if_refused(await self._body_text())
-            await self._dismiss_interruptions()
+            view = await self._look(self._look_lobby(), "pre-join")
+            if view is not None and view.refused is not None:
+                raise JoinError(*view.refused)
+            await self._dismiss_dialogs()
             for sel in SELECTORS.name_input:
                 loc = self.page.locator(sel).first
                 if await loc.is_visible():
@@ -184,128 +304,82 @@ class GoogleMeetAdapter(PlatformAdapter):
         pattern = re.compile("^(" + "|".join(re.escape(t) for t in TEXTS.join_buttons) + ")$")
         return self.page.locator("button", has=self.page.locator("span", has_text=pattern)).first
 
-    async def _toggle_off(self, on_selector: str, off_selector: str) -> None:
-        toggle = self.page.locator(on_selector).first
-        if not await toggle.is_visible():
+    async def _find_join_button(self, timeout: float) -> Locator:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            for button in (self._join_button(), self.page.locator(SELECTORS.join_button_last_resort).first):
+                if await button.is_visible():
+                    return button
+            await asyncio.sleep(0.1)
+        raise JoinError(Outcome.INTERNAL_ERROR, "the Google Meet join button did not appear")
+
+    async def _toggle_off(self, on_selector: str, off_selector: str, what: str) -> None:
+        if not await self._click(self.page.locator(on_selector).first, f"turn off {what}"):
             return
-        await toggle.click()
         try:
             await self.page.locator(off_selector).first.wait_for(state="attached", timeout=3_000)
         except Exception:
-            log.warning("toggle did not switch off", extra={"selector": on_selector})
+            log.warning("toggle did not switch off", extra={"what": what})
 
     # -- waiting room -------------------------------------------------------------------------
-    async def _wait_admitted(self, on_waiting_room: Callable[[], None]) -> None:
-        in_lobby = False
-        while True:
-            text = await self._body_text()
-            # Lobby text stays in the DOM after a denial: look for the refusal first.
-            await self._raise_if_refused(text)
-            await self._dismiss_interruptions()
-            waiting = contains_any(text, TEXTS.waiting)
-            if not waiting and await self._in_call():
-                return
-            if waiting and not in_lobby:
-                in_lobby = True
-                log.info("in waiting room", extra={"text": waiting})
-                on_waiting_room()
-            await asyncio.sleep(0.25)
+    async def _look_lobby(self) -> LobbyView:
+        raw = await self._eval(self.page.main_frame, _LOOK_LOBBY, {
+            "sel": as_arg(SELECTORS), "txt": as_arg(TEXTS), "refusals": [k for k, _ in _REFUSALS]})
+        if raw is None:
+            raise TimeoutError("the page is navigating")
+        if raw.get("refused"):
+            kind, hit = raw["refused"]
+            outcome = dict(_REFUSALS).get(kind, Outcome.LOGIN_REQUIRED)
+            return LobbyView(at=0.0, refused=(outcome, hit))
+        return LobbyView(at=float(raw["at"]), waiting=raw.get("waiting"), admitted=raw.get("admitted"))
 
-    async def _in_call(self) -> bool:
-        for sel in SELECTORS.in_call:
-            if await self.page.locator(sel).first.is_visible():
-                return True
-        # A tile with a name is a call; the self "effects" element has an id but no name.
-        named = self.page.locator(SELECTORS.tile).filter(has=self.page.locator(SELECTORS.tile_name))
-        return await named.count() > 0
+    async def _lobby_actions(self) -> None:
+        await self._dismiss_dialogs()
 
-    async def _raise_if_refused(self, text: str) -> None:
-        if hit := contains_any(text, TEXTS.denied):
-            raise JoinError(Outcome.DENIED_ADMISSION, hit)
-        if hit := contains_any(text, TEXTS.no_response):
-            # Meet's own lobby timeout, not a denial.
-            raise JoinError(Outcome.WAITING_ROOM_TIMEOUT, hit)
-        if hit := contains_any(text, TEXTS.not_found):
-            raise JoinError(Outcome.MEETING_NOT_FOUND, hit)
-        if hit := contains_any(text, TEXTS.blocked):
-            raise JoinError(Outcome.BLOCKED_BY_PLATFORM, hit)
-        if hit := contains_any(text, TEXTS.removed):
-            raise JoinError(Outcome.DENIED_ADMISSION, hit)
-        if hit := contains_any(text, TEXTS.ended):
-            raise JoinError(Outcome.MEETING_ENDED, hit)
-        if "accounts.google.com" in self.page.url or (
-            "Sign in" in text and "Google Account" in text
-        ):
-            raise JoinError(Outcome.LOGIN_REQUIRED, "Google asks the bot to sign in")
+    async def _after_admission(self) -> None:
+        await self._dismiss_dialogs()
 
-    async def _dismiss_interruptions(self) -> None:
-        dialog = self.page.locator(SELECTORS.dialog)
-        if await dialog.count() and await dialog.first.is_visible():
-            text = normalize_text(await dialog.first.inner_text())
-            if contains_any(text, TEXTS.consent_dialog):
-                ok = dialog.first.locator(SELECTORS.dialog_ok)
-                if await ok.count():
-                    await ok.first.click()
-                    log.info("consent dialog accepted")
+    async def _dismiss_dialogs(self) -> None:
+        """Consent and notice dialogs: OK in the dialog that holds the text; toasts: their close."""
+        shown = await self._eval(self.page.main_frame, _DIALOGS,
+                                 {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS)}) or []
+        for text in shown:
+            dialog = self.page.locator(SELECTORS.dialog, has_text=text).first
+            await self._click(dialog.locator(SELECTORS.dialog_ok).first, f"OK on dialog '{text}'")
         for label in TEXTS.dismiss_buttons:
-            btn = self.page.get_by_role("button", name=label, exact=True)
-            if await btn.count() and await btn.first.is_visible():
-                await btn.first.click()
+            await self._click(self.page.get_by_role("button", name=label, exact=True).first,
+                              f"'{label}' button")
 
     # -- in call ------------------------------------------------------------------------------
-    def _speaking_js(self) -> str:
-        classes = ",".join(f".{c}" for c in SPEAKING_CLASSES)
-        return f"""() => {{
-          const out = [];
-          for (const tile of document.querySelectorAll({SELECTORS.tile!r})) {{
-            const self = {SELECTORS.self_marker!r};
-            if (tile.matches(self) || tile.querySelector(self)) continue;
-            const label = tile.querySelector({SELECTORS.tile_name!r});
-            const name = label && label.textContent.trim();
-            if (!name || name.startsWith('Google Participant (')) continue;
-            if (name.includes('spaces/') || name.includes('devices/')) continue;
-            const lit = tile.matches({classes!r}) || tile.querySelector({classes!r})
-              || tile.querySelector('[data-audio-level]:not([data-audio-level="0"])');
-            if (lit) out.push(name);
-          }}
-          return out;
-        }}"""
+    async def _look_call(self) -> CallView:
+        raw = await self._eval(self.page.main_frame, _LOOK_CALL,
+                               {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS)})
+        if raw is None:
+            return CallView()
+        if raw["removed"]:
+            return CallView(ended=(Outcome.REMOVED_BY_HOST, raw["removed"]))
+        if raw["ended"]:
+            return CallView(ended=(Outcome.MEETING_ENDED, raw["ended"]))
+        count: int | None = None
+        if raw["avatar"] is not None and str(raw["avatar"]).isdigit():
+            count = int(raw["avatar"])
+        elif raw["people"] and (m := _PEOPLE_COUNT.search(str(raw["people"]))):
+            count = int(m.group(1))
+        elif raw["tiles"]:
+            count = int(raw["tiles"])
+        return CallView(controls=bool(raw["controls"]), count=count)
 
-    async def _state(self) -> list[MeetingEvent]:
-        text = await self._body_text()
-        if hit := contains_any(text, TEXTS.removed):
-            return [MeetingEnded(Outcome.REMOVED_BY_HOST, hit)]
-        if hit := contains_any(text, TEXTS.ended):
-            return [MeetingEnded(Outcome.MEETING_ENDED, hit)]
-        await self._dismiss_interruptions()
-        count = await self._participant_count()
-        return [ParticipantCount(count)] if count is not None else []
+    async def _call_actions(self) -> None:
+        await self._dismiss_dialogs()
 
-    async def _participant_count(self) -> int | None:
-        raw = await self.page.evaluate(
-            """([countSel, peopleSel, tileSel, nameSel]) => {
-                 const c = document.querySelector(countSel);
-                 if (c) return {avatar: c.getAttribute('data-avatar-count')};
-                 const p = document.querySelector(peopleSel);
-                 if (p) return {people: p.getAttribute('aria-label')};
-                 const ids = new Set();
-                 for (const t of document.querySelectorAll(tileSel))
-                   if (t.querySelector(nameSel)) ids.add(t.getAttribute('data-participant-id'));
-                 return {tiles: ids.size};
-               }""",
-            [SELECTORS.avatar_count, SELECTORS.people_button, SELECTORS.tile, SELECTORS.tile_name],
-        )
-        if "avatar" in raw and str(raw["avatar"]).isdigit():
-            return int(raw["avatar"])
-        if "people" in raw and (m := _PEOPLE_COUNT.search(str(raw["people"]))):
-            return int(m.group(1))
-        if raw.get("tiles"):
-            return int(raw["tiles"])
-        # Tiles vanish during screen share: no signal is not the same as nobody.
-        return None
+    def _speaking_read(self) -> tuple[str, dict[str, Any]]:
+        return _READ_SPEAKING, {
+            "sel": as_arg(SELECTORS), "classes": list(SPEAKING_CLASSES),
+            "skipPrefixes": list(TEXTS.participant_prefixes_skipped),
+            "skipParts": list(TEXTS.participant_parts_skipped), "selfName": self.bot_name,
+        }
 
     async def _leave(self) -> None:
-        button = self.page.locator(SELECTORS.leave).first
-        if await button.is_visible():
-            await button.click(timeout=5_000)
+        if await self._click(self.page.locator(SELECTORS.leave).first, "Leave call"):
             await asyncio.sleep(0.5)

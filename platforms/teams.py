@@ -2,7 +2,8 @@
 
 Signals follow shared/reference/platforms.md §3. Anonymous guests go through a launcher
 ("Continue on this browser"), a media-permission modal and the pre-join screen; a sign-in bounce
-to login.microsoftonline.com means the meeting does not admit anonymous guests.
+to login.microsoftonline.com means the meeting does not admit anonymous guests. Each signal below
+lists its fallbacks and what the adapter does when the page shows none of them.
 """
 
 from __future__ import annotations
@@ -11,22 +12,21 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, quote, unquote
 
-from playwright.async_api import Locator, Page
+from playwright.async_api import Locator
 
 from bot.errors import JoinError
 from bot.outcomes import Outcome
 from platforms.base import (
-    MeetingEnded,
-    MeetingEvent,
+    CallView,
+    LobbyView,
     MeetingRef,
-    ParticipantCount,
     PlatformAdapter,
-    contains_any,
+    SignalKind,
+    as_arg,
     split_link,
 )
 
@@ -35,12 +35,12 @@ log = logging.getLogger("meetbot.platforms.teams")
 _HOSTS = ("teams.microsoft.com", "teams.live.com")
 _MEETUP = re.compile(r"/l/meetup-join/(?P<thread>[^/?#]+)/(?P<msg>[^/?#]+)(?:\?(?P<query>[^#]*))?")
 _MEET = re.compile(r"^/meet/(?P<id>[A-Za-z0-9]{6,40})/?$")
-_LOGIN_HOSTS = ("login.microsoftonline.com", "login.live.com")
-_ENDED_URL = re.compile(r"/postmeeting|/meetingended|calling/end")
 
 
 @dataclass(frozen=True)
 class _Selectors:
+    # Launcher: joinOnWeb, fallbacks the aria-labels and texts bots use. None and no pre-join
+    # within 60 s: internal_error.
     continue_on_browser: tuple[str, ...] = (
         'button[data-tid="joinOnWeb"]',
         'button[aria-label="Join meeting from this browser"]',
@@ -49,29 +49,51 @@ class _Selectors:
         'button:has-text("Continue on this browser")',
         'button:has-text("Join from browser")',
     )
+    # "Are you sure you don't want audio or video?" blocks Join now and can come back after it.
     no_media: tuple[str, ...] = ('button:has-text("Continue without audio or video")',)
+    # Pre-join name: data-tid, fallbacks the id and the placeholder.
     name_input: tuple[str, ...] = (
         'input[data-tid="prejoin-display-name-input"]', "#prejoin-display-name",
         'input[placeholder="Type your name"]',
     )
+    passcode_input: str = 'input[data-tid="prejoin-passcode-input"], input[type="password"]'
+    # Toggles: on when aria-checked="true" (fallback the checked attribute); clicked only to
+    # change state. Absent: left alone.
     mic_toggle: str = '[data-tid="toggle-mute"]'
     camera_toggle: str = '[data-tid="toggle-video"]'
     join_button: str = 'button[data-tid="prejoin-join-button"]'
+    # Walls: sign-in form / host, HIP captcha.
     login_form: str = 'input[name="loginfmt"]'
     captcha: str = '[data-tid="HIP-Captcha-Image"]'
+    # Admitted: the hang-up button (several documented forms), fallbacks the call toolbar and
+    # stage. A visible, enabled pre-join Join button means not in yet.
     in_call: tuple[str, ...] = (
         "#hangup-button", '[data-inp="hangup-button"]', 'button[data-tid="hangup-main-btn"]',
-        "#callingButtons-showMoreBtn",
+        "#callingButtons-showMoreBtn", '[data-tid="calling-toolbar"]', '[data-tid="callingScreen"]',
+    )
+    # In-call controls for "the call is over": hang-up, fallback the toolbar.
+    controls: tuple[str, ...] = (
+        "#hangup-button", 'button[data-tid="hangup-main-btn"]', 'button[aria-label="Leave"]',
+        '[data-tid="calling-toolbar"]',
     )
     leave: tuple[str, ...] = ("#hangup-button", 'button[data-tid="hangup-main-btn"]',
                               'button[aria-label="Leave"]')
+    # Popups after joining: Close buttons. Absent: nothing to do.
+    close: tuple[str, ...] = ('button[aria-label="Close"]', 'button[title="Close"]')
+    # Participants: [data-stream-type=Video][data-tid=<name>] tiles.
     tile: str = '[data-stream-type="Video"][data-tid]'
+    # Speaking, primary: the tile's voice-level outline has vdi-frame-occlusion. Fallbacks, used
+    # only while that class has never appeared: an aria label saying speaking/talking, then the
+    # outline (or its ::before/::after) really drawn: visible border/outline/shadow with a
+    # non-transparent colour, non-zero size and opacity, seen both drawn and not drawn. None of
+    # them: no timeline entries.
     outline: str = '[data-tid="voice-level-stream-outline"]'
     speaking_class: str = "vdi-frame-occlusion"
-    badge: str = '#roster-button span[data-tid="toolbar-item-badge"], span[data-tid="toolbar-item-badge"]'
-    retry_title: str = "#calling-retry-screen-title"
+    # Count: the roster badge; fallback the number of video tiles.
+    badge: str = 'span[data-tid="toolbar-item-badge"]'
+    # End: the rejoin button of the anonymous end screen, the retry screen's title.
     rejoin: str = 'button[data-tid="anon-meeting-end-screen-rejoin-button"]'
-    close: tuple[str, ...] = ('button[aria-label="Close"]', 'button[title="Close"]')
+    retry_title: str = "#calling-retry-screen-title"
 
 
 SELECTORS = _Selectors()
@@ -79,6 +101,7 @@ SELECTORS = _Selectors()
 
 @dataclass(frozen=True)
 class _Texts:
+    login_hosts: tuple[str, ...] = ("login.microsoftonline.com", "login.live.com")
     login: tuple[str, ...] = (
         "We need to verify your info before you can join", "To join, sign in or use Teams on the web",
     )
@@ -98,15 +121,94 @@ class _Texts:
     )
     ended: tuple[str, ...] = (
         "The meeting has ended", "This meeting has ended", "The call has ended", "Meeting ended",
-        "Call ended", "You left the meeting",
+        "Call ended", "You left the meeting", "meeting has been ended",
     )
+    ended_url: tuple[str, ...] = ("/postmeeting", "/meetingended", "calling/end")
+    speaking_words: tuple[str, ...] = ("speaking", "talking")
+    not_speaking_words: tuple[str, ...] = ("not speaking", "not talking")
 
 
 TEXTS = _Texts()
 
+_REFUSALS: tuple[tuple[str, Outcome], ...] = (
+    ("denied", Outcome.DENIED_ADMISSION),
+    ("login", Outcome.LOGIN_REQUIRED),
+    ("bad_url", Outcome.MEETING_NOT_FOUND),
+    ("captcha", Outcome.BLOCKED_BY_PLATFORM),
+    ("removed", Outcome.DENIED_ADMISSION),
+    ("ended", Outcome.MEETING_ENDED),
+)
+
+_LOOK_LOBBY = """
+({sel, txt, refusals}) => {
+  const text = bodyText();
+  if (txt.login_hosts.some((h) => location.host === h) || document.querySelector(sel.login_form))
+    return {refused: ['login', 'Teams sent the guest to a sign-in page']};
+  if (document.querySelector(sel.captcha))
+    return {refused: ['captcha', 'Teams asks the bot to solve a captcha']};
+  for (const kind of refusals) {
+    const hit = textHit(text, txt[kind]);
+    if (hit) return {refused: [kind, hit]};
+  }
+  const waiting = textHit(text, txt.lobby);
+  const join = document.querySelector(sel.join_button);
+  const joinReady = join && visible(join) && !join.disabled;
+  const inCall = firstVisible(sel.in_call);
+  return {waiting, admitted: !waiting && !joinReady ? inCall : null, at: pageNow()};
+}
+"""
+
+_LOOK_CALL = """
+({sel, txt}) => {
+  const text = bodyText();
+  const removed = textHit(text, txt.removed) || (() => {
+    const t = document.querySelector(sel.retry_title);
+    return t && visible(t) ? textHit(t.innerText, txt.removed) : null;
+  })();
+  let ended = null;
+  const rejoin = document.querySelector(sel.rejoin);
+  if (rejoin && visible(rejoin)) ended = "the meeting's end screen is shown";
+  else if (txt.ended_url.some((u) => location.href.includes(u))) ended = 'the meeting ended page';
+  else ended = textHit(text, txt.ended);
+  const badge = document.querySelector(sel.badge);
+  return {removed, ended, controls: firstVisible(sel.controls) !== null,
+          badge: badge ? norm(badge.textContent).replace(/\\D/g, '') : null,
+          tiles: document.querySelectorAll(sel.tile).length};
+}
+"""
+
+_READ_SPEAKING = """
+({sel, txt, selfName}) => {
+  const out = [];
+  for (const tile of document.querySelectorAll(sel.tile)) {
+    const name = norm(tile.getAttribute('data-tid'));
+    if (!name || name === selfName) continue;
+    const outline = tile.querySelector(sel.outline);
+    if (!outline) { out.push({name, values: [null, null, null]}); continue; }
+    const primary = outline.classList.contains(sel.speaking_class);
+    let aria = null;
+    for (const el of [outline, tile]) {
+      const label = el.getAttribute('aria-label');
+      if (label === null) continue;
+      const l = lower(label);
+      const on = txt.speaking_words.some((w) => l.includes(w))
+        && !txt.not_speaking_words.some((w) => l.includes(w));
+      aria = aria || on;
+    }
+    out.push({name, values: [primary, aria, paints(outline)]});
+  }
+  return out;
+}
+"""
+
 
 class TeamsAdapter(PlatformAdapter):
     name: ClassVar[str] = "teams"
+    SPEAKING_SIGNALS: ClassVar[tuple[tuple[str, SignalKind], ...]] = (
+        ("voice-level outline class vdi-frame-occlusion", "state"),
+        ("aria label says speaking", "state"),
+        ("voice-level outline drawn", "visual"),
+    )
     _MEETUP_EXAMPLE = ("https://teams.microsoft.com/l/meetup-join/19%3Ameeting_NjQ5ZDk%40thread.v2/0"
                        "?context=%7B%22Tid%22%3A%22t1%22%2C%22Oid%22%3A%22o1%22%7D")
     URL_TESTS: ClassVar[list[tuple[str, str | None]]] = [
@@ -125,10 +227,6 @@ class TeamsAdapter(PlatformAdapter):
         ("https://teams.microsoft.com/l/chat/0/0?users=a@b.c", None),
         ("https://teams.live.com/meet/", None),
     ]
-
-    def __init__(self, ref: MeetingRef, page: Page) -> None:
-        super().__init__(ref, page)
-        self._missing = 0
 
     # -- URLs ---------------------------------------------------------------------------------
     @classmethod
@@ -172,31 +270,44 @@ class TeamsAdapter(PlatformAdapter):
     async def _join(self, *, bot_name: str, camera_on: bool) -> None:
         await self.page.goto(self.ref.url, wait_until="domcontentloaded")
         name_input = await self._reach_prejoin()
-        await name_input.click()
+        # An overlay can cover the form: focus and type rather than rely on a click landing.
+        await name_input.focus()
         await name_input.fill(bot_name)
         if await name_input.input_value() != bot_name:
             await name_input.fill("")
             await name_input.press_sequentially(bot_name, delay=15)
+        passcode = self.page.locator(SELECTORS.passcode_input).first
+        if self.ref.passcode and await passcode.is_visible():
+            await passcode.fill(self.ref.passcode)
         await self._set_toggle(SELECTORS.mic_toggle, on=False)
         if camera_on:
             await self._set_toggle(SELECTORS.camera_toggle, on=True)
-        await self._click_if_visible(SELECTORS.no_media)
+        await self._click_any(SELECTORS.no_media, "Continue without audio or video")
         button = self.page.locator(SELECTORS.join_button).first
         await button.wait_for(state="visible", timeout=15_000)
-        await button.click()
+        await self._click_any(SELECTORS.no_media, "Continue without audio or video")
+        await button.click(timeout=10_000)
         log.info("join requested")
 
     async def _reach_prejoin(self) -> Locator:
         for _ in range(600):
-            await self._raise_if_blocked(await self._body_text())
-            await self._click_if_visible(SELECTORS.continue_on_browser)
-            await self._click_if_visible(SELECTORS.no_media)
+            view = await self._look(self._look_lobby(), "pre-join")
+            if view is not None and view.refused is not None:
+                raise JoinError(*view.refused)
+            await self._click_any(SELECTORS.continue_on_browser, "Continue on this browser")
+            await self._click_any(SELECTORS.no_media, "Continue without audio or video")
             for sel in SELECTORS.name_input:
                 loc = self.page.locator(sel).first
                 if await loc.is_visible():
                     return loc
             await asyncio.sleep(0.1)
         raise JoinError(Outcome.INTERNAL_ERROR, "the Teams pre-join screen did not appear")
+
+    async def _click_any(self, selectors: tuple[str, ...], what: str) -> bool:
+        for sel in selectors:
+            if await self._click(self.page.locator(sel).first, what):
+                return True
+        return False
 
     async def _set_toggle(self, selector: str, *, on: bool) -> None:
         toggle = self.page.locator(selector).first
@@ -205,91 +316,45 @@ class TeamsAdapter(PlatformAdapter):
         state = (await toggle.get_attribute("aria-checked")) or (
             "true" if await toggle.get_attribute("checked") is not None else "false")
         if (state == "true") != on:
-            await toggle.click()
-
-    async def _raise_if_blocked(self, text: str) -> None:
-        host = (urlsplit(self.page.url).hostname or "").lower()
-        if host in _LOGIN_HOSTS or await self.page.locator(SELECTORS.login_form).first.is_visible():
-            raise JoinError(Outcome.LOGIN_REQUIRED, "Teams sent the guest to a sign-in page")
-        if hit := contains_any(text, TEXTS.login):
-            raise JoinError(Outcome.LOGIN_REQUIRED, hit)
-        if hit := contains_any(text, TEXTS.bad_url):
-            raise JoinError(Outcome.MEETING_NOT_FOUND, hit)
-        if await self.page.locator(SELECTORS.captcha).first.is_visible() or contains_any(text, TEXTS.captcha):
-            raise JoinError(Outcome.BLOCKED_BY_PLATFORM, "Teams asks the bot to solve a captcha")
+            await self._click(toggle, f"toggle {selector}")
 
     # -- waiting room -------------------------------------------------------------------------
-    async def _wait_admitted(self, on_waiting_room: Callable[[], None]) -> None:
-        in_lobby = False
-        while True:
-            text = await self._body_text()
-            if hit := contains_any(text, TEXTS.denied):
-                raise JoinError(Outcome.DENIED_ADMISSION, hit)
-            await self._raise_if_blocked(text)
-            if hit := contains_any(text, TEXTS.removed):
-                raise JoinError(Outcome.DENIED_ADMISSION, hit)
-            if hit := contains_any(text, TEXTS.ended):
-                raise JoinError(Outcome.MEETING_ENDED, hit)
-            await self._click_if_visible(SELECTORS.no_media)  # it can come back after Join
-            lobby = contains_any(text, TEXTS.lobby)
-            if not lobby and await self._first_visible(SELECTORS.in_call) \
-                    and not await self.page.locator(SELECTORS.join_button).first.is_visible():
-                await self._click_if_visible(SELECTORS.close)
-                return
-            if lobby and not in_lobby:
-                in_lobby = True
-                log.info("in waiting room", extra={"text": lobby})
-                on_waiting_room()
-            await asyncio.sleep(0.25)
+    async def _look_lobby(self) -> LobbyView:
+        raw = await self._eval(self.page.main_frame, _LOOK_LOBBY, {
+            "sel": as_arg(SELECTORS), "txt": as_arg(TEXTS), "refusals": [k for k, _ in _REFUSALS]})
+        if raw is None:
+            raise TimeoutError("the page is navigating")
+        if raw.get("refused"):
+            kind, hit = raw["refused"]
+            return LobbyView(at=0.0, refused=(dict(_REFUSALS)[kind], hit))
+        return LobbyView(at=float(raw["at"]), waiting=raw.get("waiting"), admitted=raw.get("admitted"))
+
+    async def _lobby_actions(self) -> None:
+        await self._click_any(SELECTORS.no_media, "Continue without audio or video")
+
+    async def _after_admission(self) -> None:
+        await self._click_any(SELECTORS.no_media, "Continue without audio or video")
+        await self._click_any(SELECTORS.close, "Close popup")
 
     # -- in call ------------------------------------------------------------------------------
-    def _speaking_js(self) -> str:
-        # The outline's class is the documented signal; some builds never toggle it and only
-        # restyle the outline, so a visible, non-transparent outline counts too.
-        return f"""() => {{
-          const out = [];
-          for (const tile of document.querySelectorAll({SELECTORS.tile!r})) {{
-            const name = tile.getAttribute('data-tid');
-            const outline = tile.querySelector({SELECTORS.outline!r});
-            if (!name || !outline) continue;
-            let lit = outline.classList.contains({SELECTORS.speaking_class!r});
-            if (!lit) {{
-              const label = (outline.getAttribute('aria-label') || '').toLowerCase();
-              lit = label.includes('speaking') || label.includes('talking');
-            }}
-            if (!lit && outline.getAttribute('style')) {{
-              const cs = getComputedStyle(outline);
-              lit = parseFloat(cs.opacity) > 0.5 && cs.visibility !== 'hidden'
-                    && cs.display !== 'none' && cs.borderStyle !== 'none'
-                    && parseFloat(cs.borderWidth || '0') > 0;
-            }}
-            if (lit) out.push(name);
-          }}
-          return out;
-        }}"""
+    async def _look_call(self) -> CallView:
+        raw = await self._eval(self.page.main_frame, _LOOK_CALL,
+                               {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS)})
+        if raw is None:
+            return CallView()
+        if raw["removed"]:
+            return CallView(ended=(Outcome.REMOVED_BY_HOST, raw["removed"]))
+        if raw["ended"]:
+            return CallView(ended=(Outcome.MEETING_ENDED, raw["ended"]))
+        count = int(raw["badge"]) if raw["badge"] else (int(raw["tiles"]) or None)
+        return CallView(controls=bool(raw["controls"]), count=count)
 
-    async def _state(self) -> list[MeetingEvent]:
-        text = await self._body_text()
-        if hit := contains_any(text, TEXTS.removed):
-            return [MeetingEnded(Outcome.REMOVED_BY_HOST, hit)]
-        if await self.page.locator(SELECTORS.rejoin).first.is_visible() or _ENDED_URL.search(self.page.url):
-            return [MeetingEnded(Outcome.MEETING_ENDED, "the meeting's end screen is shown")]
-        if hit := contains_any(text, TEXTS.ended):
-            return [MeetingEnded(Outcome.MEETING_ENDED, hit)]
-        if await self._first_visible(SELECTORS.leave) is None:
-            self._missing += 1
-            if self._missing >= 3:
-                return [MeetingEnded(Outcome.MEETING_ENDED, "the call controls are gone")]
-        else:
-            self._missing = 0
-        badge = self.page.locator(SELECTORS.badge).first
-        if await badge.count():
-            digits = re.sub(r"\D", "", await badge.inner_text())
-            if digits:
-                return [ParticipantCount(int(digits))]
-        tiles = await self.page.locator(SELECTORS.tile).count()
-        return [ParticipantCount(tiles)] if tiles else []
+    async def _call_actions(self) -> None:
+        await self._click_any(SELECTORS.close, "Close popup")
+
+    def _speaking_read(self) -> tuple[str, dict[str, Any]]:
+        return _READ_SPEAKING, {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS), "selfName": self.bot_name}
 
     async def _leave(self) -> None:
-        if await self._click_if_visible(SELECTORS.leave):
+        if await self._click_any(SELECTORS.leave, "Leave"):
             await asyncio.sleep(0.5)

@@ -1,8 +1,9 @@
 """Zoom web client: every URL, selector and text the bot relies on, and the flow that uses them.
 
 Signals follow shared/reference/platforms.md §2. Zoom serves two web clients (React at
-``/wc/<id>/join``, classic at ``/wc/join/<id>``), sometimes inside ``iframe#webclient``; the flow
-looks for each signal in both the page and that frame.
+``/wc/<id>/join``, classic at ``/wc/join/<id>``), sometimes inside ``iframe#webclient``; every look
+reads the page and that frame. Each signal below lists its fallbacks and what the adapter does when
+the page shows none of them.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode
 
 from playwright.async_api import Frame, Locator, Page
@@ -20,12 +20,12 @@ from playwright.async_api import Frame, Locator, Page
 from bot.errors import JoinError
 from bot.outcomes import Outcome
 from platforms.base import (
-    MeetingEnded,
-    MeetingEvent,
+    CallView,
+    LobbyView,
     MeetingRef,
-    ParticipantCount,
     PlatformAdapter,
-    contains_any,
+    SignalKind,
+    as_arg,
     split_link,
 )
 
@@ -44,33 +44,60 @@ _PWD = re.compile(r"^[A-Za-z0-9]+(?:\.\d+)?$")
 
 @dataclass(frozen=True)
 class _Selectors:
+    # Overlays that block clicks: OneTrust (accept; fallback the "Accept Cookies" text) and the
+    # two-step media permission portal ("Continue without microphone and camera", or "Allow").
+    # Absent: nothing to dismiss.
     cookie_accept: tuple[str, ...] = ("#onetrust-accept-btn-handler", 'button:has-text("Accept Cookies")')
+    permission: tuple[str, ...] = (
+        'button:has-text("Continue without microphone and camera")', 'button:has-text("Allow")')
+    # Launcher (/j/ links): the "Join from your browser" link, revealed after "Download Now"
+    # (whose installer download is refused). Neither and no pre-join within 60 s: internal_error.
     join_from_browser: str = 'a:has-text("Join from your browser")'
     download_now: str = 'button:has-text("Download Now"), a:has-text("Download Now")'
-    client_frame: str = "iframe#webclient"
+    client_frame_name: str = "webclient"
+    # Pre-join: React #input-for-name, classic #inputname. Passcode #input-for-pwd, fallbacks a
+    # passcode placeholder, a password input; asked without a pwd in the link: passcode_required.
     name_input: tuple[str, ...] = ("#input-for-name", "#inputname")
     passcode_input: tuple[str, ...] = (
         "#input-for-pwd", 'input[placeholder*="passcode" i]', 'input[type="password"]')
     mic_live: str = '#preview-audio-control-button[aria-label="Mute"]'
     camera_off_state: str = '#preview-video-control-button[aria-label="Start Video"]'
+    # Join: React button.preview-join-button (disabled until a name is typed), classic #joinBtn.
     join_button: tuple[str, ...] = ("button.preview-join-button", "#joinBtn")
-    permission_allow: tuple[str, ...] = (
-        'button:has-text("Allow")', 'button:has-text("Continue without microphone and camera")')
+    recaptcha: str = 'iframe[src*="recaptcha"]'
+    # Admitted: the footer Leave button (exists only in the call); fallbacks the footer bar. The
+    # waiting room also renders in .meeting-app, so waiting texts are checked first.
+    in_call: tuple[str, ...] = ('button[aria-label="Leave"]', "#wc-footer", "footer.footer", "#foot-bar")
+    # In-call controls for "the call is over": the same footer Leave button and bar.
+    controls: tuple[str, ...] = ('button[aria-label="Leave"]', "#wc-footer", "#foot-bar")
     leave: str = 'button[aria-label="Leave"]'
     leave_confirm: str = "button.leave-meeting-options__btn--danger"
-    meeting_app: str = ".meeting-app"
+    # Computer audio: the footer button reads Mute/Unmute once joined (then nothing to do);
+    # otherwise the dialog's "Join Audio by Computer"/"Join with Computer Audio", or the footer
+    # "join audio" button that opens it. None of them: warned, the recording may be silent.
+    audio_footer: str = "button.join-audio-container__btn"
+    audio_joined_labels: tuple[str, ...] = ("mute", "unmute")
     join_audio: tuple[str, ...] = (
-        'button:has-text("Join Audio by Computer")', 'button:has-text("Join with Computer Audio")',
-        'button.join-audio-container__btn[aria-label*="join audio" i]',
+        'button:has-text("Join Audio by Computer")', 'button:has-text("Join with Computer Audio")')
+    audio_footer_join: str = 'button.join-audio-container__btn[aria-label*="join audio" i]'
+    # Notices during the call: any .zm-modal / .ReactModal__Content that is not an end modal is
+    # closed by its own primary button (or its close/OK), each click scoped to its dialog.
+    modal: str = ".zm-modal, .ReactModal__Content"
+    modal_primary: str = "button.zm-btn--primary"
+    modal_close: tuple[str, ...] = ('button[aria-label="close" i]', 'button:has-text("OK")')
+    end_marker: str = '[aria-label="Meeting is end now"]'
+    # Speaking, primary: the name in the active-speaker frame; fallbacks the speaker bar's
+    # --active frame, the single-view frame, the screen-share view. Zoom holds the last speaker,
+    # so the worker ends each turn when the audio goes quiet. None: no timeline entries.
+    speaker_frames: tuple[str, ...] = (
+        ".speaker-active-container__video-frame",
+        ".speaker-bar-container__video-frame--active",
+        ".single-main-container__video-frame",
+        ".single-suspension-container__video-frame",
     )
-    modal_ok: str = ".zm-modal button.zm-btn--primary"
-    active_speaker: tuple[str, ...] = (
-        ".speaker-active-container__video-frame .video-avatar__avatar-footer span",
-        ".speaker-bar-container__video-frame--active .video-avatar__avatar-footer span",
-        ".single-main-container__video-frame .video-avatar__avatar-footer span",
-    )
+    tile_name: str = ".video-avatar__avatar-footer span"
+    # Count: the footer participants counter; fallback none (no alone-detection without it).
     counter: str = ".footer-button__participants-icon .footer-button__number-counter span"
-    recaptcha: str = 'iframe[src*="recaptcha"]'
 
 
 SELECTORS = _Selectors()
@@ -78,30 +105,95 @@ SELECTORS = _Selectors()
 
 @dataclass(frozen=True)
 class _Texts:
+    passcode_wrong: tuple[str, ...] = ("Passcode wrong", "Incorrect passcode")
     invalid: tuple[str, ...] = ("This meeting link is invalid", "Invalid meeting ID")
+    bot_wall: tuple[str, ...] = ("We detected you may be a bot", "Automated bots aren't allowed",
+                                 "must use Zoom RTMS")
     signin: tuple[str, ...] = (
         "sign in to join this meeting", "authentication is required",
         "only authenticated users can join", "The host requires authentication",
     )
-    bot_wall: tuple[str, ...] = ("We detected you may be a bot", "Automated bots aren't allowed",
-                                 "must use Zoom RTMS")
-    passcode_wrong: tuple[str, ...] = ("Passcode wrong", "Incorrect passcode")
+    removed: tuple[str, ...] = ("You have been removed", "removed from the meeting")
+    ended: tuple[str, ...] = ("This meeting has been ended by host", "meeting has ended",
+                              "ended by the host", "host ended the meeting", "Meeting is end now",
+                              "meeting is end")
     waiting: tuple[str, ...] = (
         "Please wait, the meeting host will let you in soon",
         "Waiting for the host to start this meeting", "Waiting for the host to start the meeting",
         "Host has joined. We've let them know you're here", "waiting room",
     )
-    removed: tuple[str, ...] = ("You have been removed", "removed from the meeting")
-    ended: tuple[str, ...] = ("This meeting has been ended by host", "meeting has ended",
-                              "ended by the host", "host ended the meeting", "Meeting is end now")
 
 
 TEXTS = _Texts()
+
+_REFUSALS: tuple[tuple[str, Outcome], ...] = (
+    ("passcode_wrong", Outcome.PASSCODE_WRONG),
+    ("invalid", Outcome.MEETING_NOT_FOUND),
+    ("bot_wall", Outcome.BLOCKED_BY_PLATFORM),
+    ("signin", Outcome.LOGIN_REQUIRED),
+    ("removed", Outcome.DENIED_ADMISSION),
+    ("ended", Outcome.MEETING_ENDED),
+)
+
+# One frame's view; the Python side merges the page and the client frame.
+_LOOK = """
+({sel, txt, refusals}) => {
+  const text = bodyText();
+  let refused = null;
+  for (const kind of refusals) {
+    const hit = textHit(text, txt[kind]);
+    if (hit) { refused = [kind, hit]; break; }
+  }
+  if (!refused && document.querySelector(sel.recaptcha)) refused = ['bot_wall', 'Zoom shows a captcha'];
+  const endMarker = document.querySelector(sel.end_marker) ? 'Meeting is end now' : null;
+  const counter = document.querySelector(sel.counter);
+  return {
+    refused, waiting: textHit(text, txt.waiting), in_call: firstVisible(sel.in_call),
+    controls: firstVisible(sel.controls) !== null, removed: textHit(text, txt.removed),
+    ended: textHit(text, txt.ended) || endMarker,
+    count: counter ? norm(counter.textContent).replace(/\\D/g, '') : null, at: pageNow(),
+  };
+}
+"""
+
+_READ_SPEAKING = """
+({frames, nameSel, selfName}) => {
+  const names = new Set();
+  for (const el of document.querySelectorAll(nameSel)) {
+    const n = norm(el.textContent);
+    if (n && n !== selfName) names.add(n);
+  }
+  const active = frames.map((f) => {
+    const frame = document.querySelector(f);
+    if (!frame) return null;
+    const label = frame.querySelector(nameSel);
+    return label ? norm(label.textContent) : '';
+  });
+  return [...names].map((name) => ({name, values: active.map((a) => a === null ? null : a === name)}));
+}
+"""
+
+_NOTICES = """
+({sel, txt}) => {
+  const out = [];
+  document.querySelectorAll(sel.modal).forEach((m, i) => {
+    const t = norm(m.innerText);
+    if (visible(m) && t && !textHit(t, txt.ended) && !textHit(t, txt.removed)) out.push(t.slice(0, 80));
+  });
+  return out;
+}
+"""
 
 
 class ZoomAdapter(PlatformAdapter):
     name: ClassVar[str] = "zoom"
     SPEAKER_ENDS_VISIBLE: ClassVar[bool] = False
+    SPEAKING_SIGNALS: ClassVar[tuple[tuple[str, SignalKind], ...]] = (
+        ("active-speaker frame", "state"),
+        ("speaker bar --active frame", "state"),
+        ("single-view frame", "state"),
+        ("screen-share view frame", "state"),
+    )
     URL_TESTS: ClassVar[list[tuple[str, str | None]]] = [
         ("https://zoom.us/j/84512345678?pwd=AbCd1234", "https://zoom.us/j/84512345678?pwd=AbCd1234"),
         ("https://us05web.zoom.us/j/84512345678?pwd=AbCd1234.1&uname=x",
@@ -117,6 +209,8 @@ class ZoomAdapter(PlatformAdapter):
         ("https://zoom.us/j/84512345678?pwd=bad%20pwd!", None),
         ("https://zoom.us/signin", None),
     ]
+    AUDIO_JOIN_WAIT_S: ClassVar[float] = 15.0
+    """How long after admission the bot keeps trying to join computer audio."""
 
     # -- URLs ---------------------------------------------------------------------------------
     @classmethod
@@ -142,16 +236,19 @@ class ZoomAdapter(PlatformAdapter):
 
     def __init__(self, ref: MeetingRef, page: Page) -> None:
         super().__init__(ref, page)
-        self._missing_controls = 0
+        self._passcode_sent = False
 
     # -- frames -------------------------------------------------------------------------------
     def _frames(self) -> list[Frame]:
         """The page and, when the client renders there, iframe#webclient."""
         frames = [self.page.main_frame]
         for f in self.page.frames:
-            if f is not self.page.main_frame and (f.name == "webclient" or "/wc/" in f.url):
+            if f is not self.page.main_frame and (f.name == SELECTORS.client_frame_name or "/wc/" in f.url):
                 frames.append(f)
         return frames
+
+    def _probe_frame(self) -> Frame:
+        return self._frames()[-1]  # the client's frame when there is one
 
     async def _find(self, selectors: tuple[str, ...]) -> Locator | None:
         for frame in self._frames():
@@ -164,14 +261,23 @@ class ZoomAdapter(PlatformAdapter):
                     continue
         return None
 
-    async def _text(self) -> str:
-        texts = []
+    async def _click_any(self, selectors: tuple[str, ...], what: str) -> bool:
+        loc = await self._find(selectors)
+        return loc is not None and await self._click(loc, what)
+
+    async def _look_frames(self) -> list[dict[str, Any]]:
+        args = {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS), "refusals": [k for k, _ in _REFUSALS]}
+        views = []
         for frame in self._frames():
             try:
-                texts.append(await self._body_text(frame))
-            except Exception:
-                continue
-        return " ".join(texts)
+                raw = await self._eval(frame, _LOOK, args)
+            except Exception:  # a frame detached between listing and reading
+                raw = None
+            if raw is not None:
+                views.append(raw)
+        if not views:
+            raise TimeoutError("no frame could be read")
+        return views
 
     # -- join ---------------------------------------------------------------------------------
     async def _join(self, *, bot_name: str, camera_on: bool) -> None:
@@ -184,17 +290,15 @@ class ZoomAdapter(PlatformAdapter):
         await name_input.fill("")
         # Typed, not set: the React client enables its join button on key events.
         await name_input.press_sequentially(bot_name, delay=15)
-        # Banners and permission dialogs can arrive late and sit over the form: clear them
-        # before every click.
+        # Banners and permission dialogs can arrive late and sit over the form.
         await self._dismiss_overlays()
         mic = await self._find((SELECTORS.mic_live,))
         if mic is not None:
-            await mic.click(timeout=5_000)
+            await self._click(mic, "mute microphone")
         if camera_on:
             cam = await self._find((SELECTORS.camera_off_state,))
             if cam is not None:
-                await cam.click(timeout=5_000)
-        await self._dismiss_overlays()
+                await self._click(cam, "start video")
         button = await self._find(SELECTORS.join_button)
         if button is None:
             raise JoinError(Outcome.INTERNAL_ERROR, "the Zoom join button is missing")
@@ -208,26 +312,26 @@ class ZoomAdapter(PlatformAdapter):
         log.info("join requested")
 
     async def _dismiss_overlays(self) -> None:
-        await self._click_everywhere(SELECTORS.cookie_accept)
-        await self._click_everywhere(SELECTORS.permission_allow)
+        await self._click_any(SELECTORS.cookie_accept, "accept cookies")
+        await self._click_any(SELECTORS.permission, "media permission dialog")
 
     async def _reach_prejoin(self) -> Locator:
         clicked_download = False
         for _ in range(600):
-            text = await self._text()
-            self._raise_if_refused(text)
+            view = await self._look(self._look_lobby(), "pre-join")
+            if view is not None and view.refused is not None:
+                raise JoinError(*view.refused)
             await self._dismiss_overlays()
             name_input = await self._find(SELECTORS.name_input)
             if name_input is not None:
                 return name_input
-            link = self.page.locator(SELECTORS.join_from_browser).first
-            if await link.is_visible():
-                await link.click()
-                log.info("launcher: joining from the browser")
-            elif not clicked_download and await self.page.locator(SELECTORS.download_now).first.is_visible():
+            browser_link = self.page.locator(SELECTORS.join_from_browser).first
+            if await self._click(browser_link, "Join from your browser"):
+                pass
+            elif not clicked_download:
                 # The browser link is revealed once a download was offered; downloads are refused.
-                clicked_download = True
-                await self.page.locator(SELECTORS.download_now).first.click()
+                clicked_download = await self._click(self.page.locator(SELECTORS.download_now).first,
+                                                     "Download Now")
             await asyncio.sleep(0.1)
         raise JoinError(Outcome.INTERNAL_ERROR, "the Zoom pre-join page did not appear")
 
@@ -240,114 +344,92 @@ class ZoomAdapter(PlatformAdapter):
         await field.fill(self.ref.passcode)
         return True
 
-    async def _click_everywhere(self, selectors: tuple[str, ...]) -> bool:
-        loc = await self._find(selectors)
-        if loc is None:
-            return False
-        await loc.click(timeout=5_000)
-        return True
-
-    def _raise_if_refused(self, text: str) -> None:
-        if hit := contains_any(text, TEXTS.passcode_wrong):
-            raise JoinError(Outcome.PASSCODE_WRONG, hit)
-        if hit := contains_any(text, TEXTS.invalid):
-            raise JoinError(Outcome.MEETING_NOT_FOUND, hit)
-        if hit := contains_any(text, TEXTS.bot_wall):
-            raise JoinError(Outcome.BLOCKED_BY_PLATFORM, hit)
-        if hit := contains_any(text, TEXTS.signin):
-            raise JoinError(Outcome.LOGIN_REQUIRED, hit)
-
     # -- waiting room -------------------------------------------------------------------------
-    async def _wait_admitted(self, on_waiting_room: Callable[[], None]) -> None:
-        in_lobby = False
-        passcode_sent = False
-        while True:
-            text = await self._text()
-            self._raise_if_refused(text)
-            if hit := contains_any(text, TEXTS.removed):
-                raise JoinError(Outcome.DENIED_ADMISSION, hit)
-            if hit := contains_any(text, TEXTS.ended):
-                raise JoinError(Outcome.MEETING_ENDED, hit)
-            if await self._find((SELECTORS.recaptcha,)) is not None:
-                raise JoinError(Outcome.BLOCKED_BY_PLATFORM, "Zoom shows a captcha")
-            if not passcode_sent and await self._fill_passcode_if_asked():
-                passcode_sent = True
-                button = await self._find(SELECTORS.join_button)
-                if button is not None:
-                    await button.click()
-            await self._click_everywhere(SELECTORS.permission_allow)
-            # The waiting room renders inside .meeting-app too: its texts decide first.
-            waiting = contains_any(text, TEXTS.waiting)
-            if not waiting and await self._find((SELECTORS.leave,)) is not None:
-                await self._join_computer_audio()
-                return
-            if waiting and not in_lobby:
-                in_lobby = True
-                log.info("in waiting room", extra={"text": waiting})
-                on_waiting_room()
-            await asyncio.sleep(0.25)
+    async def _look_lobby(self) -> LobbyView:
+        views = await self._look_frames()
+        at = float(views[0]["at"])
+        for v in views:
+            if v["refused"]:
+                kind, hit = v["refused"]
+                return LobbyView(at=at, refused=(dict(_REFUSALS)[kind], hit))
+        waiting = next((v["waiting"] for v in views if v["waiting"]), None)
+        admitted = next((v["in_call"] for v in views if v["in_call"]), None)
+        # The waiting room renders inside .meeting-app too: its texts decide first.
+        return LobbyView(at=at, waiting=waiting, admitted=None if waiting else admitted)
 
-    async def _join_computer_audio(self) -> None:
-        """Without this Zoom plays the bot nothing and the recording is silent."""
-        for _ in range(40):
-            if await self._click_everywhere(SELECTORS.join_audio):
-                log.info("joined computer audio")
-                return
-            await asyncio.sleep(0.1)
-        log.warning("no join-audio button found")
+    async def _lobby_actions(self) -> None:
+        if not self._passcode_sent and await self._fill_passcode_if_asked():
+            self._passcode_sent = True
+            await self._click_any(SELECTORS.join_button, "join after passcode")
+        await self._dismiss_overlays()
+
+    async def _after_admission(self) -> None:
+        """Join computer audio (without it Zoom plays the bot nothing), then clear notices."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.AUDIO_JOIN_WAIT_S
+        while loop.time() < deadline:
+            state = await self._audio_state()
+            if state == "joined":
+                log.info("computer audio joined")
+                break
+            if not await self._click_any(SELECTORS.join_audio, "Join Audio by Computer") \
+                    and state == "not_joined":
+                # No dialog (never shown, or not yet): the footer button opens it.
+                await self._click_any((SELECTORS.audio_footer_join,), "footer Join Audio")
+            await asyncio.sleep(0.2)
+        else:
+            log.warning("computer audio not joined: the recording may be silent")
+        await self._close_notices()
+
+    async def _audio_state(self) -> str:
+        footer = await self._find((SELECTORS.audio_footer,))
+        if footer is None:
+            return "unknown"
+        label = ((await footer.get_attribute("aria-label")) or "").strip().lower()
+        return "joined" if label in SELECTORS.audio_joined_labels else "not_joined"
+
+    async def _close_notices(self) -> None:
+        """Each open notice is closed by a button inside that notice; end modals are left alone."""
+        for frame in self._frames():
+            args = {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS)}
+            for text in await self._eval(frame, _NOTICES, args) or []:
+                what = f"notice '{text[:40]}'"
+                dialog = frame.locator(SELECTORS.modal, has_text=text[:40]).last
+                if await self._click(dialog.locator(SELECTORS.modal_primary).first, what):
+                    continue
+                for sel in SELECTORS.modal_close:
+                    if await self._click(dialog.locator(sel).first, f"close {what}"):
+                        break
 
     # -- in call ------------------------------------------------------------------------------
-    def _probe_frame(self) -> Frame:
-        frames = self._frames()
-        return frames[-1]  # the client's frame when there is one
+    async def _look_call(self) -> CallView:
+        views = await self._look_frames()
+        for v in views:
+            if v["removed"]:
+                return CallView(ended=(Outcome.REMOVED_BY_HOST, v["removed"]))
+        for v in views:
+            if v["ended"]:
+                return CallView(ended=(Outcome.MEETING_ENDED, v["ended"]))
+        count = next((int(v["count"]) for v in views if v["count"]), None)
+        return CallView(controls=any(v["controls"] for v in views), count=count)
 
-    def _speaking_js(self) -> str:
-        # Zoom shows who is speaking, not when they stop: the frame keeps the last speaker.
-        return f"""() => {{
-          for (const sel of {list(SELECTORS.active_speaker)!r}) {{
-            const el = document.querySelector(sel);
-            const name = el && el.textContent.trim();
-            if (name) return [name];
-          }}
-          return [];
-        }}"""
+    async def _call_actions(self) -> None:
+        if await self._audio_state() == "not_joined":
+            await self._click_any(SELECTORS.join_audio, "Join Audio by Computer")
+        await self._close_notices()
 
-    async def _state(self) -> list[MeetingEvent]:
-        text = await self._text()
-        if hit := contains_any(text, TEXTS.removed):
-            return [MeetingEnded(Outcome.REMOVED_BY_HOST, hit)]
-        if hit := contains_any(text, TEXTS.ended):
-            await self._click_everywhere((SELECTORS.modal_ok,))
-            return [MeetingEnded(Outcome.MEETING_ENDED, hit)]
-        if await self._find((SELECTORS.leave,)) is None:
-            self._missing_controls += 1
-            if self._missing_controls >= 3:  # a single miss can be a re-render
-                return [MeetingEnded(Outcome.MEETING_ENDED, "the meeting controls are gone")]
-        else:
-            self._missing_controls = 0
-        await self._click_everywhere(SELECTORS.join_audio[:2])
-        counter = await self._find((SELECTORS.counter,))
-        if counter is not None:
-            digits = re.sub(r"\D", "", await counter.inner_text())
-            if digits:
-                return [ParticipantCount(int(digits))]
-        return []
+    def _speaking_read(self) -> tuple[str, dict[str, Any]]:
+        return _READ_SPEAKING, {"frames": list(SELECTORS.speaker_frames),
+                                "nameSel": SELECTORS.tile_name, "selfName": self.bot_name}
 
     async def _leave(self) -> None:
         button = await self._find((SELECTORS.leave,))
-        if button is None:
+        if button is None or not await self._click(button, "Leave"):
             return
-        await button.click(timeout=5_000)
-        confirm = await self._wait_for((SELECTORS.leave_confirm,), 3.0)
-        if confirm is not None:
-            await confirm.click(timeout=5_000)
-        await asyncio.sleep(0.5)
-
-    async def _wait_for(self, selectors: tuple[str, ...], timeout: float) -> Locator | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            if (loc := await self._find(selectors)) is not None:
-                return loc
+        for _ in range(30):
+            confirm = await self._find((SELECTORS.leave_confirm,))
+            if confirm is not None:
+                await self._click(confirm, "Leave Meeting")
+                break
             await asyncio.sleep(0.1)
-        return None
+        await asyncio.sleep(0.5)

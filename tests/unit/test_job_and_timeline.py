@@ -97,5 +97,21 @@ def test_active_speaker_turns_end_when_the_audio_goes_quiet() -> None:
         tl.add(SpeakingChange(name, True, at))
     sound = [(102.0, 104.5), (104.7, 105.0), (106.0, 108.0), (109.0, None)]
     segs = [(s.speaker_name, s.start_time_seconds, s.end_time_seconds)
-            for s in tl.segments(origin=100.0, end=110.0, sound=sound)]
+            for s in tl.segments(origin=100.0, end=110.0, sound=sound, gate=True)]
     assert segs == [("Alice", 2.0, 5.0), ("Bob", 6.0, 8.0), ("Bob", 9.0, 10.0)]
+
+
+def test_a_signal_stuck_on_over_silence_is_cut_where_the_sound_stopped() -> None:
+    tl = SpeakerTimeline(merge_gap=0.3)
+    tl.add(SpeakingChange("Alice", True, 101.0))  # never switched off
+    tl.add(SpeakingChange("Bob", True, 102.0))
+    tl.add(SpeakingChange("Bob", False, 103.5))   # a short pause inside Bob's turn is not stuck
+    sound = [(101.0, 102.6), (102.9, 103.5), (108.0, None)]
+    segs = [(s.speaker_name, s.start_time_seconds, s.end_time_seconds)
+            for s in tl.segments(origin=100.0, end=110.0, sound=sound, stuck_after=3.0)]
+    assert segs == [("Alice", 1.0, 3.5), ("Bob", 2.0, 3.5)]
+    assert [(r.name, r.at_seconds, r.silence) for r in tl.stuck] == [("Alice", 3.5, 4.5)]
+    assert "stuck" in tl.stuck[0].describe()
+    # Without the audio cross-check the page's signal is taken as it was shown.
+    plain = tl.segments(origin=100.0, end=110.0)
+    assert (plain[0].speaker_name, plain[0].end_time_seconds) == ("Alice", 10.0) and tl.stuck == []
