@@ -1,8 +1,10 @@
 """meetbot simulator: local imitations of meeting pages, driven by scenario files, with ground truth."""
 
 from simulator.scenario import (
+    DialogSpec,
     End,
     Lobby,
+    MeetOptions,
     Participant,
     Scenario,
     SpeechSegment,
@@ -15,8 +17,10 @@ from simulator.urls import join_url
 
 __all__ = [
     "MEET_ORIGIN",
+    "DialogSpec",
     "End",
     "Lobby",
+    "MeetOptions",
     "Participant",
     "Scenario",
     "SimulatorServer",

@@ -10,9 +10,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DIALOG_KINDS",
     "TEAMS_LOBBY_TEXTS",
+    "DialogSpec",
     "End",
     "Lobby",
+    "MeetOptions",
     "Participant",
     "Scenario",
     "SpeechSegment",
@@ -37,6 +40,17 @@ TEAMS_LOBBY_TEXTS = (
     "Your request to join has been sent",
     "Someone in the meeting should let you in soon",
 )
+
+
+# In-call dialogs and notices each platform can show (``Scenario.dialogs``), with their reference section.
+DIALOG_KINDS: dict[str, tuple[str, ...]] = {
+    # 1.2 "Post-click dialogs": the four aria-modal dialogs, SA's "Got it" and "Microphone not found".
+    "meet": ("recorded", "transcribed", "gemini_notes", "others_see", "got_it", "mic_not_found"),
+    # 2.2 step 10: SA's "Cannot detect your camera"; .zm-modal popups with a primary button.
+    "zoom": ("recording_notice", "camera_not_detected"),
+    # 3.3 "After joining": popups closed by button[aria-label=Close] / button[title="Close"].
+    "teams": ("recording_notice", "teaching_bubble"),
+}
 
 
 class _Model(BaseModel):
@@ -95,6 +109,43 @@ class End(_Model):
         return self
 
 
+class DialogSpec(_Model):
+    """An in-call dialog or notice (reference 1.2, 2.2 step 10, 3.3 "After joining").
+
+    Several with the same ``at`` are stacked: each later one opens on top of the earlier ones and
+    its overlay blocks clicks on them until it is dismissed.
+    """
+
+    kind: str = Field(min_length=1)
+    """Which dialog; one of ``DIALOG_KINDS[platform]``."""
+    at: float = Field(default=0.0, ge=0)
+    """Seconds after admission: 0 = early (at admission), later = late."""
+
+
+class MeetOptions(_Model):
+    """Google Meet rendering variants (reference section 1)."""
+
+    speaking_signal: Literal["class_tile", "class_child", "audio_level",
+                             "class_and_level"] = "class_and_level"
+    """How a tile says someone speaks (1.4 "Speaking classes on the tile or a descendant", "Semantic
+    candidate: [data-audio-level]:not([data-audio-level="0"])"): "class_tile" the speaking class on
+    the ``[data-participant-id]`` tile itself (silence class ``gjg47c`` there while silent);
+    "class_child" on a descendant indicator (``gjg47c`` there while silent); "audio_level" only a
+    descendant ``[data-audio-level]`` that is "0" while silent and a changing non-zero level while
+    speaking (no speaking or silence class ever); "class_and_level" both on the descendant indicator
+    (the original page)."""
+    speaking_class: Literal["Oaajhc", "HX2H7", "wEsLMd", "OgVli"] = "Oaajhc"
+    """Which of the obfuscated speaking classes (1.4 ``googleSpeakingClassNames``) the page uses."""
+    count_signal: Literal["all", "avatar_count", "people_button", "tiles"] = "all"
+    """Participant-count signal (1.5 "Count", SA's order): "avatar_count" only ``[data-avatar-count]``
+    (the People button is labelled just "People"); "people_button" only the People button's
+    aria-label "People - N joined"; "tiles" neither (count the tiles); "all" both plus the number
+    badge ``div.egzc7c`` (the original page)."""
+    join_label: Literal["Ask to join", "Join now", "Ask to join anyway", "Join here too"] | None = None
+    """The join button's span text (1.2 "Join button", ATT's XPath); None = "Join now" for an open
+    lobby, "Ask to join" otherwise. Only the label changes, not what the lobby does."""
+
+
 class ZoomOptions(_Model):
     """Zoom web client specifics (reference section 2). ``meeting_code`` is the numeric meeting ID."""
 
@@ -122,9 +173,40 @@ class ZoomOptions(_Model):
     room; the lobby timers then mean "the host starts and admits"."""
     vanity: str | None = Field(default=None, pattern=_VANITY_PATTERN)
     """Personal link name: ``/my/<vanity>`` behaves like ``/j/<id>``."""
-    audio_dialog: bool = True
-    """After admission pop up the "Join Audio by Computer" dialog (the footer button always exists).
-    Remote audio is only played once the guest has joined computer audio."""
+    audio_join: Literal["dialog", "auto", "footer", "late_dialog"] = "dialog"
+    """How computer audio is joined (2.2 step 10; remote audio plays only once it is joined):
+    "dialog" the Join Audio dialog pops up at admission; "late_dialog" it pops up
+    ``audio_dialog_delay`` s after admission; "footer" no pop-up, only the footer
+    ``button.join-audio-container__btn`` (aria-label contains "join audio") opens it; "auto" computer
+    audio is already joined at admission (Zoom's "Automatically join audio by computer"): no dialog,
+    the footer button reads Mute/Unmute and remote audio plays from admission."""
+    audio_dialog: bool | None = None
+    """Older spelling of ``audio_join``: true = "dialog", false = "footer"."""
+    audio_dialog_delay: float = Field(default=3.0, ge=0)
+    """Seconds after admission at which the "late_dialog" pops up."""
+    audio_button_text: Literal["Join Audio by Computer",
+                               "Join with Computer Audio"] = "Join Audio by Computer"
+    """The dialog's join button text (2.2 step 10 lists both)."""
+    end_over_dialog: bool = False
+    """When the meeting ends (host ended or removed) the end modal (2.5) opens on top of another
+    ``.zm-modal`` that is still open, with its own ``button.zm-btn--primary`` earlier in the DOM (a
+    recording notice is opened just before the end if none is open). The covered dialog cannot be
+    clicked: the end modal's overlay takes the pointer events."""
+    speaker_view: Literal["speaker", "gallery", "single"] = "speaker"
+    """Active-speaker rendering (2.4): "speaker" the large ``.speaker-active-container__video-frame``
+    plus the speaker bar with ``.speaker-bar-container__video-frame--active``; "gallery" only the
+    frames, the speaker's flagged ``--active``; "single" only ``.single-main-container__video-frame``
+    (LMA). Names are always in ``.video-avatar__avatar-footer span``."""
+
+    @model_validator(mode="after")
+    def _audio_alias(self) -> ZoomOptions:
+        if self.audio_dialog is not None:
+            legacy = "dialog" if self.audio_dialog else "footer"
+            if "audio_join" in self.model_fields_set and self.audio_join != legacy:
+                raise ValueError(
+                    f"zoom.audio_dialog={self.audio_dialog} contradicts audio_join={self.audio_join!r}")
+            self.audio_join = legacy
+        return self
 
 
 class TeamsOptions(_Model):
@@ -148,9 +230,26 @@ class TeamsOptions(_Model):
     """"Join now" leads to a HIP captcha ("Verify you're a real person") that never lets the guest in."""
     lobby_text: str = TEAMS_LOBBY_TEXTS[0]
     """Lobby phrasing; one of TEAMS_LOBBY_TEXTS."""
-    speaking_signal: Literal["class", "style"] = "class"
-    """"class": the tile's voice-level outline gains ``vdi-frame-occlusion`` while speaking.
-    "style": the class never toggles and only the outline's inline style changes (VX's observation)."""
+    speaking_signal: Literal["class", "style", "aria", "class_transparent", "pseudo"] = "class"
+    """How the tile's ``[data-tid="voice-level-stream-outline"]`` says someone speaks (3.4 "Speaking"):
+    "class" it gains ``vdi-frame-occlusion`` (LMA, MB, VXo); "style" the class never toggles, only the
+    outline's inline style makes it visible/invisible (VX's live observation); "aria" only an aria
+    attribute says so (VX's third test: aria-label "Speaking", see ``aria_target``), nothing visual
+    changes; "class_transparent" the outline always has a solid border, the class colours it, and
+    on stopping the page removes the class and leaves an inline ``border-color: transparent``;
+    "pseudo" only a class that styles the outline's ``::before`` border (blue, opacity 1; MB's
+    ``checkElementAndPseudo``)."""
+    aria_target: Literal["outline", "tile"] = "outline"
+    """For speaking_signal "aria": the outline gets aria-label "Speaking" (and aria-hidden "false")
+    while speaking, or the tile's aria-label becomes "<Name>, speaking" (MB's older tiles carry
+    state in the aria-label, 3.4)."""
+    count_signal: Literal["badge", "tiles"] = "badge"
+    """The roster badge ``span[data-tid="toolbar-item-badge"]`` (3.4 "Roster", LMA), or no badge at
+    all (LMA then treats the meeting as alone, 3.5)."""
+    end_screen: Literal["rejoin", "post_meeting_url"] = "rejoin"
+    """When the host ends the meeting (3.5 LMA): the anonymous end screen "The meeting has ended"
+    with ``button[data-tid="anon-meeting-end-screen-rejoin-button"]``, or a navigation to
+    ``/v2/postmeeting`` showing "This meeting has ended"."""
     passcode: str | None = None
     """For ``/meet/<code>?p=``: a missing or wrong ``p`` shows a passcode field on the pre-join."""
 
@@ -164,8 +263,10 @@ class TeamsOptions(_Model):
 class Scenario(_Model):
     """One simulated meeting. All times are seconds; see the field docstrings for their origin.
 
-    ``lobby``, ``participants``, ``speech`` and ``end`` mean the same on every platform; ``zoom`` and
-    ``teams`` hold what only that platform has (filled with defaults for it, refused for the others).
+    ``lobby``, ``participants``, ``speech``, ``end``, ``dialogs``, ``stuck_indicator`` and
+    ``sync_marker`` mean the same on every platform; ``meet``, ``zoom`` and ``teams`` hold what only
+    that platform has (filled with defaults for it, refused for the others). Every variant knob
+    defaults to the original rendering; ``variants()`` lists the resolved choices.
     """
 
     platform: Platform = "meet"
@@ -175,7 +276,19 @@ class Scenario(_Model):
     participants: list[Participant] = Field(default_factory=list)
     lobby: Lobby = Field(default_factory=Lobby)
     consent_dialog: bool = False
-    """Show "This video call is being recorded" after admission (the clock still starts at admission)."""
+    """Meet: show "This video call is being recorded" at admission; the same as
+    ``dialogs: [{kind: recorded, at: 0}]`` (the clock still starts at admission)."""
+    dialogs: list[DialogSpec] = Field(default_factory=list)
+    """In-call dialogs and notices (reference 1.2, 2.2 step 10, 3.3); kinds per ``DIALOG_KINDS``.
+    Each blocks clicks on what it covers until dismissed."""
+    stuck_indicator: list[str] = Field(default_factory=list)
+    """Participants whose speaking signal, once switched on, is never switched off again (until they
+    leave or the meeting ends) although their audio stops: the stuck indicators VX works around with
+    hysteresis and re-sends (1.4, 2.4, 3.4). Truth: ``stuck`` and ``indicator_end: null``."""
+    sync_marker: bool = True
+    """A/V sync instrument on the in-call screen (not a platform signal): ``#sim-sync-marker``, a
+    48x48 CSS px square at the viewport's bottom-left, above everything, ignoring the pointer; black
+    while no remote audio plays, white while some does, switched when the audio reaches the output."""
     speech: list[SpeechSegment] = Field(default_factory=list)
     end: End = Field(default_factory=End)
     not_found: bool = False
@@ -183,6 +296,7 @@ class Scenario(_Model):
     the meeting URL is incorrect" (unknown codes show the same)."""
     blocked: bool = False
     """Meet only: "You can't join this video call"."""
+    meet: MeetOptions | None = None
     zoom: ZoomOptions | None = None
     teams: TeamsOptions | None = None
 
@@ -194,11 +308,20 @@ class Scenario(_Model):
             self.zoom = self.zoom or ZoomOptions()
         if self.platform == "teams":
             self.teams = self.teams or TeamsOptions()
-        for name in ("zoom", "teams"):
+        if self.platform == "meet":
+            self.meet = self.meet or MeetOptions()
+        for name in ("meet", "zoom", "teams"):
             if name != self.platform and getattr(self, name) is not None:
                 raise ValueError(f"{name} options need platform: {name}")
         if self.platform != "meet" and (self.blocked or self.consent_dialog):
             raise ValueError("blocked and consent_dialog exist only on Meet")
+        kinds = DIALOG_KINDS[self.platform]
+        for d in self.dialogs:
+            if d.kind not in kinds:
+                raise ValueError(f"{self.platform} dialog kinds are {kinds}, not {d.kind!r}")
+        if self.consent_dialog and not any(d.kind == "recorded" for d in self.dialogs):
+            self.dialogs.insert(0, DialogSpec(kind="recorded", at=0.0))
+        self.dialogs.sort(key=lambda d: d.at)  # stable: same-time dialogs stack in the given order
         return self
 
     @model_validator(mode="after")
@@ -209,8 +332,35 @@ class Scenario(_Model):
         for seg in self.speech:
             if seg.speaker not in names:
                 raise ValueError(f"speech speaker {seg.speaker!r} is not a participant")
+        for name in self.stuck_indicator:
+            if name not in names:
+                raise ValueError(f"stuck_indicator {name!r} is not a participant")
         self.speech.sort(key=lambda s: s.at)
         return self
+
+    def variants(self) -> dict[str, Any]:
+        """The resolved variant choices of this scenario: the common knobs and the platform's, flat,
+        and the platform's block again whole under its name."""
+        out: dict[str, Any] = {
+            "platform": self.platform,
+            "stuck_indicator": list(self.stuck_indicator),
+            "sync_marker": self.sync_marker,
+            "dialogs": [d.model_dump() for d in self.dialogs],
+        }
+        block: dict[str, Any] = {}
+        if self.meet is not None:
+            block = self.meet.model_dump()
+            block["join_label"] = self.meet.join_label or (
+                "Join now" if self.lobby.mode == "open" else "Ask to join")
+        elif self.zoom is not None:
+            block = {k: getattr(self.zoom, k) for k in (
+                "audio_join", "audio_dialog_delay", "audio_button_text", "end_over_dialog", "speaker_view")}
+        elif self.teams is not None:
+            block = {k: getattr(self.teams, k) for k in (
+                "speaking_signal", "aria_target", "count_signal", "end_screen")}
+        out.update(block)
+        out[self.platform] = dict(block)
+        return out
 
     def participant(self, name: str) -> Participant:
         return next(p for p in self.participants if p.name == name)

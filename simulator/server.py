@@ -60,7 +60,8 @@ class Registry:
             for s in scenario.speech
         ))
         code = scenario.meeting_code
-        self.meetings[code] = Meeting(scenario, list(clips), GroundTruth(code, scenario.platform))
+        self.meetings[code] = Meeting(scenario, list(clips),
+                                      GroundTruth(code, scenario.platform, scenario.variants()))
         return scenario
 
     def find(self, platform: str, code: str) -> Meeting | None:
@@ -108,6 +109,9 @@ def page_config(code: str, meeting: Meeting | None) -> dict[str, Any]:
         "consent_dialog": sc.consent_dialog, "participants": participants, "speech": speech,
         "end": sc.end.model_dump(), "self_id": f"{space}/devices/{400 + len(participants)}",
         "self_color": _SELF_COLOR, "platform": sc.platform,
+        "dialogs": [d.model_dump() for d in sc.dialogs], "stuck_indicator": list(sc.stuck_indicator),
+        "sync_marker": sc.sync_marker,
+        "meet": sc.meet.model_dump() if sc.meet else None,
         "zoom": sc.zoom.model_dump() if sc.zoom else None,
         "teams": sc.teams.model_dump() if sc.teams else None,
     }

@@ -9,6 +9,8 @@ meeting in the fragment, which never reaches a server. It then fetches
 - ``/v2/?meetingjoin=true#/l/meetup-join/...`` (or ``#/meet/<code>?p=...``)
 - ``/dl/launcher/launcher.html?url=/_#/l/meetup-join/...`` (``url`` encoded or not)
 - ``/meet/<code>?p=<passcode>``
+- ``/v2/postmeeting#<deep link>``: where the app goes when the host ends the meeting with
+  ``teams.end_screen: post_meeting_url``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class TeamsPages:
         return [
             Route("/l/meetup-join/{rest:path}", self.app),
             Route("/v2/", self.app),
+            Route("/v2/postmeeting", self.app),
             Route("/dl/launcher/launcher.html", self.app),
             Route("/meet/{code}", self.app),
             Route("/light-meetings/launch", self.app),

@@ -23,13 +23,35 @@ class GroundTruth:
     ``passcode_entered``/``passcode_source``/``passcode_ok``, ``blocked_by`` (e.g. "signin",
     "bot_wall", "captcha", "login"), ``active_speaker`` (Zoom: ``[{name, t, reason}]`` each time the
     big frame changed hands).
+
+    Variant additions:
+
+    - ``variants``: the resolved variant choices of this run (``Scenario.variants()``: the common
+      knobs ``stuck_indicator``, ``sync_marker``, ``dialogs`` and every knob of the platform's block,
+      flat, and that block again under its name).
+    - ``dialogs``: ``[{kind, index, shown_at, dismissed_at, button}]`` for each in-call dialog shown
+      (``button`` is the text or aria-label of what dismissed it; ``dismissed_at`` stays null for a
+      dialog still open when the call ended, or one the bot never closed). ``reason`` is
+      "end_over_dialog" for the Zoom dialog opened just before the end.
+    - ``sync_marker_rect``: ``{x, y, w, h, dpr, viewport: {w, h}, in_iframe, frame_offset}`` of
+      ``#sim-sync-marker`` in CSS px (``frame_offset``: where the frame sits in the top page when
+      the client runs in ``iframe#webclient``); ``sync_flips``: ``[{t, on}]`` each time it turned
+      white (``on``) or black, at the moment remote audio started or stopped reaching the output.
+    - ``stuck``: ``[{name, on_at, off_at}]`` for ``stuck_indicator`` participants whose signal was
+      switched on; ``off_at`` is when it finally went (they left, the call ended), else null. Their
+      speech segments keep ``indicator_end: null``.
+    - ``audio_join_mode`` (Zoom): "dialog", "late_dialog", "footer" or "auto"; with "auto"
+      ``audio_joined_at`` is the admission time.
     """
 
-    def __init__(self, meeting_code: str, platform: str = "meet") -> None:
+    def __init__(self, meeting_code: str, platform: str = "meet",
+                 variants: dict[str, Any] | None = None) -> None:
         self.meeting_code = meeting_code
+        variants = copy.deepcopy(variants or {})
         self._data: dict[str, Any] = {
             "meeting_code": meeting_code,
             "platform": platform,
+            "variants": variants,
             "client": None,
             "in_iframe": None,
             "pages": [],
@@ -51,6 +73,11 @@ class GroundTruth:
             "passcode_ok": None,
             "blocked_by": None,
             "active_speaker": [],
+            "audio_join_mode": variants.get("audio_join") if platform == "zoom" else None,
+            "dialogs": [],
+            "sync_marker_rect": None,
+            "sync_flips": [],
+            "stuck": [],
             "speech": [],
             "participants": [],
             "events": [],
@@ -107,6 +134,26 @@ class GroundTruth:
             seg = self._speech_by_index.get(int(event.get("index", -1)))
             if seg is not None:
                 seg.update(end=t, indicator_end=event.get("indicator_t"))
+        elif kind == "dialog_shown":
+            d["dialogs"].append({"kind": event.get("kind"), "index": event.get("index"), "shown_at": t,
+                                 "dismissed_at": None, "button": None, "reason": event.get("reason")})
+        elif kind == "dialog_dismissed":
+            for dlg in d["dialogs"]:
+                if dlg["index"] == event.get("index") and dlg["dismissed_at"] is None:
+                    dlg.update(dismissed_at=t, button=event.get("button"))
+                    break
+        elif kind == "sync_marker":
+            d["sync_marker_rect"] = {k: event.get(k) for k in (
+                "x", "y", "w", "h", "dpr", "viewport", "in_iframe", "frame_offset")}
+        elif kind == "sync_flip":
+            d["sync_flips"].append({"t": t, "on": bool(event.get("on"))})
+        elif kind == "stuck_on":
+            d["stuck"].append({"name": event.get("name"), "on_at": t, "off_at": None})
+        elif kind == "stuck_off":
+            for st in reversed(d["stuck"]):
+                if st["name"] == event.get("name") and st["off_at"] is None:
+                    st["off_at"] = t
+                    break
         elif kind == "participant_joined":
             d["participants"].append({"name": event.get("name"), "joined_at": t, "left_at": None})
         elif kind == "participant_left":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -90,3 +91,23 @@ async def web_page(sim: SimulatorServer, sim_browser: object) -> AsyncIterator[o
 @pytest.fixture
 def meeting_code() -> str:
     return "sim-" + uuid.uuid4().hex[:10]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def new_page(sim: SimulatorServer, sim_browser: object) -> AsyncIterator[object]:
+    """A factory of pages, each in its own context with every simulated host routed, so that a
+    test can run several short meetings side by side. ``await new_page(init_script)``."""
+    contexts: list[Any] = []
+
+    async def make(init_script: str | None = None) -> Any:
+        context = await sim_browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
+        contexts.append(context)
+        await install_host_overrides(context, {"meet.google.com": sim.url, **web_overrides(sim.url)})
+        if init_script:
+            await context.add_init_script(init_script)
+        return await context.new_page()
+
+    yield make
+    for context in contexts:
+        await context.unroute_all(behavior="ignoreErrors")
+        await context.close()

@@ -70,7 +70,20 @@ def test_zoom_and_teams_demos_load_with_defaults() -> None:
     {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "zoom": {}},
     {"platform": "teams", "meeting_code": "abc", "zoom": {}},
     {"platform": "teams", "meeting_code": "abc", "teams": {"lobby_text": "Hold on"}},
-    {"platform": "teams", "meeting_code": "abc", "teams": {"speaking_signal": "aria"}},
+    {"platform": "teams", "meeting_code": "abc", "teams": {"speaking_signal": "glow"}},
+    {"platform": "teams", "meeting_code": "abc", "meet": {}},
+    {"platform": "zoom", "meeting_code": "123456789", "meet": {"speaking_signal": "class_tile"}},
+    {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "meet": {"speaking_class": "Xyz"}},
+    {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "meet": {"join_label": "Join"}},
+    {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "dialogs": [{"kind": "recording_notice"}]},
+    {"platform": "zoom", "meeting_code": "123456789", "dialogs": [{"kind": "recorded", "at": 0}]},
+    {"platform": "teams", "meeting_code": "abc", "dialogs": [{"kind": "camera_not_detected", "at": 0}]},
+    {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "dialogs": [{"kind": "got_it", "at": -1}]},
+    {"platform": "meet", "meeting_code": "aaa-bbbb-ccc", "stuck_indicator": ["Nobody"]},
+    {"platform": "zoom", "meeting_code": "123456789", "zoom": {"audio_join": "phone"}},
+    {"platform": "zoom", "meeting_code": "123456789", "zoom": {"audio_dialog": True, "audio_join": "auto"}},
+    {"platform": "zoom", "meeting_code": "123456789", "zoom": {"speaker_view": "grid"}},
+    {"platform": "teams", "meeting_code": "abc", "teams": {"end_screen": "home"}},
     {"platform": "zoom", "meeting_code": "123456789", "zoom": {"client": "native"}},
     {"platform": "zoom", "meeting_code": "123456789", "blocked": True},
 ])
@@ -101,3 +114,35 @@ def test_join_urls() -> None:
         teams.public_url("j")
     meet = load_scenario(DEMO)
     assert meet.public_url() == "https://meet.google.com/abc-defg-hij"
+
+
+def test_variant_defaults_and_resolution() -> None:
+    meet = load_scenario({"meeting_code": "aaa-bbbb-ccc", "lobby": {"mode": "open"}})
+    assert meet.meet is not None and meet.meet.speaking_signal == "class_and_level"
+    assert meet.sync_marker is True and meet.stuck_indicator == [] and meet.dialogs == []
+    v = meet.variants()
+    assert v["join_label"] == "Join now" and v["meet"]["join_label"] == "Join now"
+    assert v["speaking_class"] == "Oaajhc" and v["count_signal"] == "all" and v["platform"] == "meet"
+    assert load_scenario({"meeting_code": "aaa-bbbb-ccc"}).variants()["join_label"] == "Ask to join"
+
+    consent = load_scenario({"meeting_code": "aaa-bbbb-ccc", "consent_dialog": True,
+                             "dialogs": [{"kind": "got_it", "at": 2}, {"kind": "transcribed", "at": 0}]})
+    assert [(d.kind, d.at) for d in consent.dialogs] == [("recorded", 0), ("transcribed", 0), ("got_it", 2)]
+    again = Scenario.model_validate(consent.model_dump())  # round trip keeps one recorded dialog
+    assert [d.kind for d in again.dialogs] == ["recorded", "transcribed", "got_it"]
+
+    zoom = load_scenario({"platform": "zoom", "meeting_code": "123456789"})
+    assert zoom.zoom is not None and zoom.zoom.audio_join == "dialog" and zoom.zoom.speaker_view == "speaker"
+    assert zoom.variants()["zoom"] == {"audio_join": "dialog", "audio_dialog_delay": 3.0,
+                                       "audio_button_text": "Join Audio by Computer",
+                                       "end_over_dialog": False, "speaker_view": "speaker"}
+    for legacy, mode in ((True, "dialog"), (False, "footer")):
+        sc = load_scenario({"platform": "zoom", "meeting_code": "123456789",
+                            "zoom": {"audio_dialog": legacy}})
+        assert sc.zoom is not None and sc.zoom.audio_join == mode
+
+    teams = load_scenario({"platform": "teams", "meeting_code": "abc", "participants": [{"name": "A"}],
+                           "stuck_indicator": ["A"], "teams": {"speaking_signal": "pseudo"}})
+    v = teams.variants()
+    assert (v["speaking_signal"], v["count_signal"], v["end_screen"]) == ("pseudo", "badge", "rejoin")
+    assert v["stuck_indicator"] == ["A"] and v["teams"]["aria_target"] == "outline"

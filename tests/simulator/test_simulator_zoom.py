@@ -132,7 +132,7 @@ async def test_classic_iframe_passcode_host_not_started_removed(sim: SimulatorSe
     sc = await add(
         sim, participants=[{"name": "Alice"}], lobby={"mode": "ask", "admit_after": None},
         zoom={"client": "classic", "iframe": True, "passcode": "123456", "launcher": False,
-              "host_not_started": True, "audio_dialog": False},
+              "host_not_started": True, "audio_join": "footer"},
         speech=[{"speaker": "Alice", "at": 0.3, "text": "Can anyone hear me?"}])
     page = web_page
     # The React URL sends this guest to the classic client, rendered inside iframe#webclient.

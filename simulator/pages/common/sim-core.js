@@ -1,5 +1,7 @@
-// Shared machinery for the simulated Zoom and Teams pages: ground-truth reporting, a DOM helper,
-// local media, WebAudio speech on the audio clock (same approach as the Meet page) and control polling.
+// Shared machinery for the simulated Meet, Zoom and Teams pages: ground-truth reporting, a DOM helper,
+// local media, WebAudio speech on the audio clock, control polling, and the in-call core (Session):
+// scenario timeline, speaking hooks, stuck indicators, the A/V sync marker, in-call dialogs and the
+// end of the meeting, with per-page hooks for what each platform shows.
 (() => {
   'use strict';
 
@@ -164,8 +166,8 @@
         const startP = this.segStartP(seg);
         if (performance.now() < startP - 1) { setTimeout(fire, startP - performance.now()); return; }
         seg.on = true; seg.startP = startP;
-        this.onStart(seg);
-        this.report('speech_start', { speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: epoch(), audible: this.audible() }, epoch(startP));
+        const indicator = this.onStart(seg);  // false: the speaking signal did not switch on
+        this.report('speech_start', { speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: indicator === false ? null : epoch(), audible: this.audible() }, epoch(startP));
         this.armEnd(seg);
       };
       setTimeout(fire, Math.max(0, wait));
@@ -243,5 +245,168 @@
 
   const initials = (name) => (name || '?').trim().split(/\s+/).slice(0, 2).map((w) => w.charAt(0).toUpperCase()).join('');
 
-  window.SimCore = { epoch, h, reporter, Media, Speech, Timeline, lobbyOutcome, controlPoller, initials };
+  // ---------- the in-call core shared by the three pages ----------
+  // The page owns its DOM; the session owns the call's clock and what happens on it. Hooks:
+  //   join(p, tP), leave(p, tP)          add / remove a participant's tile
+  //   speakingOn(name, n, seg)           a segment of name's audio reached the output (n = segments
+  //                                      now playing for name); return false if no signal switched on
+  //   speakingOff(name, n, seg)          one ended; return false if the signal stays as it is
+  //   dialog(kind, dismiss, index)       build and attach an in-call dialog, wire its buttons to
+  //                                      dismiss(buttonText); return its root element
+  //   beforeEnd(kind)                    optional; return 'keep_dialogs' to leave open dialogs up
+  //   endScreen(kind, sent)              the platform's end screen (sent: the 'ended' report promise)
+  //   leftScreen()                       the screen after the bot left on its own
+  //   teardown()                         optional page cleanup when the call stops
+  const MARKER_STYLE = 'position:fixed;left:0;bottom:0;width:48px;height:48px;margin:0;padding:0;border:0;'
+    + 'box-sizing:border-box;background-color:#000;z-index:2147483647;pointer-events:none;display:block;'
+    + 'opacity:1;transform:none;filter:none;mix-blend-mode:normal';
+
+  class Session {
+    constructor({ cfg, report, audible = () => true, hooks }) {
+      this.cfg = cfg; this.report = report; this.audible = audible; this.hooks = hooks;
+      this.state = 'prejoin';
+      this.timeline = new Timeline(cfg);
+      this.live = new Map();                              // speaker -> segments playing
+      this.stuck = new Set(cfg.stuck_indicator || []);
+      this.stuckOn = new Set();                           // stuck speakers whose signal is lit
+      this.marker = null; this.markerOn = false;
+      this.dialogs = new Map(); this.dialogSeq = 0;
+      this.speech = new Speech({ speech: cfg.speech || [], report, audible,
+        onStart: (seg) => this.segStart(seg), onEnd: (seg) => this.segEnd(seg) });
+    }
+    get inCall() { return this.state === 'call'; }
+
+    // Admission: the call screen is rendered and 'admitted' reported; t0 = performance.now() then.
+    begin(t0) {
+      this.state = 'call';
+      this.t0 = t0;
+      if (this.cfg.sync_marker) this.mountMarker();
+      this.timeline.start(t0, { join: (p, tP) => this.hooks.join(p, tP), leave: (p, tP) => this.leave(p, tP), end: (k) => this.end(k) });
+      this.speech.begin(t0);
+      for (const d of this.cfg.dialogs || []) {
+        if (d.at <= 0) this.openDialog(d.kind);
+        else this.timeline.at(d.at, () => this.openDialog(d.kind));
+      }
+    }
+
+    segStart(seg) {
+      const name = seg.speaker;
+      const n = (this.live.get(name) || 0) + 1;
+      this.live.set(name, n);
+      this.syncMarker();
+      const shown = this.hooks.speakingOn(name, n, seg);
+      if (shown !== false && this.stuck.has(name) && !this.stuckOn.has(name)) {
+        this.stuckOn.add(name);
+        this.report('stuck_on', { name });
+      }
+      return shown;
+    }
+    segEnd(seg) {
+      const name = seg.speaker;
+      const n = Math.max(0, (this.live.get(name) || 0) - 1);
+      this.live.set(name, n);
+      this.syncMarker();
+      if (this.stuckOn.has(name)) return false;  // a stuck signal: the audio stopped, the signal did not
+      return this.hooks.speakingOff(name, n, seg);
+    }
+    isStuck(name) { return this.stuckOn.has(name); }
+
+    // ----- A/V sync marker: white while remote audio reaches the output, black otherwise -----
+    mountMarker() {
+      this.marker = h('div', { id: 'sim-sync-marker', 'aria-hidden': 'true', style: MARKER_STYLE });
+      this.markerOn = false;
+      document.body.append(this.marker);
+      const r = this.marker.getBoundingClientRect();
+      const inIframe = window.top !== window;
+      let frameOffset = null;
+      try {
+        if (inIframe && window.frameElement) {
+          const f = window.frameElement.getBoundingClientRect();
+          frameOffset = { x: f.x + window.frameElement.clientLeft, y: f.y + window.frameElement.clientTop };
+        }
+      } catch (e) { /* cross-origin parent */ }
+      this.report('sync_marker', { x: r.x, y: r.y, w: r.width, h: r.height, dpr: window.devicePixelRatio,
+        viewport: { w: window.innerWidth, h: window.innerHeight }, in_iframe: inIframe, frame_offset: frameOffset });
+      this.syncMarker();
+    }
+    syncMarker() {
+      if (!this.marker) return;
+      let on = false;
+      if (this.audible()) for (const n of this.live.values()) if (n > 0) { on = true; break; }
+      if (on === this.markerOn) return;
+      this.markerOn = on;
+      this.marker.style.backgroundColor = on ? '#fff' : '#000';
+      this.report('sync_flip', { on });
+    }
+
+    // ----- in-call dialogs -----
+    openDialog(kind, extra = {}) {
+      if (!this.inCall) return null;
+      const index = this.dialogSeq++;
+      const entry = { kind, index, el: null, done: false };
+      const dismiss = (button) => {
+        if (entry.done) return false;
+        entry.done = true;
+        if (entry.el) entry.el.remove();
+        this.dialogs.delete(index);
+        this.report('dialog_dismissed', { kind, index, button });
+        return true;
+      };
+      this.dialogs.set(index, entry);
+      this.report('dialog_shown', { kind, index, ...extra });
+      entry.el = this.hooks.dialog(kind, dismiss, index);
+      return entry;
+    }
+    openDialogCount() { return this.dialogs.size; }
+
+    // ----- people and endings -----
+    leave(p, tP) {
+      this.speech.stopSpeaker(p.name);
+      const wasStuck = this.stuckOn.delete(p.name);
+      this.hooks.leave(p, tP);
+      if (wasStuck) this.report('stuck_off', { name: p.name }, epoch(tP));
+    }
+    teardown(keepDialogs = false) {
+      const t = epoch();
+      this.speech.stopAll();
+      this.timeline.stop();
+      for (const name of this.stuckOn) this.report('stuck_off', { name }, t);
+      this.stuckOn.clear();
+      if (this.marker) { this.marker.remove(); this.marker = null; }
+      if (!keepDialogs) {
+        for (const e of this.dialogs.values()) { e.done = true; if (e.el) e.el.remove(); }
+        this.dialogs.clear();
+      }
+      if (this.hooks.teardown) this.hooks.teardown();
+    }
+    // The meeting ends for the bot: "everyone_left" empties the call but keeps the bot in it; other
+    // kinds ("host_ended", "removed") stop the call and show the platform's screen.
+    end(kind) {
+      if (!this.inCall) return;
+      if (kind === 'everyone_left') {
+        const tP = performance.now();
+        for (const p of this.cfg.participants) this.leave(p, tP);
+        this.report('everyone_left', {}, epoch(tP));
+        return;
+      }
+      const t = epoch();
+      const keep = this.hooks.beforeEnd ? this.hooks.beforeEnd(kind) === 'keep_dialogs' : false;
+      this.teardown(keep);
+      this.state = 'ended';
+      const sent = this.report('ended', { kind }, t);
+      this.hooks.endScreen(kind, sent);
+    }
+    // The bot left on its own.
+    leaveCall() {
+      if (!this.inCall) return false;
+      const t = epoch();
+      this.teardown(false);
+      this.state = 'left';
+      this.hooks.leftScreen();
+      this.report('left', { from: 'call' }, t);
+      return true;
+    }
+  }
+
+  window.SimCore = { epoch, h, reporter, Media, Speech, Timeline, Session, lobbyOutcome, controlPoller, initials };
 })();

@@ -1,40 +1,16 @@
 // Simulated Google Meet page, written from shared/reference/platforms.md (section 1 and 5).
 // Selectors and texts mirror the live page, including its traps; see the reference for each.
+// Reporting, media, speech on the audio clock, the call's timeline, the sync marker, dialogs and the
+// end of the meeting come from common/sim-core.js (SimCore).
 (() => {
   'use strict';
 
+  const { epoch, h, reporter, Media, Session, lobbyOutcome, controlPoller } = window.SimCore;
   const CFG = JSON.parse(document.getElementById('sim-config').textContent);
+  const MO = CFG.meet || {};
   const app = document.getElementById('yDmH0d');
-  const epoch = (p = performance.now()) => (performance.timeOrigin + p) / 1000;
+  const report = reporter(CFG.known ? CFG.api : null);
 
-  // ---------- ground truth reporting (ordered: each POST waits for the previous) ----------
-  let postChain = Promise.resolve();
-  function report(type, data = {}, t = epoch()) {
-    if (!CFG.known) return;
-    postChain = postChain.then(async () => {
-      const extra = await data;
-      await fetch(CFG.api + '/events', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type, t, ...extra }),
-        keepalive: true,
-      }).catch(() => {});
-    });
-  }
-
-  // ---------- tiny DOM helpers ----------
-  function h(tag, attrs = {}, ...kids) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = v;
-      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid);
-    return el;
-  }
   // Icons keep Meet's ligature text (e.g. "call_end") for bots that read it; CSS draws the glyph.
   const icon = (name) => h('i', { class: 'google-symbols', 'aria-hidden': 'true', 'data-icon': name, text: name });
   const gone = (el) => el && el.classList.add('sim-gone');
@@ -42,16 +18,16 @@
   const clockText = () => new Date().toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' });
   const homeButton = () => h('button', { class: 'btn-text', jsname: 'EszDEe', onclick: goHome }, h('span', { text: 'Return to home screen' }));
 
-  let state = 'prejoin';
+  let S = { state: 'prejoin' };  // the Session once the meeting is known
   function goHome() {
-    if (state === 'waiting' || state === 'prejoin') report('left', { from: state });
-    if (state === 'call') leaveCall();
+    if (S.state === 'waiting' || S.state === 'prejoin') report('left', { from: S.state });
+    if (S.state === 'call') leaveCall();
     location.href = '/';
   }
 
   // ---------- error pages ----------
   function errorPage(title, body) {
-    state = 'error';
+    S.state = 'error';
     app.replaceChildren(h('div', { class: 'error-page', role: 'main' },
       h('h1', { class: 'err-title', text: title }),
       body ? h('p', { class: 'err-body' }, ...body) : null,
@@ -69,59 +45,34 @@
     return;
   }
 
-  // ---------- local media ----------
-  const media = { stream: null, micOn: true, camOn: true };
-  const camReady = navigator.mediaDevices && navigator.mediaDevices.getUserMedia
-    ? navigator.mediaDevices.getUserMedia({ video: true, audio: false }).then((s) => {
-      media.stream = s;
-      for (const v of document.querySelectorAll('video.self-video')) v.srcObject = s;
-      syncCamera();
-      return s;
-    }).catch((err) => { media.camOn = false; syncCamera(); report('camera_error', { error: String(err) }); return null; })
-    : Promise.resolve(null);
+  // ---------- speaking signal variants (reference 1.4) ----------
+  const SIGNAL = MO.speaking_signal || 'class_and_level';
+  const SPEAKING_CLASS = MO.speaking_class || 'Oaajhc';
+  const SILENT_CLASS = 'gjg47c';
+  const usesClass = SIGNAL !== 'audio_level';
+  const usesLevel = SIGNAL === 'audio_level' || SIGNAL === 'class_and_level';
+  const COUNT = MO.count_signal || 'all';
+  // A live level meter: never "0" while speaking, exactly "0" while silent.
+  const LEVELS = ['0.62', '0.81', '0.47', '0.93', '0.35', '0.74', '0.58', '0.88'];
 
-  // Mean colour of one camera frame, so tests can tell the bot's avatar from the default fake feed.
-  async function cameraMeanRgb() {
-    const stream = await Promise.race([camReady, new Promise((r) => setTimeout(() => r(null), 3000))]);
-    if (!stream) return null;
-    let video = [...document.querySelectorAll('video.self-video')].find((v) => v.readyState >= 2 && v.videoWidth);
-    if (!video) {
-      video = h('video', { muted: true, playsinline: true });
-      video.muted = true;
-      video.srcObject = stream;
-      await video.play().catch(() => {});
-      const t0 = performance.now();
-      while ((video.readyState < 2 || !video.videoWidth) && performance.now() - t0 < 3000) {
-        await new Promise((r) => setTimeout(r, 30));
-      }
-      if (video.readyState < 2) return null;
-    }
-    const w = 160, hgt = 90;
-    const c = h('canvas', { width: w, height: hgt });
-    const g = c.getContext('2d', { willReadFrequently: true });
-    g.drawImage(video, 0, 0, w, hgt);
-    const d = g.getImageData(0, 0, w, hgt).data;
-    let r = 0, gr = 0, b = 0;
-    for (let i = 0; i < d.length; i += 4) { r += d[i]; gr += d[i + 1]; b += d[i + 2]; }
-    const n = d.length / 4;
-    return [r / n, gr / n, b / n].map((x) => Math.round(x * 10) / 10);
-  }
+  // ---------- local media ----------
+  const media = new Media(report);
+  media.start();
 
   function toggleButton(kind) {
     const on = kind === 'mic' ? media.micOn : media.camOn;
     const word = kind === 'mic' ? 'microphone' : 'camera';
-    const btn = h('button', {
+    return h('button', {
       class: 'round-btn toggle-' + kind, jsname: kind === 'mic' ? 'hw0c9' : 'psRWwc',
       'aria-label': (on ? 'Turn off ' : 'Turn on ') + word, 'data-is-muted': String(!on),
       'data-tooltip': (on ? 'Turn off ' : 'Turn on ') + word,
       onclick: () => {
         if (kind === 'mic') media.micOn = !media.micOn; else media.camOn = !media.camOn;
-        report(kind + '_toggled', { on: kind === 'mic' ? media.micOn : media.camOn, in: state });
-        syncCamera();
+        report(kind + '_toggled', { on: kind === 'mic' ? media.micOn : media.camOn, in: S.state });
+        media.sync();
         syncToggles();
       },
     }, icon(''));
-    return btn;
   }
   function syncToggles() {
     for (const [kind, on, word, onIcon, offIcon] of [
@@ -140,10 +91,6 @@
       }
     }
   }
-  function syncCamera() {
-    if (media.stream) for (const t of media.stream.getVideoTracks()) t.enabled = media.camOn;
-    document.body.classList.toggle('cam-off', !media.camOn || !media.stream);
-  }
 
   // The self effects control carries the self device id in the lobby and in the call (a trap for
   // bots that count [data-participant-id] to decide they were admitted).
@@ -155,20 +102,17 @@
 
   // ---------- pre-join ("green room") and waiting room ----------
   const lobby = {};
-  let pending = [];  // control actions that arrived before they could apply
 
   function renderPrejoin() {
-    state = 'prejoin';
-    const video = h('video', { class: 'self-video', autoplay: true, muted: true, playsinline: true });
-    video.muted = true;
-    if (media.stream) video.srcObject = media.stream;
+    S.state = 'prejoin';
     const initial = h('div', { class: 'preview-off', text: 'Camera is off' });
     lobby.input = h('input', {
       type: 'text', jsname: 'YPqjbf', class: 'name-input', 'aria-label': 'Your name', placeholder: 'Your name',
       autocomplete: 'off', spellcheck: 'false', maxlength: '60',
     });
+    const label = MO.join_label || (CFG.lobby.mode === 'open' ? 'Join now' : 'Ask to join');
     lobby.join = h('button', { class: 'btn-primary join-btn', jsname: 'Qx7uuf', disabled: true },
-      h('span', { class: 'UywwFc-vQzf8d', text: CFG.lobby.mode === 'open' ? 'Join now' : 'Ask to join' }));
+      h('span', { class: 'UywwFc-vQzf8d', text: label }));
     const updateJoin = () => { lobby.join.disabled = lobby.input.value.trim() === ''; };
     for (const ev of ['input', 'change', 'keyup']) lobby.input.addEventListener(ev, updateJoin);
     lobby.input.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !lobby.join.disabled) lobby.join.click(); });
@@ -182,24 +126,24 @@
     app.replaceChildren(h('div', { class: 'prejoin', jsname: 'Cb8tYe' },
       h('header', { class: 'brand' }, h('span', { class: 'logo' }), h('span', { text: 'Meet' })),
       h('div', { class: 'prejoin-body' },
-        h('div', { class: 'preview' }, video, initial,
+        h('div', { class: 'preview' }, media.video(), initial,
           h('div', { class: 'preview-name', text: '' }),
           h('div', { class: 'preview-top' }, moreButton()),
           h('div', { class: 'preview-controls' }, toggleButton('mic'), toggleButton('cam'), leaveButton(goHome)),
           h('div', { class: 'preview-effects' }, effectsButton())),
         lobby.panel)));
     syncToggles();
-    syncCamera();
+    media.sync();
     report('page_loaded', { page: 'prejoin' });
   }
 
   function onJoinClick() {
-    if (state !== 'prejoin' || lobby.join.disabled) return;
+    if (S.state !== 'prejoin' || lobby.join.disabled) return;
     const t = epoch();
     const name = lobby.input.value.trim();
     const snapshot = { name, mic_on: media.micOn, camera_on: media.camOn };
     report('join_clicked', media.camOn
-      ? cameraMeanRgb().then((rgb) => ({ ...snapshot, camera_mean_rgb: rgb }))
+      ? media.meanRgb().then((rgb) => ({ ...snapshot, camera_mean_rgb: rgb }))
       : { ...snapshot, camera_mean_rgb: null }, t);
     media.name = name;
     if (CFG.lobby.mode === 'open') { enterCall(); return; }
@@ -207,7 +151,7 @@
   }
 
   function renderWaiting() {
-    state = 'waiting';
+    S.state = 'waiting';
     gone(lobby.input.closest('label'));
     gone(lobby.join.closest('.join-actions'));
     lobby.panel.querySelector('.ready').textContent = 'Asking to be let in...';
@@ -216,17 +160,16 @@
     lobby.panel.insertBefore(lobby.waitText, lobby.panel.querySelector('.meeting-title'));
     lobby.panel.insertBefore(lobby.home, lobby.panel.querySelector('.meeting-title'));
     report('waiting');
-    const outcomes = [['admit', CFG.lobby.admit_after], ['deny', CFG.lobby.deny_after], ['no_response', CFG.lobby.no_response_after]]
-      .filter(([, s]) => s !== null && s !== undefined).sort((a, b) => a[1] - b[1]);
-    if (outcomes.length) lobby.timer = setTimeout(() => lobbyOutcome(outcomes[0][0]), outcomes[0][1] * 1000);
-    drainPending();
+    const first = lobbyOutcome(CFG.lobby);
+    if (first) lobby.timer = setTimeout(() => lobbyDone(first[0]), first[1] * 1000);
+    drain();
   }
 
-  function lobbyOutcome(kind) {
-    if (state !== 'waiting') return;
+  function lobbyDone(kind) {
+    if (S.state !== 'waiting') return;
     clearTimeout(lobby.timer);
     if (kind === 'admit') { enterCall(); return; }
-    state = kind === 'deny' ? 'denied' : 'no_response';
+    S.state = kind === 'deny' ? 'denied' : 'no_response';
     // The waiting texts stay in the DOM (hidden): bots must look for the denial first.
     const heading = lobby.panel.querySelector('.ready');
     heading.classList.add('sim-gone');
@@ -236,67 +179,32 @@
     report(kind === 'deny' ? 'denied' : 'no_response', { text: msg });
   }
 
-  // ---------- audio: WebAudio straight to the destination, scheduled on the audio clock ----------
-  const audio = { ctx: null };
-  try {
-    audio.ctx = new AudioContext({ latencyHint: 'interactive' });
-    audio.ctx.resume().catch(() => {});
-    document.addEventListener('pointerdown', () => audio.ctx.resume().catch(() => {}), { once: true });
-  } catch (e) { audio.ctx = null; }
-
-  // performance.now() at which the sample at context time T leaves the output (includes output latency).
-  function ctxToPerf(T) {
-    const ctx = audio.ctx;
-    const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-    if (ts && ts.performanceTime > 0 && ts.contextTime > 0) return ts.performanceTime + (T - ts.contextTime) * 1000;
-    const lat = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
-    return performance.now() + (T - ctx.currentTime + lat) * 1000;
-  }
-  const perfToCtx = (P) => { const T0 = audio.ctx.currentTime; return T0 + (P - ctxToPerf(T0)) / 1000; };
-
-  const segments = CFG.speech.map((s, index) => ({ ...s, index, buffer: null, src: null, startP: null, endP: null, on: false, done: false }));
-  const buffersReady = Promise.all(segments.map(async (seg) => {
-    if (!audio.ctx) return;
-    try {
-      const r = await fetch(seg.audio);
-      seg.buffer = await audio.ctx.decodeAudioData(await r.arrayBuffer());
-    } catch (e) { report('audio_error', { index: seg.index, error: String(e) }); }
-  }));
-
   // ---------- in call ----------
-  const call = { t0: 0, present: new Map(), tiles: new Map(), speaking: new Map(), timers: [], tick: null, captions: false };
-  const byName = new Map(CFG.participants.map((p) => [p.name, p]));
+  const call = { present: new Map(), captions: false, levels: new Map() };
 
   function enterCall() {
-    state = 'call';
     clearTimeout(lobby.timer);
     renderCall();
-    call.t0 = performance.now();
-    report('admitted', {}, epoch(call.t0));
-    for (const p of CFG.participants) {
-      if (p.joins_at <= 0) join(p, call.t0);
-      else at(p.joins_at, () => join(p, call.t0 + p.joins_at * 1000));
-      if (p.leaves_at !== null && p.leaves_at !== undefined) at(p.leaves_at, () => leave(p, call.t0 + p.leaves_at * 1000));
-    }
-    if (CFG.end.kind !== 'none' && CFG.end.at !== null) at(CFG.end.at, () => endMeeting(CFG.end.kind));
-    if (CFG.consent_dialog) showConsent();
-    if (audio.ctx) audio.ctx.resume().catch(() => {});
-    scheduleTick();
-    drainPending();
+    const t0 = performance.now();
+    report('admitted', {}, epoch(t0));
+    S.begin(t0);
+    S.timeline.every(10000, () => { call.clock.textContent = clockText(); });
+    drain();
   }
-  const at = (sec, fn) => call.timers.push(setTimeout(fn, Math.max(0, call.t0 + sec * 1000 - performance.now())));
+
+  function peopleLabel(n) { return COUNT === 'all' || COUNT === 'people_button' ? `People - ${n} joined` : 'People'; }
 
   function renderCall() {
     call.grid = h('div', { class: 'grid', jsname: 'E2KThb' });
     call.captionsBox = h('div', { class: 'captions sim-gone', role: 'region', tabindex: '0', 'aria-label': 'Captions' });
-    call.peopleBadge = h('div', { class: 'egzc7c', text: '1' });
-    call.peopleBtn = h('button', { class: 'icon-btn', jsname: 'A5il2e', 'aria-label': 'People - 1 joined', 'data-tooltip': 'Show everyone', onclick: () => togglePanel('people') },
+    call.peopleBadge = COUNT === 'all' ? h('div', { class: 'egzc7c', text: '1' }) : null;
+    call.peopleBtn = h('button', { class: 'icon-btn', jsname: 'A5il2e', 'aria-label': peopleLabel(1), 'data-tooltip': 'Show everyone', onclick: () => togglePanel('people') },
       icon('people'), call.peopleBadge);
     call.captionsBtn = h('button', { class: 'round-btn captions-btn', jsname: 'r8qRAd', 'aria-label': 'Turn on captions', 'data-tooltip': 'Turn on captions', onclick: toggleCaptions }, icon('closed_caption_off'));
-    call.avatarCount = h('div', { class: 'avatar-count', 'data-avatar-count': '1' }, call.peopleBtn);
+    const avatarCount = COUNT === 'all' || COUNT === 'avatar_count';
+    call.avatarCount = h('div', { class: 'avatar-count', 'data-avatar-count': avatarCount ? '1' : null }, call.peopleBtn);
     call.panel = h('aside', { class: 'side-panel sim-gone' });
     call.clock = h('span', { class: 'clock', text: clockText() });
-    call.timers.push(setInterval(() => { call.clock.textContent = clockText(); }, 10000));
     call.root = h('div', { class: 'call', jsname: 'Qv6vKc' },
       h('div', { class: 'stage' }, call.grid, call.panel),
       call.captionsBox,
@@ -308,26 +216,30 @@
           effectsButton(), moreButton(), leaveButton(leaveCall)),
         h('div', { class: 'side-buttons' }, call.avatarCount,
           h('button', { class: 'icon-btn', jsname: 'b0t70b', 'aria-label': 'Chat with everyone', 'data-tooltip': 'Chat with everyone', onclick: () => togglePanel('chat') }, icon('chat')))));
-    const selfTile = makeTile({ name: media.name, id: CFG.self_id, color: CFG.self_color }, true);
-    call.grid.append(selfTile);
+    call.grid.append(makeTile({ name: media.name, id: CFG.self_id, color: CFG.self_color }, true));
     app.replaceChildren(call.root);
     syncToggles();
-    syncCamera();
+    media.sync();
     updateCounts();
   }
 
   function makeTile(p, self = false) {
-    const ind = h('div', { class: 'audio-ind gjg47c', 'data-audio-level': '0', jsname: 'QgSmzd' }, h('span'), h('span'), h('span'));
-    const tile = h('div', { class: 'tile' + (self ? ' self' : ''), 'data-participant-id': p.id, 'data-requested-participant-id': p.id, 'data-self-name': self ? p.name : null, jsname: 'vYHHwe' },
-      h('div', { class: 'avatar', style: `background:${p.color}` , text: (p.name || '?').trim().charAt(0).toUpperCase() }),
-      self ? (() => { const v = h('video', { class: 'self-video', autoplay: true, muted: true, playsinline: true }); v.muted = true; if (media.stream) v.srcObject = media.stream; return v; })() : null,
+    const ind = h('div', {
+      class: 'audio-ind' + (SIGNAL === 'class_child' || SIGNAL === 'class_and_level' ? ' ' + SILENT_CLASS : ''),
+      'data-audio-level': usesLevel ? '0' : null, jsname: 'QgSmzd',
+    }, h('span'), h('span'), h('span'));
+    return h('div', {
+      class: 'tile' + (self ? ' self' : '') + (SIGNAL === 'class_tile' ? ' ' + SILENT_CLASS : ''),
+      'data-participant-id': p.id, 'data-requested-participant-id': p.id, 'data-self-name': self ? p.name : null, jsname: 'vYHHwe',
+    },
+      h('div', { class: 'avatar', style: `background:${p.color}`, text: (p.name || '?').trim().charAt(0).toUpperCase() }),
+      self ? media.video() : null,
       ind,
-      h('div', { class: 'name-plate' }, h('span', { class: 'notranslate', text: self ? p.name : p.name })));
-    return tile;
+      h('div', { class: 'name-plate' }, h('span', { class: 'notranslate', text: p.name })));
   }
 
   function join(p, tP) {
-    if (state !== 'call' || call.present.has(p.name)) return;
+    if (S.state !== 'call' || call.present.has(p.name)) return;
     const tile = makeTile(p);
     call.present.set(p.name, tile);
     call.grid.insertBefore(tile, call.grid.querySelector('.tile.self'));
@@ -337,7 +249,7 @@
   function leave(p, tP) {
     const tile = call.present.get(p.name);
     if (!tile) return;
-    for (const seg of segments) if (seg.speaker === p.name && seg.src && !seg.done) stopSegment(seg);
+    stopLevel(p.name);
     tile.remove();
     call.present.delete(p.name);
     updateCounts();
@@ -345,106 +257,30 @@
   }
   function updateCounts() {
     const n = call.present.size + 1;
-    call.peopleBtn.setAttribute('aria-label', `People - ${n} joined`);
-    call.peopleBadge.textContent = String(n);
-    call.avatarCount.setAttribute('data-avatar-count', String(n));
+    call.peopleBtn.setAttribute('aria-label', peopleLabel(n));
+    if (call.peopleBadge) call.peopleBadge.textContent = String(n);
+    if (call.avatarCount.hasAttribute('data-avatar-count')) call.avatarCount.setAttribute('data-avatar-count', String(n));
     call.grid.dataset.count = String(Math.min(n, 9));
     if (call.panelKind === 'people') renderPeople();
   }
 
-  function setSpeaking(name, delta) {
-    const n = Math.max(0, (call.speaking.get(name) || 0) + delta);
-    call.speaking.set(name, n);
+  function stopLevel(name) { clearInterval(call.levels.get(name)); call.levels.delete(name); }
+  function setSignal(name, on) {
     const tile = call.present.get(name);
     if (!tile) return;
     const ind = tile.querySelector('.audio-ind');
-    ind.classList.toggle('Oaajhc', n > 0);
-    ind.classList.toggle('gjg47c', n === 0);
-    ind.setAttribute('data-audio-level', n > 0 ? '0.8' : '0');
-  }
-
-  // Segments are put on the audio clock ~1 s ahead using a fresh clock mapping, then the indicator is
-  // switched by a timer aimed at the moment the scheduled sample reaches the output.
-  const LOOKAHEAD_MS = 1000;
-  function scheduleTick() {
-    if (state !== 'call') return;
-    const now = performance.now();
-    for (const seg of segments) {
-      if (seg.done) continue;
-      const target = call.t0 + seg.at * 1000;
-      if (!seg.src && !seg.armedStart && target - now < LOOKAHEAD_MS) startSegment(seg, target);
-      if (seg.src && !seg.on && !seg.armedStart) armStart(seg);
-      if (seg.on && !seg.armedEnd) armEnd(seg);
+    if (usesClass) {
+      const el = SIGNAL === 'class_tile' ? tile : ind;
+      el.classList.toggle(SPEAKING_CLASS, on);
+      el.classList.toggle(SILENT_CLASS, !on);
     }
-    call.tick = setTimeout(scheduleTick, 50);
-  }
-
-  function startSegment(seg, targetP) {
-    const ctx = audio.ctx;
-    if (!ctx || !seg.buffer || ctx.state !== 'running') {
-      // No audio output: keep the timeline (indicator + truth) on the page clock instead.
-      if (seg.buffer === null && ctx && ctx.state === 'running' && performance.now() < targetP) return;  // still decoding
-      seg.src = 'silent';
-      seg.ctxStart = null;
-      seg.startP = Math.max(targetP, performance.now());
-      seg.endP = seg.startP + seg.duration * 1000;
-      report('audio_unavailable', { index: seg.index, state: ctx ? ctx.state : 'none' });
-      return;
-    }
-    let T = perfToCtx(targetP);
-    T = Math.max(T, ctx.currentTime + 0.01);
-    const src = ctx.createBufferSource();
-    src.buffer = seg.buffer;
-    src.connect(ctx.destination);
-    src.start(T);
-    seg.src = src;
-    seg.ctxStart = T;
-  }
-
-  const segStartP = (seg) => (seg.ctxStart === null ? seg.startP : ctxToPerf(seg.ctxStart));
-  const segEndP = (seg) => (seg.ctxStart === null ? seg.endP : ctxToPerf(seg.ctxStart + seg.buffer.duration));
-
-  function armStart(seg) {
-    const wait = segStartP(seg) - performance.now();
-    if (wait > 120) return;  // re-armed later with a fresher clock mapping
-    seg.armedStart = true;
-    const fire = () => {
-      if (seg.done || state !== 'call') return;
-      const startP = segStartP(seg);
-      if (performance.now() < startP - 1) { setTimeout(fire, startP - performance.now()); return; }
-      seg.on = true;
-      seg.startP = startP;
-      setSpeaking(seg.speaker, +1);
-      report('speech_start', { speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: epoch() }, epoch(startP));
-      addCaption(seg);
-      armEnd(seg);
-    };
-    setTimeout(fire, Math.max(0, wait));
-  }
-
-  function armEnd(seg) {
-    const wait = segEndP(seg) - performance.now();
-    if (wait > 120 || seg.armedEnd) return;
-    seg.armedEnd = true;
-    const fire = () => {
-      if (seg.done) return;
-      const endP = segEndP(seg);
-      if (performance.now() < endP - 1) { setTimeout(fire, endP - performance.now()); return; }
-      finishSegment(seg, endP);
-    };
-    setTimeout(fire, Math.max(0, wait));
-  }
-
-  function finishSegment(seg, endP) {
-    seg.done = true;
-    if (seg.on) {
-      setSpeaking(seg.speaker, -1);
-      report('speech_end', { speaker: seg.speaker, index: seg.index, indicator_t: epoch() }, epoch(endP));
-    }
-  }
-  function stopSegment(seg) {
-    if (seg.src && seg.src !== 'silent') { try { seg.src.stop(); } catch (e) { /* not started */ } }
-    if (!seg.done) finishSegment(seg, performance.now());
+    if (!usesLevel) return;
+    if (SIGNAL === 'class_and_level') { ind.setAttribute('data-audio-level', on ? '0.8' : '0'); return; }
+    stopLevel(name);
+    if (!on) { ind.setAttribute('data-audio-level', '0'); return; }
+    let i = 0;
+    ind.setAttribute('data-audio-level', LEVELS[0]);
+    call.levels.set(name, setInterval(() => { i = (i + 1) % LEVELS.length; ind.setAttribute('data-audio-level', LEVELS[i]); }, 120));
   }
 
   // ---------- captions, people, chat ----------
@@ -491,77 +327,89 @@
       h('div', { class: 'chat-input' }, box, h('button', { 'aria-label': 'Send a message', class: 'icon-btn', onclick: send }, icon('send'))));
   }
 
-  function showConsent() {
-    const dlg = h('div', { class: 'consent', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'consent-title' },
-      h('h2', { id: 'consent-title', text: 'This video call is being recorded' }),
-      h('p', { text: 'By staying in the call, you consent to being recorded. The recording may include your voice, video and what you present.' }),
-      h('div', { class: 'dialog-actions' },
-        h('button', { class: 'btn-text', 'data-mdc-dialog-action': 'cancel', onclick: () => { scrim.remove(); leaveCall(); } }, h('span', { text: 'Leave meeting' })),
-        h('button', { class: 'btn-text strong', 'data-mdc-dialog-action': 'ok', onclick: () => { scrim.remove(); report('consent_accepted'); } }, h('span', { text: 'Join now' }))));
-    const scrim = h('div', { class: 'scrim' }, dlg);
-    call.root.append(scrim);
-    report('consent_shown');
+  // ---------- in-call dialogs (reference 1.2 "Post-click dialogs") ----------
+  // The aria-modal ones sit on a scrim over the whole call; toasts cover only themselves.
+  const MODALS = {
+    recorded: { title: 'This video call is being recorded', ok: 'Join now', leave: true,
+      body: 'By staying in the call, you consent to being recorded. The recording may include your voice, video and what you present.' },
+    transcribed: { title: 'This video call is being transcribed', ok: 'Join now', leave: true,
+      body: 'By staying in the call, you consent to being transcribed. The transcript may include what you say and your name.' },
+    gemini_notes: { title: 'Gemini is taking notes', ok: 'OK', close: true,
+      body: 'Gemini in Meet is taking notes for the host. Notes will be shared with the meeting organizer.' },
+    others_see: { title: 'Others may see your video differently', ok: 'Got it', close: true,
+      body: 'Your video may look different to others in the call, depending on their device and connection.' },
+  };
+  function meetDialog(kind, dismiss, index) {
+    const m = MODALS[kind];
+    if (m) {
+      const id = `sim-dialog-${index}-title`;
+      const scrim = h('div', { class: 'scrim' }, h('div', { class: 'consent', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': id },
+        m.close ? h('button', { class: 'dialog-close', 'aria-label': 'Close', 'data-mdc-dialog-action': 'close', onclick: () => dismiss('Close') }, icon('close')) : null,
+        h('h2', { id, text: m.title }),
+        h('p', { text: m.body }),
+        h('div', { class: 'dialog-actions' },
+          m.leave ? h('button', { class: 'btn-text', 'data-mdc-dialog-action': 'cancel', onclick: () => { dismiss('Leave meeting'); leaveCall(); } }, h('span', { text: 'Leave meeting' })) : null,
+          h('button', { class: 'btn-text strong', 'data-mdc-dialog-action': 'ok', onclick: () => {
+            dismiss(m.ok);
+            if (kind === 'recorded') report('consent_accepted');
+          } }, h('span', { text: m.ok })))));
+      call.root.append(scrim);
+      if (kind === 'recorded') report('consent_shown');
+      return scrim;
+    }
+    if (kind === 'got_it') {
+      const tip = h('div', { class: 'sim-toast tooltip', role: 'dialog', 'aria-label': 'Meeting safety' },
+        h('div', { class: 'toast-title', text: 'Your meeting is safe' }),
+        h('div', { class: 'toast-text', text: 'No one can join a meeting unless invited or admitted by the host' }),
+        h('div', { class: 'toast-actions' }, h('button', { class: 'btn-text', onclick: () => dismiss('Got it') }, h('span', { text: 'Got it' }))));
+      call.root.append(tip);
+      return tip;
+    }
+    // mic_not_found: a toast closed by its dismiss icon button
+    const toast = h('div', { class: 'sim-toast snackbar', role: 'alert', 'aria-live': 'assertive' },
+      h('div', {},
+        h('div', { class: 'toast-title', text: 'Microphone not found' }),
+        h('div', { class: 'toast-text', text: 'Make sure your microphone is plugged in' })),
+      h('button', { class: 'icon-btn toast-close', 'aria-label': 'Dismiss', 'data-tooltip': 'Dismiss', onclick: () => dismiss('Dismiss') }, icon('close')));
+    call.root.append(toast);
+    return toast;
   }
 
   // ---------- endings ----------
-  function stopTimeline() {
-    clearTimeout(call.tick);
-    for (const t of call.timers) { clearTimeout(t); clearInterval(t); }
-    call.timers = [];
-    for (const seg of segments) if (!seg.done && seg.src) stopSegment(seg);
-    for (const seg of segments) seg.done = true;
-  }
   function endScreen(title, buttons) {
     app.replaceChildren(h('div', { class: 'roSPhc end-screen', role: 'main' },
       h('h1', { class: 'end-title', text: title }), h('div', { class: 'end-actions' }, ...buttons)));
   }
-  function endMeeting(kind) {
-    if (state !== 'call') return;
-    if (kind === 'everyone_left') {
-      const tP = performance.now();
-      for (const p of CFG.participants) leave(p, tP);
-      report('everyone_left', {}, epoch(tP));
-      return;
-    }
-    const t = epoch();
-    stopTimeline();
-    state = 'ended';
-    endScreen(kind === 'removed' ? 'You\'ve been removed from the meeting' : 'Your host ended the meeting for everyone', [homeButton()]);
-    report('ended', { kind }, t);
-  }
-  function leaveCall() {
-    if (state !== 'call') return;
-    const t = epoch();
-    stopTimeline();
-    state = 'left';
-    endScreen('You left the meeting', [
-      h('button', { class: 'btn-outline', jsname: 'oI7Fj', onclick: () => location.reload() }, h('span', { text: 'Rejoin' })),
-      homeButton()]);
-    report('left', { from: 'call' }, t);
-  }
+  function leaveCall() { S.leaveCall(); }
+
+  S = new Session({
+    cfg: CFG, report,
+    hooks: {
+      join, leave,
+      speakingOn: (name, n, seg) => { setSignal(name, n > 0); addCaption(seg); },
+      speakingOff: (name, n) => { setSignal(name, n > 0); },
+      dialog: meetDialog,
+      teardown: () => { for (const name of [...call.levels.keys()]) stopLevel(name); },
+      endScreen: (kind) => endScreen(kind === 'removed' ? 'You\'ve been removed from the meeting' : 'Your host ended the meeting for everyone', [homeButton()]),
+      leftScreen: () => endScreen('You left the meeting', [
+        h('button', { class: 'btn-outline', jsname: 'oI7Fj', onclick: () => location.reload() }, h('span', { text: 'Rejoin' })),
+        homeButton()]),
+    },
+  });
 
   // ---------- manual control (rehearsals, tests) ----------
   function apply(action) {
     if (action === 'admit' || action === 'deny' || action === 'no_response') {
-      if (state === 'waiting') { lobbyOutcome(action); return true; }
-      return state !== 'prejoin';  // drop once past the lobby
+      if (S.state === 'waiting') { lobbyDone(action); return true; }
+      return S.state !== 'prejoin';  // drop once past the lobby
     }
     if (action === 'end' || action === 'remove' || action === 'everyone_leave') {
-      if (state === 'call') { endMeeting({ end: 'host_ended', remove: 'removed', everyone_leave: 'everyone_left' }[action]); return true; }
-      return !(state === 'prejoin' || state === 'waiting');
+      if (S.state === 'call') { S.end({ end: 'host_ended', remove: 'removed', everyone_leave: 'everyone_left' }[action]); return true; }
+      return !(S.state === 'prejoin' || S.state === 'waiting');
     }
     return true;
   }
-  function drainPending() { pending = pending.filter((a) => !apply(a)); }
-  async function poll() {
-    try {
-      const r = await fetch(CFG.api + '/control', { cache: 'no-store' });
-      if (r.ok) { const body = await r.json(); pending.push(...body.actions); drainPending(); }
-    } catch (e) { /* server gone; keep polling */ }
-    setTimeout(poll, 500);
-  }
+  const drain = controlPoller(CFG.api, apply);
 
   renderPrejoin();
-  camReady.then(() => buffersReady);
-  setTimeout(poll, 500);
 })();

@@ -4,7 +4,7 @@
 (() => {
   'use strict';
 
-  const { epoch, h, reporter, Media, Speech, Timeline, lobbyOutcome, controlPoller, initials } = window.SimCore;
+  const { epoch, h, reporter, Media, Session, lobbyOutcome, controlPoller, initials } = window.SimCore;
   const BOOT = JSON.parse(document.getElementById('sim-config').textContent);
   const app = document.getElementById('app');
 
@@ -32,7 +32,7 @@
     else if (path === '/dl/launcher/launcher.html') {
       const url = new URLSearchParams(location.search).get('url') || '';
       deep = url.includes('#') ? url.slice(url.indexOf('#') + 1) : location.hash.slice(1);
-    } else if (path.startsWith('/v2')) { deep = location.hash.slice(1); stage = 'v2'; }
+    } else if (path.startsWith('/v2')) { deep = location.hash.slice(1); stage = path.includes('/postmeeting') ? 'postmeeting' : 'v2'; }
     else if (path.startsWith('/light-meetings/launch')) {
       stage = 'v2';
       try {
@@ -64,7 +64,17 @@
       h('h2', { text: 'Looks like the meeting URL is incorrect. Please check the URL and try again.' }))));
   }
 
+  // Where the app goes when the host ends the meeting with teams.end_screen "post_meeting_url" (3.5 LMA).
+  function postMeeting(report) {
+    document.title = 'Meeting ended | Microsoft Teams';
+    app.replaceChildren(shell(h('div', { class: 'center-card post-meeting', 'data-tid': 'post-meeting-screen' },
+      h('h1', { class: 'post-meeting-title', text: 'This meeting has ended' }),
+      h('p', { text: 'Thanks for joining. You can close this window.' }))));
+    if (report) report('page_loaded', { page: 'postmeeting' });
+  }
+
   async function boot() {
+    if (LOC.stage === 'postmeeting' && !LOC.code) { postMeeting(null); return; }
     if (!LOC.code) { badUrl(); return; }
     let CFG;
     try {
@@ -73,13 +83,13 @@
     } catch (e) { CFG = { known: false }; }
     if (!CFG.known) { badUrl(); return; }
     const report = reporter(CFG.api);
+    if (LOC.stage === 'postmeeting') { postMeeting(report); return; }
     if (CFG.not_found) { badUrl(); report('page_loaded', { page: 'bad_url' }); return; }
     run(CFG, report);
   }
 
   function run(CFG, report) {
     const TO = CFG.teams;
-    let state = 'launcher';
     const media = new Media(report);
 
     // ---------- launcher: "Continue on this browser" ----------
@@ -107,7 +117,20 @@
     }
 
     // ---------- pre-join ----------
-    state = 'prejoin';
+    // The in-call core (sim-core Session) also holds the page state from here on.
+    const call = { present: new Map() };
+    const S = new Session({
+      cfg: CFG, report,
+      hooks: {
+        join, leave,
+        speakingOn: (name, n) => setSignal(name, n > 0),
+        speakingOff: (name, n) => { setSignal(name, n > 0); },
+        dialog: teamsDialog,
+        endScreen: meetingEnded,
+        leftScreen: () => endScreen('You left the meeting'),
+      },
+    });
+    S.state = 'prejoin';
     const pre = {};
     const passcodeNeeded = !!TO.passcode && LOC.passcode !== TO.passcode && LOC.deep.startsWith('/meet/');
 
@@ -119,7 +142,7 @@
       input.addEventListener('change', () => {
         if (kind === 'mute') media.micOn = input.checked; else media.camOn = input.checked;
         if (kind === 'video' && media.camOn) media.start();
-        report((kind === 'mute' ? 'mic' : 'cam') + '_toggled', { on: input.checked, in: state });
+        report((kind === 'mute' ? 'mic' : 'cam') + '_toggled', { on: input.checked, in: S.state });
         media.sync();
       });
       return h('label', { class: 'prejoin-toggle' }, h('span', { class: 'toggle-icon toggle-icon--' + kind }), h('span', { class: 'fui-Switch' }, input, h('span', { class: 'fui-Switch__indicator' })));
@@ -141,7 +164,7 @@
       pre.pwd = passcodeNeeded ? h('input', { type: 'password', class: 'fui-Input__input', 'data-tid': 'prejoin-passcode-input', placeholder: 'Meeting passcode', 'aria-label': 'Meeting passcode' }) : null;
       pre.error = h('div', { class: 'prejoin-error sim-gone', role: 'alert' });
       pre.join = h('button', { type: 'button', class: 'fui-Button primary', 'data-tid': 'prejoin-join-button', disabled: true, text: 'Join now', onclick: onJoin });
-      const sync = () => { if (state === 'prejoin') pre.join.disabled = pre.name.value.trim() === ''; };
+      const sync = () => { if (S.state === 'prejoin') pre.join.disabled = pre.name.value.trim() === ''; };
       for (const ev of ['input', 'change', 'keyup']) pre.name.addEventListener(ev, sync);
       pre.name.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !pre.join.disabled) onJoin(); });
       pre.status = h('div', { class: 'prejoin-status', 'aria-live': 'polite' });
@@ -158,7 +181,7 @@
             h('div', { role: 'radio', 'aria-checked': 'false', class: 'audio-option', tabindex: '-1', text: 'Don\u2019t use audio' }),
             h('button', { type: 'button', class: 'fui-Button subtle', title: 'Turn speaker on', 'aria-label': 'Turn speaker on', text: 'Speaker' }))),
         h('div', { class: 'prejoin-actions' },
-          h('button', { type: 'button', class: 'fui-Button secondary', 'data-tid': 'prejoin-cancel-button', text: 'Cancel', onclick: () => { report('left', { from: state }); state = 'left'; endScreen('You left the meeting'); } }),
+          h('button', { type: 'button', class: 'fui-Button secondary', 'data-tid': 'prejoin-cancel-button', text: 'Cancel', onclick: () => { report('left', { from: S.state }); S.state = 'left'; endScreen('You left the meeting'); } }),
           pre.join))));
       syncToggles();
       media.sync();
@@ -187,7 +210,7 @@
 
     let joinPending = false, modalAgainShown = false;
     async function onJoin() {
-      if (state !== 'prejoin' || pre.join.disabled || joinPending) return;
+      if (S.state !== 'prejoin' || pre.join.disabled || joinPending) return;
       const name = pre.name.value.trim();
       if (TO.passcode && LOC.deep.startsWith('/meet/')) {
         const typed = pre.pwd ? pre.pwd.value : LOC.passcode;
@@ -211,7 +234,7 @@
     }
 
     function captcha() {
-      state = 'blocked';
+      S.state = 'blocked';
       const input = h('input', { type: 'text', class: 'fui-Input__input', 'aria-label': 'Enter the characters you see', placeholder: 'Enter the characters you see' });
       const err = h('div', { class: 'prejoin-error sim-gone', role: 'alert', text: 'The characters didn\u2019t match. Try again.' });
       app.replaceChildren(shell(h('div', { class: 'center-card captcha' },
@@ -225,7 +248,7 @@
     // ---------- lobby: the pre-join stays, its Join button disabled ----------
     const lobby = {};
     function enterLobby() {
-      state = 'waiting';
+      S.state = 'waiting';
       pre.join.disabled = true;
       pre.name.disabled = true;
       pre.status.replaceChildren(h('div', { class: 'lobby-spinner' }), h('span', { class: 'lobby-text', text: TO.lobby_text }));
@@ -236,32 +259,56 @@
       drain();
     }
     function lobbyDone(kind) {
-      if (state !== 'waiting') return;
+      if (S.state !== 'waiting') return;
       clearTimeout(lobby.timer);
       if (kind === 'admit') { enterCall(); return; }
       if (kind === 'no_response') { report('no_response', { text: null }); return; }  // keeps waiting
-      state = 'denied';
+      S.state = 'denied';
       const text = 'Sorry, but you were denied access to the meeting.';
       retryScreen(text);
       report('denied', { text });
     }
 
     // ---------- in call ----------
-    const call = { present: new Map(), speaking: new Map(), timeline: new Timeline(CFG) };
-    const speech = new Speech({
-      speech: CFG.speech, report,
-      onStart: (seg) => setSpeaking(seg.speaker, +1),
-      onEnd: (seg) => { setSpeaking(seg.speaker, -1); return true; },
-    });
+    // Speaking signal variants (reference 3.4); PSEUDO_* are Griffel-style atomic classes.
+    const SIG = TO.speaking_signal || 'class';
+    const PSEUDO_BASE = '___2ebcl30', PSEUDO_ON = 'f1w7h6zi';
 
+    function outlineFor() {
+      const attrs = { 'data-tid': 'voice-level-stream-outline', class: 'voice-level-outline' };
+      if (SIG === 'style') attrs.style = 'opacity: 0; border-color: transparent;';
+      if (SIG === 'aria' && TO.aria_target !== 'tile') attrs['aria-hidden'] = 'true';
+      if (SIG === 'pseudo') attrs.class += ` fui-Primitive ${PSEUDO_BASE}`;
+      return h('div', attrs);
+    }
     function tile(p, self) {
-      const outline = h('div', { 'data-tid': 'voice-level-stream-outline', class: 'voice-level-outline',
-        style: TO.speaking_signal === 'style' ? 'opacity: 0; border-color: transparent;' : null });
       return h('div', { 'data-stream-type': 'Video', 'data-tid': p.name, class: 'stage-tile' + (self ? ' stage-tile--self' : ''), role: 'group', 'aria-label': p.name },
         self ? media.video() : null,
         h('div', { class: 'tile-avatar', style: `background:${p.color}`, text: initials(p.name) }),
-        outline,
+        outlineFor(),
         h('div', { class: 'tile-name' }, h('span', { text: self ? `${p.name} (You)` : p.name })));
+    }
+    function setSignal(name, on) {
+      const el = call.present.get(name);
+      if (!el) return;
+      const outline = el.querySelector('[data-tid="voice-level-stream-outline"]');
+      if (SIG === 'style') {
+        outline.setAttribute('style', on ? 'opacity: 1; border-color: rgb(127, 133, 245);' : 'opacity: 0; border-color: transparent;');
+      } else if (SIG === 'aria') {
+        if (TO.aria_target === 'tile') el.setAttribute('aria-label', on ? `${name}, speaking` : name);
+        else {
+          outline.setAttribute('aria-hidden', String(!on));
+          if (on) outline.setAttribute('aria-label', 'Speaking'); else outline.removeAttribute('aria-label');
+        }
+      } else if (SIG === 'class_transparent') {
+        // The class goes, the border stays (solid, 3px) and an inline transparent colour is left behind.
+        if (on) { outline.removeAttribute('style'); outline.classList.add('vdi-frame-occlusion'); }
+        else { outline.classList.remove('vdi-frame-occlusion'); outline.style.borderColor = 'transparent'; }
+      } else if (SIG === 'pseudo') {
+        outline.classList.toggle(PSEUDO_ON, on);
+      } else {
+        outline.classList.toggle('vdi-frame-occlusion', on);
+      }
     }
 
     function tb(id, label, text, extra = {}) {
@@ -271,14 +318,14 @@
     function renderCall() {
       call.stage = h('div', { 'data-tid': 'modern-stage-wrapper', class: 'modern-stage' });
       call.alone = h('div', { class: 'alone-text sim-gone', text: 'Waiting for others to join\u2026' });
-      call.badge = h('span', { 'data-tid': 'toolbar-item-badge', class: 'toolbar-badge', text: '1' });
+      call.badge = TO.count_signal === 'tiles' ? null : h('span', { 'data-tid': 'toolbar-item-badge', class: 'toolbar-badge', text: '1' });
       call.roster = tb('roster-button', 'People', 'People');
-      call.roster.querySelector('.toolbar-icon').append(call.badge);
+      if (call.badge) call.roster.querySelector('.toolbar-icon').append(call.badge);
       call.timer = h('span', { class: 'call-timer', text: '00:00' });
       const hang = h('button', { type: 'button', id: 'hangup-button', 'data-tid': 'hangup-main-btn', 'data-inp': 'hangup-button', class: 'hangup-btn', 'aria-label': 'Leave', onclick: leaveCall },
         h('span', { class: 'toolbar-icon phone' }), h('span', { text: 'Leave' }));
-      call.mic = tb('microphone-button', media.micOn ? 'Mute mic' : 'Unmute mic', 'Mic', { onclick: () => { media.micOn = !media.micOn; syncCallButtons(); report('mic_toggled', { on: media.micOn, in: state }); } });
-      call.cam = tb('video-button', media.camOn ? 'Turn camera off' : 'Turn camera on', 'Camera', { onclick: () => { media.camOn = !media.camOn; if (media.camOn) media.start(); media.sync(); syncCallButtons(); report('cam_toggled', { on: media.camOn, in: state }); } });
+      call.mic = tb('microphone-button', media.micOn ? 'Mute mic' : 'Unmute mic', 'Mic', { onclick: () => { media.micOn = !media.micOn; syncCallButtons(); report('mic_toggled', { on: media.micOn, in: S.state }); } });
+      call.cam = tb('video-button', media.camOn ? 'Turn camera off' : 'Turn camera on', 'Camera', { onclick: () => { media.camOn = !media.camOn; if (media.camOn) media.start(); media.sync(); syncCallButtons(); report('cam_toggled', { on: media.camOn, in: S.state }); } });
       call.root = h('div', { 'data-tid': 'callingScreen', class: 'calling-screen' },
         h('div', { 'data-tid': 'calling-toolbar', role: 'toolbar', 'aria-label': 'Meeting controls', class: 'calling-toolbar' },
           h('div', { class: 'toolbar-left' }, call.timer),
@@ -294,7 +341,7 @@
       syncCallButtons();
       media.sync();
       const t0 = performance.now();
-      call.timeline.every(1000, () => {
+      S.timeline.every(1000, () => {
         const s = Math.floor((performance.now() - t0) / 1000);
         call.timer.textContent = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
       });
@@ -313,39 +360,48 @@
     }
     function updateCount() {
       const n = call.present.size;
-      call.badge.textContent = String(n);
+      if (call.badge) call.badge.textContent = String(n);
       call.stage.dataset.count = String(Math.min(n, 9));
       call.alone.classList.toggle('sim-gone', n > 1);
     }
-    function setSpeaking(name, delta) {
-      const n = Math.max(0, (call.speaking.get(name) || 0) + delta);
-      call.speaking.set(name, n);
-      const el = call.present.get(name);
-      if (!el) return;
-      const outline = el.querySelector('[data-tid="voice-level-stream-outline"]');
-      if (TO.speaking_signal === 'style') outline.setAttribute('style', n > 0 ? 'opacity: 1; border-color: rgb(127, 133, 245);' : 'opacity: 0; border-color: transparent;');
-      else outline.classList.toggle('vdi-frame-occlusion', n > 0);
+
+    // In-call popups (reference 3.3 "After joining"): both close with button[aria-label=Close][title=Close].
+    function teamsDialog(kind, dismiss) {
+      const close = () => h('button', { type: 'button', class: 'fui-Button subtle popup-close', 'aria-label': 'Close', title: 'Close', onclick: () => dismiss('Close') },
+        h('span', { class: 'popup-close-icon', 'aria-hidden': 'true' }));
+      let el;
+      if (kind === 'recording_notice') {
+        el = h('div', { class: 'fui-DialogSurface__backdrop' }, h('div', { class: 'fui-DialogSurface recording-notice', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'recording-notice-title' },
+          close(),
+          h('h2', { id: 'recording-notice-title', class: 'fui-DialogTitle', text: 'This meeting is being recorded' }),
+          h('p', { text: 'Recording has started. By attending this meeting, you consent to being included in the recording.' }),
+          h('a', { href: '#', text: 'Privacy policy', onclick: (e) => e.preventDefault() })));
+      } else {  // teaching_bubble: a popover under the toolbar, no backdrop
+        el = h('div', { class: 'teaching-bubble', role: 'dialog', 'aria-label': 'Try the new meeting experience', 'data-tid': 'teaching-popover' },
+          close(),
+          h('div', { class: 'teaching-bubble-title', text: 'Take notes and share reactions' }),
+          h('p', { text: 'Find reactions, captions and more in the meeting controls.' }));
+      }
+      document.body.append(el);
+      return el;
     }
 
     function enterCall() {
-      state = 'call';
       clearTimeout(lobby.timer);
       renderCall();
       const t0 = performance.now();
       report('admitted', {}, epoch(t0));
-      call.timeline.start(t0, { join, leave, end: endMeeting });
-      speech.begin(t0);
+      S.begin(t0);
       drain();
     }
     function join(p, tP) {
-      if (state !== 'call' || call.present.has(p.name)) return;
+      if (S.state !== 'call' || call.present.has(p.name)) return;
       addTile(p);
       report('participant_joined', { name: p.name }, epoch(tP));
     }
     function leave(p, tP) {
       const el = call.present.get(p.name);
       if (!el) return;
-      speech.stopSpeaker(p.name);
       el.remove();
       call.present.delete(p.name);
       updateCount();
@@ -353,7 +409,6 @@
     }
 
     // ---------- endings ----------
-    function teardown() { speech.stopAll(); call.timeline.stop(); }
     function retryScreen(title) {
       app.replaceChildren(shell(h('div', { class: 'center-card', 'data-tid': 'calling-retry-screen' },
         h('h2', { id: 'calling-retry-screen-title', text: title }),
@@ -366,39 +421,25 @@
         h('h2', { 'data-tid': 'anon-meeting-end-screen-title', text: title }),
         h('button', { type: 'button', class: 'fui-Button primary', 'data-tid': 'anon-meeting-end-screen-rejoin-button', text: 'Rejoin', onclick: () => location.reload() }))));
     }
-    function endMeeting(kind) {
-      if (state !== 'call') return;
-      if (kind === 'everyone_left') {
-        const tP = performance.now();
-        for (const p of CFG.participants) leave(p, tP);
-        report('everyone_left', {}, epoch(tP));
-        return;
-      }
-      const t = epoch();
-      teardown();
-      state = 'ended';
-      if (kind === 'removed') retryScreen('You\'ve been removed from this meeting');
-      else endScreen('The meeting has ended');
-      report('ended', { kind }, t);
+    function meetingEnded(kind, sent) {
+      if (kind === 'removed') { retryScreen('You\'ve been removed from this meeting'); return; }
+      if (TO.end_screen !== 'post_meeting_url') { endScreen('The meeting has ended'); return; }
+      // LMA's other end signal: the app navigates to a post-meeting URL (3.5).
+      app.replaceChildren(shell(h('div', { class: 'center-card' }, h('div', { class: 'lobby-spinner' }))));
+      sent.then(() => location.assign('/v2/postmeeting?meetingjoin=true#' + LOC.deep));
     }
-    function leaveCall() {
-      if (state !== 'call') return;
-      const t = epoch();
-      teardown();
-      state = 'left';
-      endScreen('You left the meeting');
-      report('left', { from: 'call' }, t);
-    }
+    function leaveCall() { S.leaveCall(); }
+
 
     // ---------- manual control ----------
     function apply(action) {
       if (action === 'admit' || action === 'deny' || action === 'no_response') {
-        if (state === 'waiting') { lobbyDone(action); return true; }
-        return !(state === 'prejoin' || state === 'launcher');
+        if (S.state === 'waiting') { lobbyDone(action); return true; }
+        return !(S.state === 'prejoin' || S.state === 'launcher');
       }
       if (action === 'end' || action === 'remove' || action === 'everyone_leave') {
-        if (state === 'call') { endMeeting({ end: 'host_ended', remove: 'removed', everyone_leave: 'everyone_left' }[action]); return true; }
-        return !(state === 'prejoin' || state === 'waiting' || state === 'launcher');
+        if (S.state === 'call') { S.end({ end: 'host_ended', remove: 'removed', everyone_leave: 'everyone_left' }[action]); return true; }
+        return !(S.state === 'prejoin' || S.state === 'waiting' || S.state === 'launcher');
       }
       return true;
     }

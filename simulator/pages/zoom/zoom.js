@@ -3,7 +3,7 @@
 (() => {
   'use strict';
 
-  const { epoch, h, reporter, Media, Speech, Timeline, lobbyOutcome, controlPoller, initials } = window.SimCore;
+  const { epoch, h, reporter, Media, Session, lobbyOutcome, controlPoller, initials } = window.SimCore;
   const CFG = JSON.parse(document.getElementById('sim-config').textContent);
   const ZO = CFG.zoom || {};
   const root = document.getElementById('root');
@@ -85,12 +85,24 @@
 
   // ---------- the web client (React /wc/<id>/join or classic /wc/join/<id>) ----------
   const media = new Media(report);
-  let state = 'prejoin';
+  const VIEW = ZO.speaker_view || 'speaker';
+  const AUDIO_JOIN = ZO.audio_join || 'dialog';
+  const call = { present: new Map(), active: null, audioJoined: false };
+  // The in-call core; remote audio is audible only once computer audio is joined (2.2 step 10).
+  const S = new Session({
+    cfg: CFG, report, audible: () => call.audioJoined,
+    hooks: {
+      join, leave, speakingOn,
+      speakingOff: () => false,  // the speaker keeps the frame until someone else speaks
+      dialog: zoomDialog, beforeEnd, endScreen,
+      leftScreen: renderLeft,
+    },
+  });
   const pre = {};
   const passcodeNeeded = !!ZO.passcode && CFG.url_pwd !== ZO.passcode;
 
   const fail = (by, node) => {
-    state = 'blocked';
+    S.state = 'blocked';
     root.replaceChildren(node);
     report('blocked', { by });
   };
@@ -143,7 +155,7 @@
       class: 'zm-btn preview-video__control-button', onclick: () => {
         if (kind === 'mic') media.micOn = !media.micOn; else media.camOn = !media.camOn;
         if (kind === 'cam' && media.camOn) media.start();
-        report(kind + '_toggled', { on: kind === 'mic' ? media.micOn : media.camOn, in: state });
+        report(kind + '_toggled', { on: kind === 'mic' ? media.micOn : media.camOn, in: S.state });
         media.sync(); syncPreview();
       } }, h('i', { class: 'zm-icon' }), h('span', { class: 'preview-video__control-text' }));
     return btn;
@@ -220,7 +232,7 @@
 
   let joinSnapshot = null;
   function onJoin() {
-    if (state !== 'prejoin') return;
+    if (S.state !== 'prejoin') return;
     const name = pre.name.value.trim();
     if (!name) { if (client === 'classic') showError('Please enter your name'); return; }
     if (ZO.passcode) {
@@ -240,12 +252,12 @@
   // ---------- waiting room (inside .meeting-app, like the real one) ----------
   const lobby = {};
   function renderWaiting() {
-    state = 'waiting';
+    S.state = 'waiting';
     const text = ZO.host_not_started ? 'Waiting for the host to start this meeting' : 'Please wait, the meeting host will let you in soon.';
     lobby.root = h('div', { class: 'meeting-app' },
       h('div', { class: 'wr-container' },
         h('div', { class: 'wr-header' }, h('div', { class: 'zm-logo', text: 'zoom' }),
-          h('button', { class: 'zm-btn wr-leave-btn', type: 'button', text: 'Leave', onclick: () => { report('left', { from: 'waiting' }); state = 'left'; renderLeft(); } })),
+          h('button', { class: 'zm-btn wr-leave-btn', type: 'button', text: 'Leave', onclick: () => { report('left', { from: 'waiting' }); S.state = 'left'; renderLeft(); } })),
         h('div', { class: 'wr-content' },
           h('div', { class: 'wr-default__icon' }),
           h('h2', { class: 'wr-default__text', text }),
@@ -258,11 +270,11 @@
     drain();
   }
   function lobbyDone(kind) {
-    if (state !== 'waiting') return;
+    if (S.state !== 'waiting') return;
     clearTimeout(lobby.timer);
     if (kind === 'admit') { enterCall(); return; }
     if (kind === 'no_response') { report('no_response', { text: null }); return; }  // Zoom just keeps waiting
-    state = 'denied';
+    S.state = 'denied';
     modal('You have been removed', 'The host has removed you from the waiting room.', () => { location.href = '/'; });
     report('denied', { text: 'You have been removed' });
   }
@@ -279,13 +291,33 @@
     return m;
   }
 
-  // ---------- in call: speaker view ----------
-  const call = { present: new Map(), active: null, audioJoined: false, timeline: new Timeline(CFG) };
-  const speech = new Speech({
-    speech: CFG.speech, report, audible: () => call.audioJoined,
-    onStart: (seg) => setActive(seg.speaker, 'speech'),
-    onEnd: () => false,  // the speaker keeps the big frame until someone else speaks
-  });
+  // In-call notices (reference 2.2 step 10): .zm-modal popups on their own overlay portal, which
+  // takes the pointer events of everything under it.
+  function zoomDialog(kind, dismiss) {
+    const primary = (text) => h('button', { class: 'zm-btn zm-btn-legacy zm-btn--primary zm-btn__outline--blue', type: 'button', text, onclick: () => dismiss(text) });
+    let dlg;
+    if (kind === 'recording_notice') {
+      dlg = h('div', { class: 'zm-modal zm-modal-legacy', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Recording notice' },
+        h('div', { class: 'zm-modal-body' },
+          h('div', { class: 'zm-modal-body-title', text: 'This meeting is being recorded' }),
+          h('div', { class: 'zm-modal-body-content', text: 'The host is recording this meeting. By staying in the meeting, you consent to being recorded.' })),
+        h('div', { class: 'zm-modal-footer' },
+          h('button', { class: 'zm-btn zm-btn-legacy zm-btn--default', type: 'button', text: 'Leave Meeting', onclick: () => { dismiss('Leave Meeting'); leaveCall(); } }),
+          primary('Got it')));
+    } else {  // camera_not_detected
+      dlg = h('div', { class: 'zm-modal zm-modal-legacy', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Cannot detect your camera' },
+        h('button', { class: 'zm-btn zm-modal-close', type: 'button', 'aria-label': 'close', onclick: () => dismiss('close') }),
+        h('div', { class: 'zm-modal-body' },
+          h('div', { class: 'zm-modal-body-title', text: 'Cannot detect your camera' }),
+          h('div', { class: 'zm-modal-body-content', text: 'Please check that your camera is connected and not being used by another application.' })),
+        h('div', { class: 'zm-modal-footer' }, primary('OK')));
+    }
+    const portal = h('div', { class: 'zm-modal-portal' }, dlg);
+    document.body.append(portal);
+    return portal;
+  }
+
+  // ---------- in call: speaker, gallery or single view (reference 2.4) ----------
 
   function avatar(p, self) {
     return h('div', { class: 'video-avatar__avatar' + (self ? ' video-avatar__avatar--self' : ''), 'data-name': p.name },
@@ -294,11 +326,27 @@
       h('div', { class: 'video-avatar__avatar-footer' }, h('span', { role: 'none', text: p.name })));
   }
 
+  function mainLayout() {
+    if (VIEW === 'gallery') {
+      call.bar = h('div', { class: 'speaker-bar-container__horizontal-view-wrap gallery-video-container__canvas' });
+      return h('div', { class: 'main-layout gallery-view' }, h('div', { class: 'gallery-video-container__wrap' }, call.bar));
+    }
+    if (VIEW === 'single') {
+      call.frame = h('div', { class: 'single-main-container__video-frame' });
+      return h('div', { class: 'main-layout single-view' }, h('div', { class: 'single-main-container__wrap' }, call.frame));
+    }
+    call.bar = h('div', { class: 'speaker-bar-container__horizontal-view-wrap' });
+    call.frame = h('div', { class: 'speaker-active-container__video-frame' });
+    return h('div', { class: 'main-layout speaker-view' },
+      h('div', { class: 'speaker-bar-container__wrap' }, call.bar),
+      h('div', { class: 'speaker-active-container__wrap' }, call.frame));
+  }
+
   function renderCall() {
     const self = { name: media.name, color: CFG.self_color };
     call.self = self;
-    call.bar = h('div', { class: 'speaker-bar-container__horizontal-view-wrap' });
-    call.frame = h('div', { class: 'speaker-active-container__video-frame' });
+    call.bar = null; call.frame = null;
+    const layout = mainLayout();
     call.counter = h('span', { text: '1' });
     call.partsBtn = h('button', { type: 'button', class: 'footer-button-base__button ax-outline footer-button__button', 'aria-label': 'open the participants list pane,[1] particpants' },
       h('div', { class: 'footer-button__participants-icon' }, h('i', { class: 'zm-icon SvgParticipants' }),
@@ -307,7 +355,7 @@
     call.audioBtn = h('button', { type: 'button', class: 'join-audio-container__btn footer-button-base__button ax-outline', onclick: onFooterAudio },
       h('i', { class: 'zm-icon' }), h('span', { class: 'footer-button-base__button-label' }));
     call.videoBtn = h('button', { type: 'button', class: 'send-video-container__btn footer-button-base__button ax-outline', onclick: () => {
-      media.camOn = !media.camOn; if (media.camOn) media.start(); media.sync(); syncFooter(); report('cam_toggled', { on: media.camOn, in: state });
+      media.camOn = !media.camOn; if (media.camOn) media.start(); media.sync(); syncFooter(); report('cam_toggled', { on: media.camOn, in: S.state });
     } }, h('i', { class: 'zm-icon' }), h('span', { class: 'footer-button-base__button-label' }));
     call.leaveBtn = h('button', { type: 'button', class: 'footer-button-base__button ax-outline footer-button__button', 'aria-label': 'Leave', onclick: showLeaveOptions },
       h('span', { class: 'footer-button-base__button-label', text: 'Leave' }));
@@ -317,9 +365,7 @@
       h('div', { class: 'meeting-client' }, h('div', { class: 'meeting-client-inner' },
         h('div', { class: 'meeting-info-container' }, h('span', { class: 'meeting-info-icon' }), h('span', { class: 'meeting-info-title', text: CFG.title }),
           h('button', { class: 'full-screen-widget__button', type: 'button', 'aria-label': 'View', text: 'View' })),
-        h('div', { class: 'main-layout speaker-view' },
-          h('div', { class: 'speaker-bar-container__wrap' }, call.bar),
-          h('div', { class: 'speaker-active-container__wrap' }, call.frame)),
+        layout,
         h('footer', { id: 'wc-footer', class: 'footer', role: 'toolbar' },
           h('div', { id: 'foot-bar', class: 'footer__inner' },
             h('div', { class: 'footer__leave-section', 'footer-section': 'left' },
@@ -335,9 +381,12 @@
   }
 
   function addTile(p, self = false) {
-    const tile = h('div', { class: 'speaker-bar-container__video-frame' }, avatar(p, self));
-    if (self) call.bar.append(tile);
-    else call.bar.insertBefore(tile, call.bar.lastChild);
+    let tile = null;
+    if (call.bar) {
+      tile = h('div', { class: 'speaker-bar-container__video-frame' }, avatar(p, self));
+      if (self) call.bar.append(tile);
+      else call.bar.insertBefore(tile, call.bar.lastChild);
+    }
     call.present.set(p.name, { p, tile, self });
     updateCount();
   }
@@ -347,11 +396,17 @@
     if (call.active === name || !call.present.has(name)) return ind;
     call.active = name;
     const entry = call.present.get(name);
-    call.frame.replaceChildren(avatar(entry.p, entry.self));
-    for (const [n, e] of call.present) e.tile.classList.toggle('speaker-bar-container__video-frame--active', n === name);
+    if (call.frame) call.frame.replaceChildren(avatar(entry.p, entry.self));
+    for (const [n, e] of call.present) if (e.tile) e.tile.classList.toggle('speaker-bar-container__video-frame--active', n === name);
     report('active_speaker', { name, reason }, ind);
     return ind;
   }
+  // A stuck speaker keeps the active-speaker frame: nobody else gets it while they are present.
+  function speakingOn(name) {
+    if (call.active !== name && call.active && S.isStuck(call.active) && call.present.has(call.active)) return false;
+    return setActive(name, 'speech');
+  }
+  const firstOther = () => [...call.present.keys()].find((n) => !call.present.get(n).self) || media.name;
 
   function updateCount() {
     const n = call.present.size;
@@ -371,31 +426,37 @@
   }
 
   function joinAudioDialog() {
-    if (call.audioDialog || call.audioJoined || state !== 'call') return;
+    if (call.audioDialog || call.audioJoined || S.state !== 'call') return;
     const close = () => { call.audioDialog.remove(); call.audioDialog = null; };
+    const text = ZO.audio_button_text || 'Join Audio by Computer';
     call.audioDialog = h('div', { class: 'ReactModal__Overlay' }, h('div', { class: 'ReactModal__Content join-dialog', role: 'dialog', 'aria-label': 'Join Audio' },
       h('button', { class: 'zm-btn join-dialog__close', type: 'button', 'aria-label': 'close', onclick: () => { close(); report('audio_dialog_closed'); } }),
       h('div', { class: 'join-dialog__tabs', role: 'tablist' },
         h('button', { role: 'tab', 'aria-selected': 'false', class: 'tab-bar-node', text: 'Phone Call' }),
         h('button', { role: 'tab', 'aria-selected': 'true', class: 'tab-bar-node tab-bar-node--active', text: 'Computer Audio' })),
       h('div', { class: 'join-audio-by-voip' },
-        h('button', { type: 'button', class: 'zm-btn join-audio-by-voip__join-btn zm-btn--primary zm-btn__outline--white zm-btn--lg', text: 'Join Audio by Computer', onclick: () => { close(); joinAudio(); } }))));
+        h('button', { type: 'button', class: 'zm-btn join-audio-by-voip__join-btn zm-btn--primary zm-btn__outline--white zm-btn--lg', text, onclick: () => { close(); joinAudio(); } }))));
     call.root.append(call.audioDialog);
+    report('audio_dialog_shown', { text });
   }
   function onFooterAudio() {
     if (!call.audioJoined) { joinAudioDialog(); return; }
     media.micOn = !media.micOn;
-    report('mic_toggled', { on: media.micOn, in: state });
+    report('mic_toggled', { on: media.micOn, in: S.state });
     syncFooter();
   }
-  function joinAudio() {
-    if (call.audioJoined || state !== 'call') return;
+  function audioJoined(t, auto) {
     call.audioJoined = true;
-    speech.setAudible(true);
-    if (speech.ctx) speech.ctx.resume().catch(() => {});
+    S.speech.setAudible(true);
+    if (S.speech.ctx) S.speech.ctx.resume().catch(() => {});
     call.root.append(h('audio', { id: 'wc-audio-output', class: 'sim-remote-audio', autoplay: true }));
-    report('audio_joined', { mic_on: media.micOn });
+    report('audio_joined', { mic_on: media.micOn, auto }, t);
     syncFooter();
+    S.syncMarker();
+  }
+  function joinAudio() {
+    if (call.audioJoined || S.state !== 'call') return;
+    audioJoined(epoch(), false);
   }
 
   function showLeaveOptions() {
@@ -407,19 +468,21 @@
   }
 
   function enterCall() {
-    state = 'call';
     clearTimeout(lobby.timer);
     renderCall();
     const t0 = performance.now();
     report('admitted', {}, epoch(t0));
-    call.timeline.start(t0, { join: (p, tP) => join(p, tP), leave: (p, tP) => leave(p, tP), end: endMeeting });
-    speech.begin(t0);
-    if (!call.active) setActive([...call.present.keys()].find((n) => !call.present.get(n).self) || media.name, 'initial');
-    if (ZO.audio_dialog) joinAudioDialog();
+    S.state = 'call';
+    // "Automatically join audio by computer": in before the first sound can play.
+    if (AUDIO_JOIN === 'auto') audioJoined(epoch(t0), true);
+    S.begin(t0);
+    if (!call.active) setActive(firstOther(), 'initial');
+    if (AUDIO_JOIN === 'dialog') joinAudioDialog();
+    else if (AUDIO_JOIN === 'late_dialog') S.timeline.at(ZO.audio_dialog_delay, joinAudioDialog);
     drain();
   }
   function join(p, tP) {
-    if (state !== 'call' || call.present.has(p.name)) return;
+    if (S.state !== 'call' || call.present.has(p.name)) return;
     addTile(p);
     report('participant_joined', { name: p.name }, epoch(tP));
     if (call.active === media.name && call.present.size === 2) setActive(p.name, 'joined');
@@ -427,60 +490,44 @@
   function leave(p, tP) {
     const e = call.present.get(p.name);
     if (!e) return;
-    speech.stopSpeaker(p.name);
-    e.tile.remove();
+    if (e.tile) e.tile.remove();
     call.present.delete(p.name);
     updateCount();
     report('participant_left', { name: p.name }, epoch(tP));
     if (call.active === p.name) {
       call.active = null;
-      setActive([...call.present.keys()].find((n) => !call.present.get(n).self) || media.name, 'left');
+      setActive(firstOther(), 'left');
     }
   }
 
-  function teardown() {
-    speech.stopAll();
-    call.timeline.stop();
+  // The end modal can open over a notice still on screen (zoom.end_over_dialog).
+  function beforeEnd() {
+    if (!ZO.end_over_dialog) return null;
+    const open = [...S.dialogs.values()].some((e) => e.el && e.el.isConnected && e.el.querySelector('.zm-modal'));
+    if (!open) S.openDialog('recording_notice', { reason: 'end_over_dialog' });
+    return 'keep_dialogs';
   }
-  function endMeeting(kind) {
-    if (state !== 'call') return;
-    if (kind === 'everyone_left') {
-      const tP = performance.now();
-      for (const p of CFG.participants) leave(p, tP);
-      report('everyone_left', {}, epoch(tP));
-      return;
-    }
-    const t = epoch();
-    teardown();
-    state = 'ended';
+  function endScreen(kind) {
     root.replaceChildren(h('div', { class: 'meeting-ended-bg' }));
     if (kind === 'removed') modal('You have been removed', 'The host removed you from this meeting.', () => { location.href = '/'; });
     else modal('This meeting has been ended by host', null, () => { location.href = '/'; });
-    report('ended', { kind }, t);
   }
   function renderLeft() {
     root.replaceChildren(h('div', { class: 'zm-error-page post-meeting' }, h('div', { class: 'zm-logo', text: 'zoom' }),
       h('h3', { text: 'You have left the meeting' }),
       h('a', { class: 'zm-btn zm-btn--primary', href: location.pathname + location.search.replace(/[?&]_frame=1/, ''), text: 'Rejoin' })));
   }
-  function leaveCall() {
-    if (state !== 'call') return;
-    const t = epoch();
-    teardown();
-    state = 'left';
-    renderLeft();
-    report('left', { from: 'call' }, t);
-  }
+  function leaveCall() { S.leaveCall(); }
 
   // ---------- manual control ----------
   function apply(action) {
     if (action === 'admit' || action === 'deny' || action === 'no_response') {
-      if (state === 'waiting') { lobbyDone(action); return true; }
-      return state !== 'prejoin';
+      if (S.state === 'waiting') { lobbyDone(action); return true; }
+      return S.state !== 'prejoin';
     }
     if (action === 'end' || action === 'remove' || action === 'everyone_leave') {
-      if (state === 'call') { endMeeting({ end: 'host_ended', remove: 'removed', everyone_leave: 'everyone_left' }[action]); return true; }
-      return !(state === 'prejoin' || state === 'waiting');
+      if (S.state === 'call') { S.end({ end: 'host_ended', remove: 'removed', everyone_leave: 'everyone_left' }[action]); return true; }
+      return !(S.state === 'prejoin' || S.state === 'waiting');
     }
     return true;
   }
