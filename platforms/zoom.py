@@ -117,6 +117,7 @@ class _Texts:
     ended: tuple[str, ...] = ("This meeting has been ended by host", "meeting has ended",
                               "ended by the host", "host ended the meeting", "Meeting is end now",
                               "meeting is end")
+    join_audio: tuple[str, ...] = ("Join Audio by Computer", "Join with Computer Audio")
     waiting: tuple[str, ...] = (
         "Please wait, the meeting host will let you in soon",
         "Waiting for the host to start this meeting", "Waiting for the host to start the meeting",
@@ -178,7 +179,8 @@ _NOTICES = """
   const out = [];
   document.querySelectorAll(sel.modal).forEach((m, i) => {
     const t = norm(m.innerText);
-    if (visible(m) && t && !textHit(t, txt.ended) && !textHit(t, txt.removed)) out.push(t.slice(0, 80));
+    if (visible(m) && t && !textHit(t, txt.ended) && !textHit(t, txt.removed)
+        && !textHit(t, txt.join_audio)) out.push([i, t.slice(0, 60)]);
   });
   return out;
 }
@@ -364,7 +366,8 @@ class ZoomAdapter(PlatformAdapter):
         await self._dismiss_overlays()
 
     async def _after_admission(self) -> None:
-        """Join computer audio (without it Zoom plays the bot nothing), then clear notices."""
+        """Join computer audio (without it Zoom plays the bot nothing). Notices that sit over the
+        audio dialog are closed first, in every round: a covered button cannot be clicked."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.AUDIO_JOIN_WAIT_S
         while loop.time() < deadline:
@@ -372,6 +375,7 @@ class ZoomAdapter(PlatformAdapter):
             if state == "joined":
                 log.info("computer audio joined")
                 break
+            await self._close_notices()
             if not await self._click_any(SELECTORS.join_audio, "Join Audio by Computer") \
                     and state == "not_joined":
                 # No dialog (never shown, or not yet): the footer button opens it.
@@ -392,9 +396,10 @@ class ZoomAdapter(PlatformAdapter):
         """Each open notice is closed by a button inside that notice; end modals are left alone."""
         for frame in self._frames():
             args = {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS)}
-            for text in await self._eval(frame, _NOTICES, args) or []:
+            # Top-most first: the notice on top covers the ones under it.
+            for index, text in reversed(await self._eval(frame, _NOTICES, args) or []):
                 what = f"notice '{text[:40]}'"
-                dialog = frame.locator(SELECTORS.modal, has_text=text[:40]).last
+                dialog = frame.locator(SELECTORS.modal).nth(index)
                 if await self._click(dialog.locator(SELECTORS.modal_primary).first, what):
                     continue
                 for sel in SELECTORS.modal_close:
