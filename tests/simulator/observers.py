@@ -31,16 +31,15 @@ const __blue = (c) => {
 def signal_observer(tiles: str, name: str, on: str, vis: str = "false", probe: str = "null") -> str:
     """An init script recording ``window.__flips`` ({name, on, t, probe}) whenever the predicate
     ``on`` (JS expression over ``tile``) changes for a tile, with ``probe`` (another expression) read
-    at that moment; ``window.__vis`` the same for the visual predicate ``vis``; and
-    ``window.__marker`` ({c, t}) each colour of ``#sim-sync-marker``. Reading the DOM inside the page
-    at the moment it changes keeps the checks independent of how slow the test's round trips are."""
+    at that moment; and ``window.__vis`` the same for the visual predicate ``vis``. Reading the DOM
+    inside the page at the moment it changes keeps the checks independent of how slow the test's
+    round trips are."""
     return f"""
 (() => {{
   {_LIT}
   const TILES = {json.dumps(tiles)};
-  window.__flips = []; window.__vis = []; window.__marker = [];
+  window.__flips = []; window.__vis = [];
   const last = new Map(), lastVis = new Map();
-  let lastMarker = null;
   const scan = () => {{
     const t = (performance.timeOrigin + performance.now()) / 1000;
     for (const tile of document.querySelectorAll(TILES)) {{
@@ -57,9 +56,6 @@ def signal_observer(tiles: str, name: str, on: str, vis: str = "false", probe: s
         window.__vis.push({{ name, on: vis, t }});
       }}
     }}
-    const m = document.getElementById('sim-sync-marker');
-    const c = m ? getComputedStyle(m).backgroundColor : null;
-    if (c !== lastMarker) {{ lastMarker = c; window.__marker.push({{ c, t }}); }}
   }};
   new MutationObserver(scan).observe(document,
     {{ subtree: true, childList: true, attributes: true, characterData: true }});
@@ -171,21 +167,17 @@ async def wait_events(sim: Any, code: str, kind: str, n: int, timeout: float = 1
 
 def active_observer(selector: str) -> str:
     """An init script recording ``window.__active`` ({name, t}) each time the text of the first
-    ``selector`` match changes (Zoom's active-speaker readers, reference 2.4), and ``window.__marker``
-    as in ``signal_observer``."""
+    ``selector`` match changes (Zoom's active-speaker readers, reference 2.4)."""
     return f"""
 (() => {{
   const SEL = {json.dumps(selector)};
-  window.__active = []; window.__marker = [];
-  let last = null, lastMarker = null;
+  window.__active = [];
+  let last = null;
   new MutationObserver(() => {{
     const t = (performance.timeOrigin + performance.now()) / 1000;
     const el = document.querySelector(SEL);
     const name = el ? el.textContent : null;
     if (name !== last) {{ last = name; window.__active.push({{ name, t }}); }}
-    const m = document.getElementById('sim-sync-marker');
-    const c = m ? getComputedStyle(m).backgroundColor : null;
-    if (c !== lastMarker) {{ lastMarker = c; window.__marker.push({{ c, t }}); }}
   }}).observe(document, {{ subtree: true, childList: true, attributes: true, characterData: true }});
 }})();
 """

@@ -87,8 +87,8 @@
   // Segments are put on the audio clock ~1 s ahead using a fresh clock mapping; the indicator hook
   // runs from a timer aimed at the moment the scheduled sample reaches the output.
   class Speech {
-    constructor({ speech, report, onStart, onEnd, audible = () => true }) {
-      this.report = report; this.onStart = onStart; this.onEnd = onEnd; this.audible = audible;
+    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true }) {
+      this.report = report; this.onStart = onStart; this.onEnd = onEnd; this.onArm = onArm; this.audible = audible;
       this.ctx = null; this.out = null; this.live = false; this.t0 = 0; this.tick = null;
       try {
         this.ctx = new AudioContext({ latencyHint: 'interactive' });
@@ -161,6 +161,7 @@
       const wait = this.segStartP(seg) - performance.now();
       if (wait > 120) return;  // re-armed later with a fresher clock mapping
       seg.armedStart = true;
+      if (seg.ctxStart !== null) this.onArm(seg, this.segStartP(seg), this.segEndP(seg));
       const fire = () => {
         if (seg.done || !this.live) return;
         const startP = this.segStartP(seg);
@@ -192,6 +193,7 @@
       }
     }
     stopSegment(seg) {
+      if (seg.anim) { seg.anim.cancel(); seg.anim = null; }
       if (seg.src && seg.src !== 'silent') { try { seg.src.stop(); } catch (e) { /* not started */ } }
       if (!seg.done) this.finish(seg, performance.now());
     }
@@ -272,7 +274,8 @@
       this.marker = null; this.markerOn = false;
       this.dialogs = new Map(); this.dialogSeq = 0;
       this.speech = new Speech({ speech: cfg.speech || [], report, audible,
-        onStart: (seg) => this.segStart(seg), onEnd: (seg) => this.segEnd(seg) });
+        onStart: (seg) => this.segStart(seg), onEnd: (seg) => this.segEnd(seg),
+        onArm: (seg, s, e) => this.markSegment(seg, s, e) });
     }
     get inCall() { return this.state === 'call'; }
 
@@ -293,7 +296,7 @@
       const name = seg.speaker;
       const n = (this.live.get(name) || 0) + 1;
       this.live.set(name, n);
-      this.syncMarker();
+      this.syncMarker(seg);
       const shown = this.hooks.speakingOn(name, n, seg);
       if (shown !== false && this.stuck.has(name) && !this.stuckOn.has(name)) {
         this.stuckOn.add(name);
@@ -305,15 +308,20 @@
       const name = seg.speaker;
       const n = Math.max(0, (this.live.get(name) || 0) - 1);
       this.live.set(name, n);
-      this.syncMarker();
+      this.syncMarker(seg);
       if (this.stuckOn.has(name)) return false;  // a stuck signal: the audio stopped, the signal did not
       return this.hooks.speakingOff(name, n, seg);
     }
     isStuck(name) { return this.stuckOn.has(name); }
 
     // ----- A/V sync marker: white while remote audio reaches the output, black otherwise -----
+    // The white square is an opacity animation on the document timeline, started at the time the
+    // audio clock says the segment's first sample reaches the output: the compositor draws it
+    // then, so a busy main thread (admission, a dialog) cannot delay it. A remote participant's
+    // video is composited off the main thread too; a style flip from a timer would not be.
     mountMarker() {
-      this.marker = h('div', { id: 'sim-sync-marker', 'aria-hidden': 'true', style: MARKER_STYLE });
+      this.marker = h('div', { id: 'sim-sync-marker', 'aria-hidden': 'true', style: MARKER_STYLE },
+        this.markerLight = h('div', { style: 'position:absolute;inset:0;background:#fff;opacity:0;will-change:opacity' }));
       this.markerOn = false;
       document.body.append(this.marker);
       const r = this.marker.getBoundingClientRect();
@@ -327,16 +335,32 @@
       } catch (e) { /* cross-origin parent */ }
       this.report('sync_marker', { x: r.x, y: r.y, w: r.width, h: r.height, dpr: window.devicePixelRatio,
         viewport: { w: window.innerWidth, h: window.innerHeight }, in_iframe: inIframe, frame_offset: frameOffset });
-      this.syncMarker();
     }
-    syncMarker() {
+    light(seg, fromP, toP) {
+      if (seg.anim) seg.anim.cancel();
+      seg.anim = this.markerLight.animate([{ opacity: 1 }, { opacity: 1 }], { duration: Math.max(1, toP - fromP), fill: 'none' });
+      seg.anim.startTime = fromP;
+      seg.markS = fromP; seg.markE = toP;
+    }
+    // Armed ~120 ms ahead, with the freshest mapping of the audio clock.
+    markSegment(seg, startP, endP) {
+      if (this.marker && this.audible()) this.light(seg, startP, endP);
+    }
+    // Truth: on when the first audible segment starts, off when the last one ends.
+    syncMarker(seg) {
       if (!this.marker) return;
       let on = false;
       if (this.audible()) for (const n of this.live.values()) if (n > 0) { on = true; break; }
       if (on === this.markerOn) return;
+      if (on && seg && !seg.anim) {
+        // Audio became audible in the middle of this segment (Zoom: computer audio joined now).
+        const now = performance.now();
+        const endP = seg.ctxStart === null ? seg.endP : this.speech.segEndP(seg);
+        this.light(seg, now, endP);
+      }
       this.markerOn = on;
-      this.marker.style.backgroundColor = on ? '#fff' : '#000';
-      this.report('sync_flip', { on });
+      const t = on ? (seg && seg.markS) : (seg && seg.markE);
+      this.report('sync_flip', { on }, t ? epoch(Math.min(t, performance.now())) : epoch());
     }
 
     // ----- in-call dialogs -----

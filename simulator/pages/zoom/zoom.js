@@ -452,7 +452,7 @@
     call.root.append(h('audio', { id: 'wc-audio-output', class: 'sim-remote-audio', autoplay: true }));
     report('audio_joined', { mic_on: media.micOn, auto }, t);
     syncFooter();
-    S.syncMarker();
+    for (const seg of S.speech.segments) if (seg.on && !seg.done) { S.syncMarker(seg); break; }
   }
   function joinAudio() {
     if (call.audioJoined || S.state !== 'call') return;

@@ -1,0 +1,114 @@
+"""Benchmark: every platform x variant of the e2e matrix, recorded N times, measured against truth.
+
+    .venv/bin/python benchmarks/variants.py [--runs 10] [--only zoom-auto] [--json out.json]
+
+Per variant: admission (as the page showed it) -> the recording's first frame; speaker start and
+end errors against the simulator's audio (median, p95 of |error|); the A/V offset of each run (the
+mean over its sync-marker onsets: audio onset minus marker onset; negative = audio first); the time
+from the meeting's end to the callback. The machine should otherwise be idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from callbacks.receiver import CallbackReceiver  # noqa: E402
+from simulator.demo import ROUTED_HOSTS  # noqa: E402
+from simulator.measure import av_offsets, timeline_errors  # noqa: E402
+from simulator.server import SimulatorServer  # noqa: E402
+from tests.e2e.test_platforms import MATRIX, build, meet_code, teams_code, zoom_id  # noqa: E402
+
+
+async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path) -> dict[str, Any]:
+    _, platform, options, changes, form = entry
+    code = {"zoom": zoom_id, "teams": teams_code, "meet": meet_code}[platform]()
+    sc = build(platform, code, options, **changes)
+    await sim.add_scenario(sc)
+    async with CallbackReceiver() as rx:
+        env = dict(os.environ, MEETBOT_ALLOW_PRIVATE_URLS="127.0.0.1/32",
+                   MEETBOT_HOST_OVERRIDES=",".join(f"{h}={sim.url}" for h in ROUTED_HOSTS))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--meeting-url", sc.public_url(form),
+            "--bot-name", "Bench Notetaker", "--callback-url", rx.url, "--output-dir", str(out),
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        rc = await proc.wait()
+        await rx.wait_for(1, timeout=15)
+        received_at = rx.received[-1].at
+    body = json.loads((out / "result.json").read_text())
+    truth = sim.truth(code)
+    if rc != 0 or not body.get("success"):
+        return {"failed": body.get("reason"), "rc": rc}
+    stats = json.loads((out / "stats.json").read_text())
+    origin = body["recording_started_at"]
+    starts, ends = timeline_errors(body["data"]["speaker_timeline"], truth, origin)
+    offsets = [o.offset for o in av_offsets(out / "recording.mp4", truth, origin)]
+    return {
+        "first_frame_s": stats["timings"].get("admission_to_first_frame_s"),
+        "starts": starts, "ends": ends if platform != "zoom" else [],
+        "av_mean": statistics.fmean(offsets) if offsets else None, "av_all": offsets,
+        "callback_s": received_at - truth["ended_at"],
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in rows if "failed" not in r]
+    starts = [abs(e) for r in ok for e in r["starts"]]
+    ends = [abs(e) for r in ok for e in r["ends"]]
+    av = [r["av_mean"] for r in ok if r["av_mean"] is not None]
+    ff = [r["first_frame_s"] for r in ok if r["first_frame_s"] is not None]
+    cb = [r["callback_s"] for r in ok]
+    fig = {
+        "variant": name, "runs": len(rows), "failed": len(rows) - len(ok),
+        "first_frame_ms": {"median": 1000 * statistics.median(ff), "max": 1000 * max(ff)} if ff else None,
+        "start_err_ms": {"median": 1000 * statistics.median(starts), "p95": 1000 * pct(starts, 0.95)}
+        if starts else None,
+        "end_err_ms": {"median": 1000 * statistics.median(ends), "p95": 1000 * pct(ends, 0.95)} if ends else None,
+        "av_offset_ms": {"mean": 1000 * statistics.fmean(av), "min": 1000 * min(av), "max": 1000 * max(av),
+                         "runs_within_45ms": sum(abs(a) <= 0.045 for a in av)} if av else None,
+        "callback_s": {"median": statistics.median(cb), "max": max(cb)} if cb else None,
+    }
+    print(json.dumps(fig, default=lambda v: round(v, 1)))
+    return fig
+
+
+async def main(runs: int, only: str | None, out_json: Path | None) -> None:
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="meetbot-variants-") as tmp:
+        async with SimulatorServer() as sim:
+            for entry in MATRIX:
+                if only and only not in entry[0]:
+                    continue
+                rows = []
+                for i in range(runs):
+                    t0 = time.time()
+                    row = await one(sim, entry, Path(tmp) / f"{entry[0]}-{i}")
+                    row["wall_s"] = time.time() - t0
+                    rows.append(row)
+                figures.append(report(entry[0], rows))
+    if out_json:
+        out_json.write_text(json.dumps(figures, indent=2, default=lambda v: round(v, 4)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--only", help="run the variants whose id contains this")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.only, args.json))

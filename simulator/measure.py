@@ -1,0 +1,144 @@
+"""Measuring a recording against the simulator's ground truth: A/V offset, timeline errors.
+
+A/V offset: the simulated page paints a sync marker (a square that turns white while remote audio
+plays) at the moment each speech segment's audio reaches the output. In the recording, the marker's
+first white frame and the audio onset of the same segment should coincide; their difference is the
+A/V offset (negative: the audio comes before the picture). The marker is sampled at the frame rate,
+so each onset lies between the last black frame and the first white one: the midpoint is taken, an
+error of at most half a frame interval per onset that averages out over a recording's onsets.
+"""
+
+from __future__ import annotations
+
+import array
+import itertools
+import statistics
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AvOffset", "audio_onset", "av_offsets", "marker_levels", "summary", "timeline_errors"]
+
+AUDIO_RATE = 48_000
+_WINDOW = 48  # 1 ms at 48 kHz
+
+
+@dataclass(frozen=True, slots=True)
+class AvOffset:
+    at: float
+    """File time of the audio onset."""
+    offset: float
+    """Audio onset minus marker onset, seconds (negative: audio first)."""
+    frame_gap: float
+    """Distance between the last dark and the first lit frame (the marker onset's uncertainty)."""
+
+
+def _run(cmd: list[str]) -> bytes:
+    return subprocess.run(cmd, check=True, capture_output=True, timeout=300).stdout
+
+
+def marker_levels(mp4: Path, rect: dict[str, float], *, height: int = 720,
+                  width: int = 1280) -> list[tuple[float, float]]:
+    """(file time, mean luma 0-255) of the marker's area in every video frame."""
+    dpr = float(rect.get("dpr", 1.0) or 1.0)
+    offset = rect.get("frame_offset") or {"x": 0.0, "y": 0.0}  # the client may sit in an iframe
+    x, y = rect["x"] + offset["x"], rect["y"] + offset["y"]
+    x0, y0 = int(x * dpr) + 4, int(y * dpr) + 4
+    x1 = min(int((x + rect["w"]) * dpr) - 4, width)
+    y1 = min(int((y + rect["h"]) * dpr) - 4, height)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ValueError(f"sync marker {rect} is not inside the {width}x{height} frame")
+    filt = f"crop={x1 - x0}:{y1 - y0}:{x0}:{y0},scale=1:1:flags=area,format=gray"
+    times = _run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                  "frame=pts_time", "-of", "csv=p=0", str(mp4)]).decode().split()
+    lumas = _run(["ffmpeg", "-v", "error", "-i", str(mp4), "-map", "0:v:0", "-vf", filt,
+                  "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+    pts = [float(t.strip(",")) for t in times if t.strip(",") not in ("", "N/A")]
+    return list(zip(pts, [float(v) for v in lumas], strict=False))
+
+
+def _audio(mp4: Path) -> tuple[float, array.array[int]]:
+    start = _run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                  "stream=start_time", "-of", "csv=p=0", str(mp4)]).decode().strip().strip(",")
+    raw = _run(["ffmpeg", "-v", "error", "-i", str(mp4), "-map", "0:a:0", "-ac", "1", "-ar",
+                str(AUDIO_RATE), "-f", "s16le", "-"])
+    return float(start or 0.0), array.array("h", raw)
+
+
+def audio_onset(samples: array.array[int], start: float, after: float, until: float, *,
+                threshold_db: float = -42.0) -> float | None:
+    """File time of the first 1 ms window louder than ``threshold_db`` in [after, until), which
+    must follow at least 50 ms of quieter audio (so an onset, not the middle of a sound)."""
+    limit = 32768 * 10 ** (threshold_db / 20)
+    a = max(0, int((after - start) * AUDIO_RATE))
+    b = min(len(samples), int((until - start) * AUDIO_RATE))
+    quiet = 0
+    for i in range(a, b - _WINDOW, _WINDOW):
+        peak = max(abs(s) for s in samples[i:i + _WINDOW])
+        if peak > limit:
+            if quiet >= 50:
+                # Refine to the first loud sample inside the window.
+                j = next((k for k in range(i, i + _WINDOW) if abs(samples[k]) > limit), i)
+                return start + j / AUDIO_RATE
+            quiet = 0
+        else:
+            quiet += 1
+    return None
+
+
+def av_offsets(mp4: Path, truth: dict[str, Any], origin: float) -> list[AvOffset]:
+    """One A/V offset per speech onset the marker announced (flip to white)."""
+    rect = truth.get("sync_marker_rect")
+    flips = [f for f in truth.get("sync_flips", []) if f.get("on")]
+    if not rect or not flips:
+        return []
+    levels = marker_levels(mp4, rect)
+    start, samples = _audio(mp4)
+    out = []
+    for flip in flips:
+        expect = float(flip["t"]) - origin
+        lit = None
+        for (t0, l0), (t1, l1) in itertools.pairwise(levels):
+            if expect - 0.6 <= t1 <= expect + 0.6 and l0 < 64 and l1 > 192:
+                lit = (t0, t1)
+                break
+        if lit is None:
+            continue
+        onset = audio_onset(samples, start, expect - 0.4, expect + 0.4)
+        if onset is None:
+            continue
+        marker = (lit[0] + lit[1]) / 2
+        out.append(AvOffset(at=onset, offset=onset - marker, frame_gap=lit[1] - lit[0]))
+    return out
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"n": len(values), "mean": statistics.fmean(values), "median": statistics.median(values),
+            "p95_abs": sorted(abs(v) for v in values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))],
+            "min": ordered[0], "max": ordered[-1], "p95": p95}
+
+
+def timeline_errors(timeline: list[dict[str, Any]], truth: dict[str, Any],
+                    origin: float) -> tuple[list[float], list[float]]:
+    """Start and end errors (seconds) of each timeline entry against the speech it matches
+    (same speaker, overlapping most); ends are skipped where the page never showed one."""
+    starts, ends = [], []
+    for said in truth.get("speech", []):
+        s, e = said["start"] - origin, (said["end"] or said["start"]) - origin
+        best, overlap = None, 0.0
+        for seg in timeline:
+            if seg["speaker_name"] != said["speaker"]:
+                continue
+            ov = min(e, seg["end_time_seconds"]) - max(s, seg["start_time_seconds"])
+            if ov > overlap:
+                best, overlap = seg, ov
+        if best is None:
+            continue
+        starts.append(best["start_time_seconds"] - s)
+        ends.append(best["end_time_seconds"] - e)
+    return starts, ends
