@@ -23,11 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callbacks.receiver import CallbackReceiver  # noqa: E402
-from simulator.demo import ROUTED_HOSTS  # noqa: E402
-from simulator.measure import av_offsets, timeline_errors  # noqa: E402
-from simulator.server import SimulatorServer  # noqa: E402
-from tests.e2e.test_platforms import MATRIX, build, meet_code, teams_code, zoom_id  # noqa: E402
+from callbacks.receiver import CallbackReceiver
+from simulator.demo import ROUTED_HOSTS
+from simulator.measure import av_offsets, timeline_errors
+from simulator.server import SimulatorServer
+from tests.e2e.test_platforms import MATRIX, build, meet_code, teams_code, zoom_id
 
 
 async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path) -> dict[str, Any]:
@@ -66,6 +66,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def spread(errors: list[float]) -> dict[str, float] | None:
+    """Median and p95 of absolute errors, in ms."""
+    if not errors:
+        return None
+    return {"median": 1000 * statistics.median(errors), "p95": 1000 * pct(errors, 0.95)}
+
+
 def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in rows if "failed" not in r]
     starts = [abs(e) for r in ok for e in r["starts"]]
@@ -76,9 +83,8 @@ def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     fig = {
         "variant": name, "runs": len(rows), "failed": len(rows) - len(ok),
         "first_frame_ms": {"median": 1000 * statistics.median(ff), "max": 1000 * max(ff)} if ff else None,
-        "start_err_ms": {"median": 1000 * statistics.median(starts), "p95": 1000 * pct(starts, 0.95)}
-        if starts else None,
-        "end_err_ms": {"median": 1000 * statistics.median(ends), "p95": 1000 * pct(ends, 0.95)} if ends else None,
+        "start_err_ms": spread(starts),
+        "end_err_ms": spread(ends),
         "av_offset_ms": {"mean": 1000 * statistics.fmean(av), "min": 1000 * min(av), "max": 1000 * max(av),
                          "runs_within_45ms": sum(abs(a) <= 0.045 for a in av)} if av else None,
         "callback_s": {"median": statistics.median(cb), "max": max(cb)} if cb else None,
@@ -106,7 +112,8 @@ async def main(runs: int, only: str | None, out_json: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", help="run the variants whose id contains this")
     parser.add_argument("--json", type=Path, help="also write the figures here")
