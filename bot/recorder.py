@@ -103,6 +103,10 @@ class Recorder:
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
             tune="zerolatency", pix_fmt="yuv420p", g=gop, keyint_min=gop, sc_threshold=0,
             acodec="aac", ar=48000, **{"b:a": self._audio_bitrate},
+            # passthrough: every frame keeps its capture time. The default constant-rate mode snaps
+            # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
+            # against the sound by up to a frame for as long as the grid stays off.
+            fps_mode="passthrough",
             output_ts_offset=f"-{self.ts_base}", muxdelay=0, muxpreload=0,
             f="hls", hls_time=self._segment_seconds, hls_list_size=0,
             hls_playlist_type="event", hls_flags="independent_segments",

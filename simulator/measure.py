@@ -1,11 +1,12 @@
 """Measuring a recording against the simulator's ground truth: A/V offset, timeline errors.
 
-A/V offset: the simulated page paints a sync marker (a square that turns white while remote audio
-plays) at the moment each speech segment's audio reaches the output. In the recording, the marker's
-first white frame and the audio onset of the same segment should coincide; their difference is the
-A/V offset (negative: the audio comes before the picture). The marker is sampled at the frame rate,
-so each onset lies between the last black frame and the first white one: the midpoint is taken, an
-error of at most half a frame interval per onset that averages out over a recording's onsets.
+A/V offset: the simulated page lights a sync marker (a black square that fades to white over
+``ramp_ms`` while remote audio plays) from the moment each speech segment's audio reaches the output.
+In the recording, the marker's onset and the audio onset of the same segment should coincide; their
+difference is the A/V offset (negative: the audio comes before the picture). The marker is sampled
+at the frame rate, but a frame caught inside the ramp tells how long ago the fade began (its
+brightness), so the onset is placed to a few milliseconds; without such a frame it is placed
+between the last dark and the first lit frame.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class AvOffset:
     """File time of the audio onset."""
     offset: float
     """Audio onset minus marker onset, seconds (negative: audio first)."""
-    frame_gap: float
-    """Distance between the last dark and the first lit frame (the marker onset's uncertainty)."""
+    precise: bool
+    """The marker onset was read from a frame inside the fade (else: between two frames)."""
 
 
 def _run(cmd: list[str]) -> bytes:
@@ -59,8 +60,9 @@ def marker_levels(mp4: Path, rect: dict[str, float], *, height: int = 720,
 
 
 def _audio(mp4: Path) -> tuple[float, array.array[int]]:
-    start = _run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-                  "stream=start_time", "-of", "csv=p=0", str(mp4)]).decode().strip().strip(",")
+    out = _run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                "stream=start_time", "-of", "csv=p=0", str(mp4)]).decode().split()
+    start = out[0].strip(",") if out else ""
     raw = _run(["ffmpeg", "-v", "error", "-i", str(mp4), "-map", "0:a:0", "-ac", "1", "-ar",
                 str(AUDIO_RATE), "-f", "s16le", "-"])
     return float(start or 0.0), array.array("h", raw)
@@ -94,23 +96,37 @@ def av_offsets(mp4: Path, truth: dict[str, Any], origin: float) -> list[AvOffset
     if not rect or not flips:
         return []
     levels = marker_levels(mp4, rect)
+    ramp = float(rect.get("ramp_ms") or 0) / 1000
     start, samples = _audio(mp4)
     out = []
     for flip in flips:
         expect = float(flip["t"]) - origin
-        lit = None
-        for (t0, l0), (t1, l1) in itertools.pairwise(levels):
-            if expect - 0.6 <= t1 <= expect + 0.6 and l0 < 64 and l1 > 192:
-                lit = (t0, t1)
-                break
-        if lit is None:
+        marker, precise = _marker_onset(levels, expect, ramp)
+        if marker is None:
             continue
         onset = audio_onset(samples, start, expect - 0.4, expect + 0.4)
         if onset is None:
             continue
-        marker = (lit[0] + lit[1]) / 2
-        out.append(AvOffset(at=onset, offset=onset - marker, frame_gap=lit[1] - lit[0]))
+        out.append(AvOffset(at=onset, offset=onset - marker, precise=precise))
     return out
+
+
+def _marker_onset(levels: list[tuple[float, float]], expect: float,
+                  ramp: float) -> tuple[float | None, bool]:
+    """When the marker began to light near ``expect``: from a frame inside the fade if there is
+    one, else the midpoint between the last dark frame and the first lit one."""
+    for (t0, l0), (t1, l1) in itertools.pairwise(levels):
+        if not (expect - 0.6 <= t1 <= expect + 0.6 and l0 < 8 and l1 > 8):
+            continue
+        if ramp > 0:
+            for t, lum in levels:
+                if t1 <= t <= t1 + ramp and 8 < lum < 247:
+                    return t - ramp * lum / 255, True
+                if t > t1 + ramp:
+                    break
+        if l1 > 192:
+            return (t0 + t1) / 2, False
+    return None, False
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -33,7 +33,7 @@ class GroundTruth:
       (``button`` is the text or aria-label of what dismissed it; ``dismissed_at`` stays null for a
       dialog still open when the call ended, or one the bot never closed). ``reason`` is
       "end_over_dialog" for the Zoom dialog opened just before the end.
-    - ``sync_marker_rect``: ``{x, y, w, h, dpr, viewport: {w, h}, in_iframe, frame_offset}`` of
+    - ``sync_marker_rect``: ``{x, y, w, h, dpr, viewport: {w, h}, in_iframe, frame_offset, ramp_ms}`` of
       ``#sim-sync-marker`` in CSS px (``frame_offset``: where the frame sits in the top page when
       the client runs in ``iframe#webclient``); ``sync_flips``: ``[{t, on}]`` each time it turned
       white (``on``) or black, at the moment remote audio started or stopped reaching the output.
@@ -144,7 +144,7 @@ class GroundTruth:
                     break
         elif kind == "sync_marker":
             d["sync_marker_rect"] = {k: event.get(k) for k in (
-                "x", "y", "w", "h", "dpr", "viewport", "in_iframe", "frame_offset")}
+                "x", "y", "w", "h", "dpr", "viewport", "in_iframe", "frame_offset", "ramp_ms")}
         elif kind == "sync_flip":
             d["sync_flips"].append({"t": t, "on": bool(event.get("on"))})
         elif kind == "stuck_on":

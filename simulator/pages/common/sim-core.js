@@ -263,6 +263,8 @@
     + 'box-sizing:border-box;background-color:#000;z-index:2147483647;pointer-events:none;display:block;'
     + 'opacity:1;transform:none;filter:none;mix-blend-mode:normal';
 
+  const MARKER_RAMP_MS = 120;
+
   class Session {
     constructor({ cfg, report, audible = () => true, hooks }) {
       this.cfg = cfg; this.report = report; this.audible = audible; this.hooks = hooks;
@@ -333,12 +335,18 @@
           frameOffset = { x: f.x + window.frameElement.clientLeft, y: f.y + window.frameElement.clientTop };
         }
       } catch (e) { /* cross-origin parent */ }
-      this.report('sync_marker', { x: r.x, y: r.y, w: r.width, h: r.height, dpr: window.devicePixelRatio,
+      this.report('sync_marker', { x: r.x, y: r.y, w: r.width, h: r.height, dpr: window.devicePixelRatio, ramp_ms: MARKER_RAMP_MS,
         viewport: { w: window.innerWidth, h: window.innerHeight }, in_iframe: inIframe, frame_offset: frameOffset });
     }
+    // The white fades in linearly over MARKER_RAMP_MS from the segment's start, so one captured
+    // frame inside the ramp tells the onset to a few ms (its brightness is the time since), where a
+    // plain flip is only placed between two frames.
     light(seg, fromP, toP) {
       if (seg.anim) seg.anim.cancel();
-      seg.anim = this.markerLight.animate([{ opacity: 1 }, { opacity: 1 }], { duration: Math.max(1, toP - fromP), fill: 'none' });
+      const duration = Math.max(MARKER_RAMP_MS + 1, toP - fromP);
+      seg.anim = this.markerLight.animate(
+        [{ opacity: 0, easing: 'linear' }, { opacity: 1, offset: MARKER_RAMP_MS / duration }, { opacity: 1 }],
+        { duration, fill: 'none' });
       seg.anim.startTime = fromP;
       seg.markS = fromP; seg.markE = toP;
     }
