@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     x264_preset: str = "veryfast"
     """veryfast keeps 2 bots per 2 cores at 720p15; ultrafast fits 3 (see docs/media notes)."""
     audio_bitrate: str = "128k"
+    audio_delay_ms: float = Field(25.0, ge=0, le=500)
+    """The recording's sound is delayed this much to match the picture: Chromium draws a page change
+    on the virtual display about a compositor frame or two after the sound leaves it. Measured by
+    benchmarks/variants.py (the A/V offset of its sync marker); 0 keeps the raw capture times."""
     segment_seconds: int = Field(2, ge=1, le=10)
     """HLS segment length: at most this much media is lost if the worker is killed."""
 

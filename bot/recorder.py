@@ -52,6 +52,7 @@ class Recorder:
         audio_bitrate: str,
         segment_seconds: int,
         stop_timeout: float,
+        audio_delay: float = 0.0,
         on_segment: SegmentHandler,
     ) -> None:
         self._display = display
@@ -64,6 +65,7 @@ class Recorder:
         self._audio_bitrate = audio_bitrate
         self._segment_seconds = segment_seconds
         self._stop_timeout = stop_timeout
+        self._audio_delay = audio_delay
         self._on_segment = on_segment
         self._proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,7 +96,11 @@ class Recorder:
         gop = self._fps * self._segment_seconds
         video = ffmpeg.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps,
                              draw_mouse=0, thread_queue_size=512)
-        audio = ffmpeg.input(self._monitor, f="pulse", ac=2, ar=48000, thread_queue_size=1024)
+        # The sound is stamped as it leaves Chromium; the picture only when Chromium has drawn it on
+        # the display, a frame or two later. Delaying the sound by that drawing time lines the two
+        # up as they were on the page (see audio_delay_ms in the settings).
+        audio = ffmpeg.input(self._monitor, f="pulse", ac=2, ar=48000, thread_queue_size=1024,
+                             itsoffset=f"{self._audio_delay:.3f}")
         # Silence on the bot's own sink is what the silence auto-leave acts on.
         audio = audio.filter("silencedetect", n=f"{SILENCE_DB}dB", d=SILENCE_MIN_S)
         out = ffmpeg.output(

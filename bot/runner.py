@@ -214,7 +214,7 @@ class JobRunner:
                 fps=s.video_fps, audio_env=sink.client_env(), monitor=sink.monitor,
                 work_dir=work / "hls", preset=s.x264_preset, audio_bitrate=s.audio_bitrate,
                 segment_seconds=s.segment_seconds, stop_timeout=s.ffmpeg_stop_timeout,
-                on_segment=self._store_segment,
+                audio_delay=s.audio_delay_ms / 1000, on_segment=self._store_segment,
             ))
             self._admitted_at = admitted_at
             side = asyncio.create_task(adapter.after_admission(), name="after-admission")
