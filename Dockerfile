@@ -6,11 +6,16 @@ ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 MEETBOT_LOG_JSON=true
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY scripts ./scripts
-COPY bot ./bot
+COPY core ./core
+COPY media ./media
+COPY storage ./storage
+COPY status ./status
 COPY platforms ./platforms
 COPY callbacks ./callbacks
-COPY simulator ./simulator
+COPY bot ./bot
 COPY server ./server
+COPY cli ./cli
+COPY simulator ./simulator
 RUN scripts/setup.sh --no-dev --venv /app/.venv && rm -rf /var/lib/apt/lists/* /root/.cache
 ENV PATH=/app/.venv/bin:$PATH
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulator.demo import SCENARIOS, record
+from cli.demo import SCENARIOS, record
 
 
 async def one(scenario: Path, out: Path) -> dict[str, float]:

@@ -24,9 +24,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callbacks.receiver import CallbackReceiver
-from simulator.demo import ROUTED_HOSTS
 from simulator.measure import av_offsets, timeline_errors
 from simulator.server import SimulatorServer
+from simulator.urls import ROUTED_HOSTS
 from tests.e2e.test_platforms import MATRIX, build, meet_code, teams_code, zoom_id
 
 
@@ -39,7 +39,7 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path) -> dict[s
         env = dict(os.environ, MEETBOT_ALLOW_PRIVATE_URLS="127.0.0.1/32",
                    MEETBOT_HOST_OVERRIDES=",".join(f"{h}={sim.url}" for h in ROUTED_HOSTS))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--meeting-url", sc.public_url(form),
+            sys.executable, "-m", "cli", "run", "--meeting-url", sc.public_url(form),
             "--bot-name", "Bench Notetaker", "--callback-url", rx.url, "--output-dir", str(out),
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         rc = await proc.wait()

@@ -1,3 +1,7 @@
-from bot.cli import main
+"""``python -m bot``: run the job in MEETBOT_JOB (how launchers start a bot process)."""
 
-main()
+import sys
+
+from bot.main import main
+
+sys.exit(main())

@@ -13,9 +13,9 @@ from types import TracebackType
 
 import pulsectl
 
-from bot.aio import cleanup_step, die_with_parent
-from bot.errors import RecordingError
 from bot.leases import Lease
+from core.aio import cleanup_step, die_with_parent
+from core.errors import RecordingError
 
 log = logging.getLogger("meetbot.audio")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from bot.errors import JobError, RecordingError
-from bot.media import run_tool
-from bot.outcomes import Outcome
 from callbacks.guard import UnsafeUrlError
+from core.errors import JobError, RecordingError
+from core.outcomes import Outcome
+from media.ffmpeg import FFmpeg, run
 
 log = logging.getLogger("meetbot.avatar")
 
@@ -53,9 +53,9 @@ async def fetch_image(url: str, client: httpx.AsyncClient) -> bytes:
     return data
 
 
-async def _ffmpeg(*args: str) -> None:
+async def _ffmpeg(cmd: FFmpeg) -> None:
     try:
-        await run_tool("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, timeout=60)
+        await run(cmd.args(), timeout=60)
     except RecordingError as exc:
         raise JobError(Outcome.INVALID_BOT_IMAGE, f"bot image could not be decoded: {exc.message}") from exc
 
@@ -69,8 +69,8 @@ def _fit(width: int, height: int) -> str:
 async def image_to_y4m(image: Path, out: Path) -> Path:
     w, h = CAMERA_SIZE
     # One frame is enough: Chromium loops the file.
-    await _ffmpeg("-i", str(image), "-vf", _fit(w, h), "-frames:v", "1", "-r", "10",
-                  "-f", "yuv4mpegpipe", str(out))
+    await _ffmpeg(FFmpeg().input(image).output(out, {"vf": _fit(w, h), "frames:v": 1}, r=10,
+                                               f="yuv4mpegpipe"))
     return out
 
 
@@ -83,8 +83,8 @@ async def default_y4m(bot_name: str, out: Path) -> Path:
     if _FONT.exists():
         vf = (f"drawtext=fontfile={_FONT}:textfile={text_file}:fontcolor=white:fontsize=64:"
               f"x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p")
-    await _ffmpeg("-f", "lavfi", "-i", f"color=c={_BACKGROUND}:s={w}x{h}:r=10", "-vf", vf,
-                  "-frames:v", "1", "-f", "yuv4mpegpipe", str(out))
+    await _ffmpeg(FFmpeg().input(f"color=c={_BACKGROUND}:s={w}x{h}:r=10", f="lavfi")
+                  .output(out, {"vf": vf, "frames:v": 1}, f="yuv4mpegpipe"))
     return out
 
 

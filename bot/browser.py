@@ -12,9 +12,9 @@ from types import TracebackType
 
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 
-from bot.aio import cleanup_step
-from bot.errors import RecordingError
 from bot.routing import install_host_overrides
+from core.aio import cleanup_step
+from core.errors import RecordingError
 
 log = logging.getLogger("meetbot.browser")
 

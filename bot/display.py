@@ -9,8 +9,8 @@ from types import TracebackType
 
 from pyvirtualdisplay import Display
 
-from bot.errors import RecordingError
 from bot.leases import Lease
+from core.errors import RecordingError
 
 log = logging.getLogger("meetbot.display")
 

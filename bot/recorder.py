@@ -22,11 +22,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
-import ffmpeg
-
-from bot.aio import cleanup_step, die_with_parent
-from bot.errors import RecordingError
-from bot.media import first_packet_pts, playlist_segments
+from core.aio import cleanup_step, die_with_parent
+from core.errors import RecordingError
+from media.ffmpeg import FFmpeg, first_packet_pts
+from media.hls import playlist_segments
 
 log = logging.getLogger("meetbot.recorder")
 
@@ -94,34 +93,31 @@ class Recorder:
     def command(self) -> list[str]:
         w, h = self._size
         gop = self._fps * self._segment_seconds
-        video = ffmpeg.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps,
-                             draw_mouse=0, thread_queue_size=512)
+        cmd = FFmpeg(loglevel="info", interactive=True, global_options={
+            # info level for silencedetect's reports; -nostats keeps the rest quiet.
+            "copyts": True, "nostats": True, "progress": "pipe:2"})
+        cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps, draw_mouse=0,
+                  thread_queue_size=512)
         # The sound is stamped as it leaves Chromium; the picture only when Chromium has drawn it on
         # the display, a frame or two later. Delaying the sound by that drawing time lines the two
         # up as they were on the page (see audio_delay_ms in the settings).
-        audio = ffmpeg.input(self._monitor, f="pulse", ac=2, ar=48000, thread_queue_size=1024,
-                             itsoffset=f"{self._audio_delay:.3f}")
+        cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{self._audio_delay:.3f}",
+                  thread_queue_size=1024)
         # Silence on the bot's own sink is what the silence auto-leave acts on.
-        audio = audio.filter("silencedetect", n=f"{SILENCE_DB}dB", d=SILENCE_MIN_S)
-        out = ffmpeg.output(
-            video, audio, str(self.playlist),
+        cmd.filter_complex(f"[1:a]silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}[a]")
+        return cmd.output(self.playlist, {"map": ["0:v", "[a]"], "b:a": self._audio_bitrate},
             vcodec="libx264", preset=self._preset,
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
             tune="zerolatency", pix_fmt="yuv420p", g=gop, keyint_min=gop, sc_threshold=0,
-            acodec="aac", ar=48000, **{"b:a": self._audio_bitrate},
+            acodec="aac", ar=48000,
             # passthrough: every frame keeps its capture time. The default constant-rate mode snaps
             # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
             # against the sound by up to a frame for as long as the grid stays off.
             fps_mode="passthrough",
             output_ts_offset=f"-{self.ts_base}", muxdelay=0, muxpreload=0,
-            f="hls", hls_time=self._segment_seconds, hls_list_size=0,
-            hls_playlist_type="event", hls_flags="independent_segments",
-            hls_segment_filename=str(self.dir / "seg_%05d.ts"),
-        ).overwrite_output().global_args(
-            # info level for silencedetect's reports; -nostats keeps the rest quiet.
-            "-copyts", "-hide_banner", "-nostats", "-loglevel", "info", "-progress", "pipe:2"
-        )
-        return list(out.compile())
+            f="hls", hls_time=self._segment_seconds, hls_list_size=0, hls_playlist_type="event",
+            hls_flags="independent_segments", hls_segment_filename=str(self.dir / "seg_%05d.ts"),
+        ).args()
 
     async def __aenter__(self) -> Recorder:
         self.dir.mkdir(parents=True, exist_ok=True)

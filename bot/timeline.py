@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
-
-class SpeakerSegment(BaseModel):
-    speaker_name: str
-    start_time_seconds: float
-    end_time_seconds: float
+from core.payloads import SpeakerSegment
 
 
 @dataclass(frozen=True, slots=True)

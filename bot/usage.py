@@ -1,14 +1,12 @@
-"""CPU and memory of the bot's process tree, sampled from /proc while it records."""
+"""CPU and memory of the bot's process tree, sampled with psutil while it records."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 
+import psutil
 from pydantic import BaseModel
-
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 class Usage(BaseModel):
@@ -22,52 +20,21 @@ class Usage(BaseModel):
     """Average CPU % per executable name."""
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def _tree(root: int) -> list[int]:
-    tree = _children()
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(tree.get(pid, []))
-    return out
-
-
-def _pss(pid: int) -> int:
+def _sample(root: int) -> dict[int, tuple[str, float, int]]:
+    """pid -> (name, CPU seconds, PSS bytes) for ``root`` and every process below it."""
+    out: dict[int, tuple[str, float, int]] = {}
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _sample(root: int) -> dict[int, tuple[str, int, int]]:
-    """pid -> (name, cpu ticks, PSS bytes)."""
-    out = {}
-    for pid in _tree(root):
+        top = psutil.Process(root)
+        procs = [top, *top.children(recursive=True)]
+    except psutil.Error:
+        return out
+    for proc in procs:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
+            with proc.oneshot():
+                cpu = proc.cpu_times()
+                out[proc.pid] = (proc.name(), cpu.user + cpu.system, proc.memory_full_info().pss)
+        except psutil.Error:  # gone, or not ours to read
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])
-        out[pid] = (name, ticks, _pss(pid))
     return out
 
 
@@ -86,9 +53,9 @@ async def sample_usage(usage: Usage, *, interval: float = 2.0, root: int | None 
         dt = now - prev_t
         cpu = 0.0
         names: dict[str, float] = {}
-        for pid, (name, ticks, _) in cur.items():
-            before = prev.get(pid, (name, ticks, 0))[1]
-            pct = (ticks - before) / _TICK / dt * 100
+        for pid, (name, seconds, _) in cur.items():
+            before = prev.get(pid, (name, seconds, 0))[1]
+            pct = (seconds - before) / dt * 100
             cpu += pct
             names[name] = names.get(name, 0.0) + pct
         pss = sum(r for _, _, r in cur.values()) / 1e6

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.embedded_server import EmbeddedServer
+from core.http import EmbeddedServer
 
 
 @dataclass

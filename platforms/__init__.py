@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.errors import JoinError
-from bot.outcomes import Outcome
+from core.errors import JoinError
+from core.outcomes import Outcome
 from platforms.base import MeetingRef, PlatformAdapter
 from platforms.google_meet import GoogleMeetAdapter
 from platforms.teams import TeamsAdapter

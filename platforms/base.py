@@ -45,8 +45,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
 from pydantic import BaseModel
 
-from bot.errors import JoinError
-from bot.outcomes import Outcome
+from core.errors import JoinError
+from core.outcomes import Outcome
 
 log = logging.getLogger("meetbot.platforms")
 

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 from playwright.async_api import Locator
 
-from bot.errors import JoinError
-from bot.outcomes import Outcome
+from core.errors import JoinError
+from core.outcomes import Outcome
 from platforms.base import (
     CallView,
     LobbyView,

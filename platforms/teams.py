@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, quote, unquote
 
 from playwright.async_api import Locator
 
-from bot.errors import JoinError
-from bot.outcomes import Outcome
+from core.errors import JoinError
+from core.outcomes import Outcome
 from platforms.base import (
     CallView,
     LobbyView,

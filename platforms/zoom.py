@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlencode
 
 from playwright.async_api import Frame, Locator, Page
 
-from bot.errors import JoinError
-from bot.outcomes import Outcome
+from core.errors import JoinError
+from core.outcomes import Outcome
 from platforms.base import (
     CallView,
     LobbyView,

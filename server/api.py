@@ -8,7 +8,7 @@ Routes have no trailing slash; ``default`` is the collection's id and alias.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,21 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import platforms
-from bot.config import Settings
-from bot.errors import MeetbotError
-from bot.job import Job
-from server.store import MeetingRecord, StatusStore
+from core.errors import MeetbotError
+from core.job import Job
+from core.settings import Settings
+from server.launchers import BotLauncher, record_of
+from status import MeetingRecord, StatusStore
 
 COLLECTION = {"id": "default", "name": "Default Collection",
               "description": "Meetings recorded by this meetbot server.", "is_public": False}
-
-
-class Bots(Protocol):
-    """Whatever runs the bots: the embedded pool now, a Redis queue later."""
-
-    def submit(self, job: Job) -> None: ...
-
-    async def leave(self, meeting_id: str) -> bool: ...
 
 
 class ApiError(Exception):
@@ -86,8 +79,8 @@ def video_data(r: MeetingRecord) -> dict[str, Any]:
     return data
 
 
-def create_app(*, store: StatusStore, bots: Bots, settings: Settings) -> FastAPI:
-    keys = [k.strip() for k in settings.api_keys.split(",") if k.strip()]
+def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings) -> FastAPI:
+    keys = [k.get_secret_value() for k in settings.api_keys]
 
     async def authorize(token: str | None = Depends(APIKeyHeader(name="x-access-token", auto_error=False))
                         ) -> None:
@@ -124,11 +117,7 @@ def create_app(*, store: StatusStore, bots: Bots, settings: Settings) -> FastAPI
         except MeetbotError as exc:
             raise ApiError(400, exc.message, exc.code.value) from exc
         job = job.model_copy(update={"output_dir": (settings.output_dir / job.meeting_id).resolve()})
-        record = MeetingRecord(
-            meeting_id=job.meeting_id, video_id=job.video_id, collection_id=cid, meeting_url=job.meeting_url,
-            bot_name=job.bot_name, meeting_title=job.meeting_title, time_zone=job.time_zone,
-            callback_url=str(job.callback_url) if job.callback_url else None,
-            callback_data=job.callback_data, output_dir=str(job.output_dir))
+        record = record_of(job, collection_id=cid)
         await store.create(record)
         bots.submit(job)
         return ok(meeting_data(record))

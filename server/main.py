@@ -1,4 +1,12 @@
-"""``meetbot serve``: the API, the player pages and the media, with the bots run in-process."""
+"""``meetbot serve``: the API, the player pages and the media; bots launched one of three ways.
+
+- embedded (default): the server runs bot processes itself, status in SQLite;
+- queue (``MEETBOT_REDIS_URL``): jobs go to Redis for ``meetbot worker`` consumers, status in Redis;
+- Kubernetes (``MEETBOT_LAUNCHER=kubernetes``, with Redis for the status): one Job per meeting.
+
+In every mode the server delivers what is left in the callback outbox, and fails meetings whose
+bot stopped renewing its heartbeat (``worker_lost``).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +14,24 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bot.config import Settings
-from bot.embedded_server import EmbeddedServer
-from bot.webhooks import build_deliverer
-from server.api import Bots, create_app
+from callbacks.factory import build_deliverer
+from core.http import EmbeddedServer
+from core.settings import Settings
+from server.api import create_app
+from server.launchers import BotLauncher, reap_lost
 from server.media import media_router
 from server.player import STATIC, player_router
-from server.pool import BotPool
-from server.sqlite_store import SqliteStatusStore
-from server.store import StatusStore
+from status import StatusStore
 
 log = logging.getLogger("meetbot.serve")
 
 
-def build_app(store: StatusStore, bots: Bots, settings: Settings) -> FastAPI:
+def build_app(store: StatusStore, bots: BotLauncher, settings: Settings) -> FastAPI:
     app = create_app(store=store, bots=bots, settings=settings)
     app.include_router(media_router(store))
     app.include_router(player_router(store))
@@ -33,7 +41,7 @@ def build_app(store: StatusStore, bots: Bots, settings: Settings) -> FastAPI:
 
 def base_url(settings: Settings, host: str, port: int) -> str:
     if settings.public_url:
-        return settings.public_url.rstrip("/")
+        return str(settings.public_url).rstrip("/")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://{shown}:{port}"
 
@@ -47,73 +55,78 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
+async def _every(interval: float, step: Callable[[], Awaitable[object]], what: str) -> None:
+    while True:
+        try:
+            await step()
+        except Exception:
+            log.warning("periodic step failed", extra={"step": what}, exc_info=True)
+        await asyncio.sleep(interval)
+
+
 async def serve(settings: Settings, *, host: str, port: int) -> int:
+    closers: list[Callable[[], Awaitable[object]]] = []
     if settings.redis_url:
-        return await serve_queue(settings, host=host, port=port)
-    status_db = (settings.status_db or settings.data_dir / "meetbot.db").resolve()
-    store = SqliteStatusStore(status_db)
-    pool = BotPool(store, settings, status_db=status_db, base_url="", slots=settings.max_bots)
-    server = EmbeddedServer(build_app(store, pool, settings), host=host, port=port, name="api")
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        from status.redis import RedisStatusStore
+
+        store: StatusStore = RedisStatusStore(str(settings.redis_url))
+        redis = await create_pool(RedisSettings.from_dsn(str(settings.redis_url)))
+        closers.append(redis.aclose)
+        where = str(settings.redis_url)
+    else:
+        from status.sqlite import SqliteStatusStore
+
+        status_db = (settings.status_db or settings.data_dir / "meetbot.db").resolve()
+        settings = settings.model_copy(update={"status_db": status_db})  # the bots report there
+        store = SqliteStatusStore(status_db)
+        where = str(status_db)
+    bots = _launcher(settings, store, locals().get("redis"))
+    server = EmbeddedServer(build_app(store, bots, settings), host=host, port=port, name="api")
     await server.start()
-    pool.base_url = base_url(settings, host, server.port)
-    await pool.start()
-    # Callbacks that bots (or the pool) could not deliver within their grace period: retried here.
+    # Known once the API listens (port 0 picks one); bots put it in their URLs.
+    public = bots.public_url = base_url(settings, host, server.port)
+    await bots.start()
     deliverer = build_deliverer(settings)
-    outbox = asyncio.create_task(deliverer.run_pending(once=False, poll_interval=5.0), name="outbox")
-    print(f"meetbot serve: listening on {pool.base_url} (bots: {settings.max_bots}, "
-          f"store: {status_db})", flush=True)
+    tasks = [
+        # Callbacks that bots (or launchers) could not deliver within their grace period.
+        asyncio.create_task(deliverer.run_pending(once=False, poll_interval=5.0), name="outbox"),
+        asyncio.create_task(_every(settings.reap_interval, lambda: reap_lost(store, settings), "reap"),
+                            name="reaper"),
+    ]
+    print(f"meetbot serve: listening on {public} (bots: {type(bots).__name__}, "
+          f"{settings.max_bots if not settings.redis_url else 'queued'}; store: {where})", flush=True)
     try:
         await _until_signal()
     finally:
         log.info("shutting down: running bots stop gracefully")
         await server.aclose()
-        await pool.aclose()
-        outbox.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await outbox
-        await deliverer.aclose()
-    return 0
-
-
-
-async def serve_queue(settings: Settings, *, host: str, port: int) -> int:
-    """Queue mode: jobs go to Redis for `meetbot worker` consumers; the status store is Redis too.
-
-    The server also fails meetings whose worker was lost (no heartbeat), like every worker does.
-    """
-    from arq import create_pool
-    from arq.connections import RedisSettings
-
-    from server.queue_worker import QueueBots, reap_lost
-    from server.redis_store import RedisStatusStore
-
-    assert settings.redis_url
-    store = RedisStatusStore(settings.redis_url)
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    bots: Bots = QueueBots(redis, store, settings)
-    if settings.launcher == "kubernetes":
-        from server.kube import KubeBots
-
-        bots = KubeBots(settings, store, public_url=base_url(settings, host, port))
-    server = EmbeddedServer(build_app(store, bots, settings), host=host, port=port, name="api")
-    await server.start()
-
-    async def reaper() -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                await reap_lost(store, settings)
-            await asyncio.sleep(settings.reap_interval)
-
-    tasks = [asyncio.create_task(reaper(), name="reaper")]
-    print(f"meetbot serve: listening on {base_url(settings, host, server.port)} "
-          f"(store: {settings.redis_url}, bots: {type(bots).__name__})", flush=True)
-    try:
-        await _until_signal()
-    finally:
-        await server.aclose()
+        await bots.aclose()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await redis.aclose()
+        await deliverer.aclose()
+        for close in closers:
+            with contextlib.suppress(Exception):
+                await close()
         await store.aclose()
     return 0
+
+
+def _launcher(settings: Settings, store: StatusStore, redis: object) -> BotLauncher:
+    if settings.launcher == "kubernetes":
+        from server.launchers.kubernetes import KubernetesLauncher
+
+        return KubernetesLauncher(settings, store)
+    if settings.redis_url:
+        from server.launchers.queue import QueueLauncher
+        from status.redis import RedisStatusStore
+
+        assert isinstance(store, RedisStatusStore)
+        return QueueLauncher(redis, store, settings)  # type: ignore[arg-type]
+    from server.launchers.embedded import EmbeddedLauncher
+
+    return EmbeddedLauncher(store, settings, slots=settings.max_bots)
+

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from server.api import ApiError
-from server.store import StatusStore
+from status.store import StatusStore
 
 _SERVABLE = re.compile(r"^(hls/[A-Za-z0-9_.-]+\.(m3u8|ts)|recording\.mp4)$")
 _TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".mp4": "video/mp4"}

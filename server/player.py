@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from server.store import MeetingRecord, StatusStore
+from status.store import MeetingRecord, StatusStore
 
 TEMPLATE = (Path(__file__).parent / "templates" / "player.html").read_text()
 STATIC = Path(__file__).parent / "static"

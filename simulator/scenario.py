@@ -9,6 +9,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulator.urls import join_url
+
 __all__ = [
     "DIALOG_KINDS",
     "TEAMS_LOBBY_TEXTS",
@@ -367,8 +369,6 @@ class Scenario(_Model):
 
     def public_url(self, form: str | None = None, **kwargs: Any) -> str:
         """The public join URL (see ``simulator.urls.join_url`` for the forms)."""
-        from simulator.urls import join_url
-
         return join_url(self, form, **kwargs)
 
 

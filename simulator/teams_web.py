@@ -19,14 +19,13 @@ import html
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-if TYPE_CHECKING:
-    from simulator.server import Meeting, Registry
+from simulator.registry import Meeting, Registry, host_kind
 
 PAGES_DIR = Path(__file__).parent / "pages"
 _NO_STORE = {"cache-control": "no-store"}
@@ -63,8 +62,6 @@ class TeamsPages:
 
     async def dispatch(self, request: Request) -> Response:
         """Other paths on a Teams or login host."""
-        from simulator.server import host_kind
-
         if host_kind(request) == "login":
             return await self.login(request)
         return await self.app(request)

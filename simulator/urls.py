@@ -21,13 +21,23 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from simulator.scenario import Scenario
 
-__all__ = ["FORMS", "join_url", "teams_context", "teams_thread"]
+class _Meeting(Protocol):
+    """What a join URL is made from (a ``simulator.scenario.Scenario``)."""
+
+    platform: str
+    meeting_code: str
+    zoom: Any
+    teams: Any
+
+__all__ = ["FORMS", "ROUTED_HOSTS", "join_url", "teams_context", "teams_thread"]
+
+# Every public host a join on any platform touches; route them all to the simulator.
+ROUTED_HOSTS = ("meet.google.com", "zoom.us", "*.zoom.us", "teams.microsoft.com", "teams.live.com",
+                "login.microsoftonline.com")
 
 FORMS = {
     "meet": ("meet",),
@@ -49,7 +59,7 @@ def teams_context(code: str) -> str:
                       separators=(",", ":"))
 
 
-def join_url(scenario: Scenario, form: str | None = None, *, host: str | None = None,
+def join_url(scenario: _Meeting, form: str | None = None, *, host: str | None = None,
              passcode: str | None = None) -> str:
     """The URL a bot would be given for this scenario, in one of ``FORMS[scenario.platform]``."""
     forms = FORMS[scenario.platform]

@@ -19,15 +19,14 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-if TYPE_CHECKING:
-    from simulator.server import Meeting, Registry
+from simulator.registry import Meeting, Registry
 
 PAGES_DIR = Path(__file__).parent / "pages"
 _NO_STORE = {"cache-control": "no-store"}

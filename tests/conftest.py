@@ -68,7 +68,7 @@ def meetbot_env(**overrides: str) -> dict[str, str]:
 
 def meetbot_cmd() -> list[str]:
     exe = shutil.which("meetbot", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "bot"]
+    return [exe] if exe else [sys.executable, "-m", "cli"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -180,7 +180,7 @@ async def test_a_killed_deliverer_leaves_it_pending(secret: str, outbox: Outbox)
         async with make_deliverer(secret, outbox) as dl:
             d = await dl.enqueue(rx.url, BODY, meeting_id="m-1")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "callbacks.cli", "deliver", "--watch", "--poll", "0.05",
+            sys.executable, "-m", "cli.callbacks", "deliver", "--watch", "--poll", "0.05",
             "--outbox", str(outbox.root), cwd=ROOT, env=_env(secret))
         await rx.wait_for(1, timeout=10)
         proc.kill()
@@ -272,7 +272,7 @@ def _env(secret: str) -> dict[str, str]:
 
 async def _cli(*args: str, secret: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "callbacks.cli", *args, cwd=ROOT, env=_env(secret),
+        sys.executable, "-m", "cli.callbacks", *args, cwd=ROOT, env=_env(secret),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()

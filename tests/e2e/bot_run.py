@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from callbacks.receiver import CallbackReceiver
-from simulator.demo import ROUTED_HOSTS
+from simulator.urls import ROUTED_HOSTS
 from tests.conftest import meetbot_cmd, meetbot_env
 from tests.helpers import AudioTrack, ffprobe, stream
 

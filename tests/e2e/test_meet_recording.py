@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from bot.embedded_server import EmbeddedServer
 from callbacks.receiver import CallbackReceiver
+from core.http import EmbeddedServer
 from tests.conftest import meetbot_cmd
 from tests.e2e.bot_run import BOT, check_recording
 from tests.e2e.bot_run import run_bot as _run_bot
@@ -166,8 +166,8 @@ async def test_sigkill_loses_at_most_a_segment_and_leftovers_are_reaped(
     simulator: Any, meeting_code: str, tmp_path: Path
 ) -> None:
     from bot.audio import pulse_server
-    from bot.config import Settings
     from bot.leases import reap_stale
+    from core.settings import Settings
     from tests.helpers import bot_processes, bot_sinks
 
     await simulator.add_scenario(scenario(meeting_code, end={"kind": "none"}))

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import platforms
-from bot.errors import JoinError
 from bot.routing import install_host_overrides
+from core.errors import JoinError
 from platforms.base import Admitted, MeetingEnded, MeetingEvent, ParticipantCount, SpeakingChanged
 from simulator.scenario import load_scenario
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.outcomes import Outcome
+from core.outcomes import Outcome
 from tests.platforms.harness import drive, frame_errors
 
 pytestmark = pytest.mark.browser

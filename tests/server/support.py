@@ -6,21 +6,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.config import Settings
-from bot.embedded_server import EmbeddedServer
-from bot.job import Job
+from core.http import EmbeddedServer
+from core.job import Job
+from core.settings import Settings
 from server.main import build_app
-from server.sqlite_store import SqliteStatusStore
+from status.sqlite import SqliteStatusStore
 
 KEY = "test-key-1"
 
 
 class FakeBots:
-    """Records what the API asks of the bots; the test moves the store as a bot would."""
+    """A launcher that records what the API asks of it; the test moves the store as a bot would."""
 
     def __init__(self) -> None:
         self.jobs: list[Job] = []
         self.left: list[str] = []
+        self.public_url: str | None = None
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
     def submit(self, job: Job) -> None:
         self.jobs.append(job)

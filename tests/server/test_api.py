@@ -12,8 +12,8 @@ import videodb
 from videodb._utils._video import build_iframe_embed_code
 from videodb.exceptions import AuthenticationError, InvalidRequestError
 
-from bot.lifecycle import Phase, Status
-from server.store import Result
+from core.lifecycle import Phase, Status
+from status.store import Result
 from tests.server.support import KEY, running_server
 
 pytestmark = pytest.mark.unit

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from bot.job import Job
-from server.kube import job_manifest
+from core.job import Job
+from server.launchers.kubernetes import job_manifest
 
 pytestmark = pytest.mark.unit
 
@@ -67,19 +67,19 @@ class FakeCluster:
 async def test_serve_submits_one_job_per_meeting_and_leave_deletes_it(tmp_path: Path) -> None:
     import asyncio
 
-    from bot.config import Settings
-    from bot.lifecycle import Status
     from callbacks.receiver import CallbackReceiver
-    from server.kube import KubeBots
-    from server.sqlite_store import SqliteStatusStore
-    from server.store import MeetingRecord
+    from core.lifecycle import Status
+    from core.settings import Settings
+    from server.launchers.kubernetes import KubernetesLauncher
+    from status.sqlite import SqliteStatusStore
+    from status.store import MeetingRecord
 
     settings = Settings(redis_url="redis://redis:6379/0", kube_image="reg/meetbot:2", data_dir=tmp_path,
                         allow_private_urls="127.0.0.1/32")
     store = SqliteStatusStore(tmp_path / "s.db")
     for fail in (False, True):
         cluster = FakeCluster(fail=fail)
-        bots = KubeBots(settings, store, public_url="http://api:8000", api=cluster)
+        bots = KubernetesLauncher(settings, store, public_url="http://api:8000", api=cluster)
         async with CallbackReceiver() as rx:
             job = Job.parse({"meeting_url": "https://meet.google.com/abc-defg-hij", "callback_url": rx.url,
                              "output_dir": str(tmp_path / "rec")})

@@ -1,4 +1,4 @@
-"""The embedded bot pool with stand-in bots: queueing, leave, and a crash's failure callback."""
+"""The embedded launcher with stand-in bots: queueing, leave, and a crash's failure callback."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.job import Job
-from bot.lifecycle import Status
 from callbacks.receiver import CallbackReceiver
-from server.pool import BotPool
-from server.sqlite_store import SqliteStatusStore
-from server.store import MeetingRecord
+from core.job import Job
+from core.lifecycle import Status
+from server.launchers.embedded import EmbeddedLauncher
+from status.sqlite import SqliteStatusStore
+from status.store import MeetingRecord
 from tests.server.support import settings_for
 
 pytestmark = pytest.mark.unit
@@ -29,7 +29,8 @@ async def until(cond, timeout: float = 15.0) -> None:  # type: ignore[no-untyped
         await asyncio.sleep(0.05)
 
 
-async def submit(store: SqliteStatusStore, pool: BotPool, tmp: Path, callback: str | None = None) -> Job:
+async def submit(store: SqliteStatusStore, pool: EmbeddedLauncher, tmp: Path,
+                 callback: str | None = None) -> Job:
     job = Job.parse({"meeting_url": "https://meet.google.com/abc-defg-hij", "callback_url": callback,
                      "callback_data": {"k": 7}})
     job = job.model_copy(update={"output_dir": tmp / job.meeting_id})
@@ -40,11 +41,11 @@ async def submit(store: SqliteStatusStore, pool: BotPool, tmp: Path, callback: s
     return job
 
 
-def pool_for(tmp: Path, mode: str, slots: int = 1) -> tuple[SqliteStatusStore, BotPool]:
+def pool_for(tmp: Path, mode: str, slots: int = 1) -> tuple[SqliteStatusStore, EmbeddedLauncher]:
     store = SqliteStatusStore(tmp / "s.db")
-    settings = settings_for(tmp, callback_grace=5.0)
-    pool = BotPool(store, settings, status_db=tmp / "s.db", base_url="http://127.0.0.1:1",
-                   slots=slots, command=[sys.executable, FAKE, mode], stop_timeout=10)
+    settings = settings_for(tmp, callback_grace=5.0, status_db=tmp / "s.db",
+                            bot_command=[sys.executable, FAKE, mode])
+    pool = EmbeddedLauncher(store, settings, public_url="http://127.0.0.1:1", slots=slots, stop_timeout=10)
     return store, pool
 
 
@@ -96,5 +97,5 @@ async def _is(store: SqliteStatusStore, mid: str, want: Status) -> bool:
     return await status(store, mid) is want
 
 
-async def _no_bots(pool: BotPool) -> bool:
+async def _no_bots(pool: EmbeddedLauncher) -> bool:
     return not pool.running()

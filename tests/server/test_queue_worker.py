@@ -18,13 +18,13 @@ import pytest
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from bot.config import Settings
-from bot.job import Job
-from bot.lifecycle import Status
 from callbacks.receiver import CallbackReceiver
-from server.queue_worker import build_worker, enqueue, reap_lost, request_leave
-from server.redis_store import RedisStatusStore
-from server.store import MeetingRecord
+from core.job import Job
+from core.lifecycle import Status
+from core.settings import Settings
+from server.launchers.queue import build_worker, enqueue, reap_lost, request_leave
+from status.redis import RedisStatusStore
+from status.store import MeetingRecord
 from tests.conftest import meetbot_cmd, meetbot_env
 
 pytestmark = pytest.mark.e2e

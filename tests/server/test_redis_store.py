@@ -7,9 +7,9 @@ import secrets
 
 import pytest
 
-from bot.lifecycle import Phase, Status
-from server.redis_store import RedisStatusStore
-from server.store import MeetingRecord, Result
+from core.lifecycle import Phase, Status
+from status.redis import RedisStatusStore
+from status.store import MeetingRecord, Result
 
 pytestmark = pytest.mark.unit
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
-from bot.lifecycle import Phase, Status
-from server.reporter import StoreReporter, result_of
-from server.sqlite_store import SqliteStatusStore
-from server.store import MeetingRecord, Result
+from core.errors import StorageError
+from core.lifecycle import Phase, Status
+from status.sqlite import SqliteStatusStore
+from status.store import MeetingRecord, Result
 
 pytestmark = pytest.mark.unit
 
@@ -58,47 +59,45 @@ async def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert r is not None and len(r.phases) == 2 * len(phases)
 
 
-async def test_reporter_writes_in_order_and_reads_the_callback_body(tmp_path: Path) -> None:
-    store = SqliteStatusStore(tmp_path / "s.db")
-    await store.create(record())
-    rep = StoreReporter(store, "mt-1", {"stream_url": "http://h/media/m-1/hls/playlist.m3u8"})
-    for old, new in [(Phase.CREATED, Phase.STARTING), (Phase.STARTING, Phase.JOINING),
-                     (Phase.JOINING, Phase.IN_CALL_RECORDING), (Phase.IN_CALL_RECORDING, Phase.LEAVING),
-                     (Phase.LEAVING, Phase.UPLOADING), (Phase.UPLOADING, Phase.DONE)]:
-        rep.on_phase(old, new, 1.0)
-    body = {"success": True, "message": "Meeting recording completed.", "status": "done",
-            "reason": "meeting_ended", "duration": 30.5,
-            "recording_url": "http://h/media/m-1/recording.mp4",
-            "data": {"video_id": "m-1", "speaker_timeline": [], "stream_url": "http://h/s",
-                     "player_url": "p"}}
-    rep.on_result(body)
-    await rep.aclose()
-    r = await store.get("mt-1")
-    assert r is not None and r.status is Status.DONE and r.reason == "meeting_ended"
-    assert (r.stream_url, r.player_url, r.duration) == ("http://h/s", "p", 30.5)
-    assert result_of({"status": "failed", "reason": "denied_admission", "error": "no"}).error == "no"
-
-
-async def test_a_bot_under_a_server_stores_locally_and_reports_http_urls(tmp_path: Path) -> None:
-    from bot.errors import StorageError
-    from bot.job import Job
-    from bot.outcomes import Outcome
-    from bot.runner import JobRunner, Recording
+async def test_reporter_writes_phases_and_result_in_order(tmp_path: Path) -> None:
+    from bot.recording_store import Recording, RecordingStore
+    from bot.reporting import JobResult, Reporter
+    from callbacks.factory import build_deliverer
+    from core.job import Job
+    from core.outcomes import Outcome
+    from storage import LocalStorage
     from tests.server.support import settings_for
 
     settings = settings_for(tmp_path, public_url="http://api.example:8000/")
-    job = Job.parse({"meeting_url": "https://meet.google.com/abc-defg-hij",
-                     "output_dir": str(tmp_path / "o")})
-    runner = JobRunner(job, settings=settings)
     store = SqliteStatusStore(tmp_path / "s.db")
-    reporter = StoreReporter.attach(runner, settings, store)
-    assert reporter is not None
-    url = await runner.storage.put_bytes("hls/playlist.m3u8", b"#EXTM3U\n")
-    assert url == f"http://api.example:8000/media/{job.video_id}/hls/playlist.m3u8"
-    assert (tmp_path / "o" / "hls" / "playlist.m3u8").read_bytes() == b"#EXTM3U\n"
-    with pytest.raises(StorageError):
-        runner.storage.url("../escape")
-    payload = runner._payload(Outcome.MEETING_ENDED, None, Recording(recording_url=url, stream_url=url), True)
-    assert payload.data is not None
-    assert payload.data.player_url == f"http://api.example:8000/watch?v={job.video_id}"
-    await reporter.aclose()
+    job = Job.parse({"meeting_url": "https://meet.google.com/abc-defg-hij", "meeting_id": "mt-1",
+                     "video_id": "m-1", "output_dir": str(tmp_path / "o")})
+    await store.create(record())
+    storage = LocalStorage(tmp_path / "o", public_url=str(settings.public_url), video_id="m-1")
+    async with build_deliverer(settings) as deliverer:
+        rep = Reporter(job, settings, files=RecordingStore(storage), deliverer=deliverer, store=store)
+        await rep.start()
+        for old, new in [(Phase.CREATED, Phase.STARTING), (Phase.STARTING, Phase.JOINING),
+                         (Phase.JOINING, Phase.IN_CALL_RECORDING),
+                         (Phase.IN_CALL_RECORDING, Phase.LEAVING), (Phase.LEAVING, Phase.UPLOADING),
+                         (Phase.UPLOADING, Phase.DONE)]:
+            rep.phase_changed(old, new, 1.0)
+        url = await storage.put_bytes("hls/playlist.m3u8", b"#EXTM3U\n")
+        # The server's URLs, while the file is written locally; no key escapes the store.
+        assert url == "http://api.example:8000/media/m-1/hls/playlist.m3u8"
+        assert (tmp_path / "o" / "hls" / "playlist.m3u8").read_bytes() == b"#EXTM3U\n"
+        with pytest.raises(StorageError):
+            storage.url("../escape")
+        recording = Recording(duration=30.5, origin=1.0, timeline=[], stream_url=url,
+                              recording_url="http://api.example:8000/media/m-1/recording.mp4")
+        result = JobResult(meeting_id="mt-1", video_id="m-1", status=Status.DONE,
+                           outcome=Outcome.MEETING_ENDED, recording=recording)
+        await rep.report(result)
+        await rep.aclose()
+    r = await store.get("mt-1")
+    assert r is not None and r.status is Status.DONE and r.reason == "meeting_ended"
+    assert (r.stream_url, r.player_url, r.duration) == (url, "http://api.example:8000/watch?v=m-1", 30.5)
+    assert [m.phase for m in r.phases][-3:] == ["leaving", "uploading", "done"]
+    body = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert body["data"]["player_url"] == "http://api.example:8000/watch?v=m-1"
+    assert await store.heartbeat_of("mt-1") is not None  # the bot's own heartbeat

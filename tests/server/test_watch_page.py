@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.lifecycle import Phase, Status
-from server.store import MeetingRecord, Result
-from server.urls import player_url, stream_url
+from core.lifecycle import Phase, Status
+from core.urls import player_url, stream_url
+from status.store import MeetingRecord, Result
 from tests.server.support import running_server
 
 pytestmark = pytest.mark.browser

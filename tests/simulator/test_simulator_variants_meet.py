@@ -184,7 +184,7 @@ async def test_stuck_indicator_and_sync_marker(sim: SimulatorServer, new_page: A
     t = sim.truth(sc.meeting_code)
     assert t["sync_marker_rect"] == {"x": 0, "y": 672, "w": 48, "h": 48, "dpr": 1,
                                      "viewport": {"w": 1280, "h": 720},
-                                     "in_iframe": False, "frame_offset": None}
+                                     "in_iframe": False, "frame_offset": None, "ramp_ms": 120}
     assert_flips_follow_audio(t["sync_flips"], t["speech"])
     alice, bob = t["speech"]
     assert alice["indicator_end"] is None and bob["indicator_end"] is not None

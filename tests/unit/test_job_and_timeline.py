@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import JobError
-from bot.job import Job
-from bot.lifecycle import IllegalTransition, JobStateMachine, Phase, Status
-from bot.outcomes import MESSAGES, Outcome
 from bot.timeline import SpeakerTimeline, SpeakingChange
-from callbacks.payloads import FailurePayload, RecordingData, SuccessPayload, to_wire
+from core.errors import JobError
+from core.job import Job
+from core.lifecycle import IllegalTransition, JobStateMachine, Phase, Status
+from core.outcomes import MESSAGES, Outcome
+from core.payloads import FailurePayload, RecordingData, SuccessPayload, to_wire
 
 pytestmark = pytest.mark.unit
 

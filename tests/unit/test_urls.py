@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import platforms
-from bot.errors import JoinError
-from bot.outcomes import Outcome
+from core.errors import JoinError
+from core.outcomes import Outcome
 
 pytestmark = pytest.mark.unit
 
@@ -47,8 +47,8 @@ def test_every_adapter_declares_url_cases() -> None:
 
 
 def test_host_overrides_parse_and_match_wildcards() -> None:
-    from bot.config import parse_host_overrides
     from bot.routing import rewrite
+    from core.settings import parse_host_overrides
 
     o = parse_host_overrides("meet.google.com=http://127.0.0.1:9001, *.zoom.us=http://127.0.0.1:9002/")
     assert o == {"meet.google.com": "http://127.0.0.1:9001", "*.zoom.us": "http://127.0.0.1:9002"}

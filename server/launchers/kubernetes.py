@@ -1,7 +1,9 @@
-"""Launch one Kubernetes Job per meeting (`meetbot serve` with MEETBOT_LAUNCHER=kubernetes).
+"""One Kubernetes Job per meeting (`meetbot serve` with MEETBOT_LAUNCHER=kubernetes).
 
 The manifest has the shape of deploy/k8s/meeting-job.yaml (a test keeps the two in step); the
-pod runs the image's `meetbot run` with the job in MEETBOT_JOB.
+pod runs the image's bot with the launchers' common environment (the job in MEETBOT_JOB, the
+shared store to report to). The pod's bot renews its own heartbeat, so the lost-bot reaper is
+right in this mode too.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from bot.config import Settings
-from bot.job import Job
-from bot.outcomes import Outcome
-from server.failures import fail_meeting
-from server.store import StatusStore
+from core.job import Job
+from core.outcomes import Outcome
+from core.settings import Settings
+from server.launchers.base import bot_env, fail_meeting
+from status import StatusStore
 
 LABELS = {"app.kubernetes.io/name": "meetbot", "app.kubernetes.io/component": "bot"}
 
@@ -57,22 +59,30 @@ def job_manifest(job: Job, *, image: str, extra_env: dict[str, str] | None = Non
     }
 
 
-class KubeBots:
+class KubernetesLauncher:
     """What `meetbot serve` hands jobs to with MEETBOT_LAUNCHER=kubernetes: one Job per meeting.
 
     The pods report to the shared Redis status store like `meetbot worker` bots; leaving deletes
     the Job, which sends its pod SIGTERM, the bot's graceful stop.
     """
 
-    def __init__(self, settings: Settings, store: StatusStore, *, public_url: str,
+    def __init__(self, settings: Settings, store: StatusStore, *, public_url: str | None = None,
                  api: KubeApi | None = None) -> None:
         self.settings, self.store, self.public_url = settings, store, public_url
         self.api = api or ClusterApi()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def manifest(self, job: Job) -> dict[str, Any]:
-        return job_manifest(job, image=self.settings.kube_image, extra_env={
-            "MEETBOT_REDIS_URL": str(self.settings.redis_url), "MEETBOT_PUBLIC_URL": self.public_url})
+        env = bot_env(job, self.settings, public_url=self.public_url)
+        env.pop("MEETBOT_JOB")  # the manifest carries the job itself
+        return job_manifest(job, image=self.settings.kube_image, extra_env=env)
+
+    async def start(self) -> None:
+        """Nothing to pick up: a Job, once created, runs by itself."""
+
+    async def aclose(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
 
     def submit(self, job: Job) -> None:
         task = asyncio.create_task(self._submit(job), name=f"kube-{job.meeting_id}")

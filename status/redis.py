@@ -2,7 +2,7 @@
 
 Each meeting is one JSON value; updates are read-modify-write under WATCH, retried when another
 writer got there first, so concurrent writers (a bot, its worker, the API's reaper) never lose a
-change. Heartbeats are keys with a TTL: a worker that dies stops renewing them.
+change. Heartbeats are keys with a TTL: a bot that dies stops renewing them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from bot.lifecycle import Phase, Status
-from server.store import MeetingRecord, Result
+from core.lifecycle import Phase, Status
+from status.store import MeetingRecord, Result
 
 _PREFIX = "meetbot"
 _ACTIVE = f"{_PREFIX}:active"
@@ -91,9 +91,9 @@ class RedisStatusStore:
         records = [await self.get(i) for i in ids]
         return [r for r in records if r is not None and not r.is_terminal]
 
-    # -- liveness of the worker running a meeting ---------------------------------------------
-    async def beat(self, meeting_id: str, worker: str, ttl: float) -> None:
-        await self.redis.set(_heartbeat(meeting_id), worker, px=int(ttl * 1000))
+    # -- liveness of whoever runs a meeting ---------------------------------------------------
+    async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:
+        await self.redis.set(_heartbeat(meeting_id), owner, px=int(ttl * 1000))
 
     async def heartbeat_of(self, meeting_id: str) -> str | None:
         value: str | None = await self.redis.get(_heartbeat(meeting_id))

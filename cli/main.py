@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot import log as botlog
-from bot.config import Settings, get_settings
-from bot.errors import JobError
-from bot.job import Job
-from bot.lifecycle import Status
-from bot.outcomes import Outcome
-from callbacks.cli import app as callbacks_app
+from bot.main import run_job, summary
+from cli.callbacks import app as callbacks_app
+from core import log as botlog
+from core.errors import JobError
+from core.job import Job
+from core.lifecycle import Status
+from core.outcomes import Outcome
+from core.settings import get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted meeting bot.")
 VERSION = "0.1.0"
@@ -59,39 +59,6 @@ def _job_from_cli(job_file: Path | None, fields: dict[str, Any]) -> Job:
     elif os.environ.get("MEETBOT_JOB"):
         raw = _load_json_object(os.environ["MEETBOT_JOB"], "MEETBOT_JOB")
     return Job.parse({**raw, **fields})
-
-
-async def run_job(job: Job, settings: Settings) -> Any:
-    from bot.runner import JobRunner
-
-    runner = JobRunner(job, settings=settings)
-    reporter = None
-    if settings.public_url or settings.status_db or settings.redis_url:  # started by serve/worker
-        from server.reporter import StoreReporter
-        from server.stores import bot_store
-
-        reporter = StoreReporter.attach(runner, settings, bot_store(settings))
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-    signals_seen = 0
-
-    def on_signal(signame: str) -> None:
-        nonlocal signals_seen
-        signals_seen += 1
-        if signals_seen == 1:
-            runner.request_stop()
-        elif main is not None:  # a second signal: stop now, resources are still released
-            main.cancel()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig.name)
-    try:
-        return await runner.run()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        if reporter is not None:
-            await reporter.aclose()
 
 
 @app.command()
@@ -135,16 +102,14 @@ def run(
         typer.echo(f"meetbot: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     result = asyncio.run(run_job(the_job, settings))
-    summary = {"status": result.status.value, "reason": result.outcome.value,
-               "meeting_id": result.meeting_id, "output_dir": str(result.output_dir)}
-    typer.echo(json.dumps(summary))
+    typer.echo(summary(result, the_job, settings))
     raise typer.Exit(0 if result.status is Status.DONE else 1)
 
 
 @app.command()
 def worker() -> None:
     """Consume recording jobs from Redis (MEETBOT_REDIS_URL): each meeting in its own bot process."""
-    from server.queue_worker import build_worker
+    from server.launchers.queue import build_worker
 
     settings = get_settings()
     botlog.configure(settings.log_level, settings.log_json)
@@ -160,7 +125,8 @@ def recover(
     output_dir: Annotated[Path, typer.Argument(help="The output directory of a killed job.")],
 ) -> None:
     """Turn the segments a killed job had stored into recording.mp4 (at most one segment is lost)."""
-    from bot.media import close_playlist, probe, remux_to_mp4
+    from media.ffmpeg import probe
+    from media.hls import close_playlist, remux_to_mp4
 
     playlist = output_dir / "hls" / "playlist.m3u8"
     if not playlist.exists():
@@ -179,8 +145,8 @@ def demo(
     platform: Annotated[str, typer.Option(help="meet, zoom or teams: which bundled meeting.")] = "meet",
 ) -> None:
     """Record a bundled ~30 s three-speaker simulated meeting (Google Meet by default), end to end."""
-    from simulator.demo import SCENARIOS
-    from simulator.demo import main as demo_main
+    from cli.demo import SCENARIOS
+    from cli.demo import main as demo_main
 
     if platform not in SCENARIOS:
         typer.echo(f"meetbot: --platform must be one of {', '.join(SCENARIOS)}", err=True)

@@ -1,6 +1,6 @@
 """``meetbot callbacks ...``: look at the outbox, send what is due, redeliver dead letters.
 
-Also runs alone: ``python -m callbacks.cli deliver --outbox DIR``.
+Also runs alone: ``python -m cli.callbacks deliver --outbox DIR``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from bot import log as botlog
-from bot.config import get_settings
-from bot.webhooks import build_deliverer
-from bot.webhooks import outbox as webhook_outbox
 from callbacks.delivery import Deliverer, DeliveryReport
+from callbacks.factory import build_deliverer
+from callbacks.factory import outbox as webhook_outbox
 from callbacks.outbox import Delivery, Outbox, State
 from callbacks.signing import SecretError
+from core import log as botlog
+from core.settings import get_settings
 
 T = TypeVar("T")
 app = typer.Typer(add_completion=False, no_args_is_help=True,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import httpx
 
-from bot.config import Settings
 from callbacks.delivery import Deliverer, RetryPolicy
 from callbacks.guard import UrlPolicy
 from callbacks.outbox import Outbox
 from callbacks.signing import WebhookSigner
+from core.settings import Settings, WebhookSettings
 
 
-def url_policy(settings: Settings) -> UrlPolicy:
-    return UrlPolicy.from_env_value(settings.allow_private_urls)
+def url_policy(settings: WebhookSettings) -> UrlPolicy:
+    allow = settings.allow_private_urls
+    if allow is True:
+        return UrlPolicy(allow_private=True)
+    return UrlPolicy(allowed_networks=tuple(allow or ()))
 
 
 def outbox(settings: Settings) -> Outbox:

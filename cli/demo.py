@@ -1,4 +1,4 @@
-"""`meetbot demo`: the bundled three-speaker Meet scenario, recorded end to end on this machine.
+"""`meetbot demo`: a bundled three-speaker scenario, recorded end to end on this machine.
 
 Starts the simulator, an image server for the bot's avatar and a callback receiver on real
 sockets, then runs `meetbot run` as a separate process against https://meet.google.com/...
@@ -20,12 +20,15 @@ from starlette.applications import Starlette
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
-from bot.embedded_server import EmbeddedServer
+import simulator
 from callbacks.receiver import CallbackReceiver
+from core.http import EmbeddedServer
 from simulator.scenario import load_scenario
 from simulator.server import SimulatorServer
+from simulator.urls import ROUTED_HOSTS
 
-SCENARIOS = {p: Path(__file__).parent / "scenarios" / f"demo-{p}.yaml" for p in ("meet", "zoom", "teams")}
+SCENARIOS = {p: Path(simulator.__file__).parent / "scenarios" / f"demo-{p}.yaml"
+             for p in ("meet", "zoom", "teams")}
 SCENARIO = SCENARIOS["meet"]
 
 
@@ -77,11 +80,6 @@ def _report(out: Path, truth: dict[str, Any], payload: dict[str, Any], received:
     return "\n".join(lines)
 
 
-# Every host a join on any platform touches, served by the simulator.
-ROUTED_HOSTS = ("meet.google.com", "zoom.us", "*.zoom.us", "teams.microsoft.com", "teams.live.com",
-                "login.microsoftonline.com")
-
-
 async def record(scenario_file: Path, output_dir: Path, *,
                  bot_name: str = "Meetbot Demo") -> tuple[int, dict[str, Any], dict[str, Any], int]:
     """Run `meetbot run` against a simulated meeting; return (exit code, truth, payload, callbacks)."""
@@ -100,7 +98,7 @@ async def record(scenario_file: Path, output_dir: Path, *,
         try:
             async with SimulatorServer(scenarios=[scenario]) as sim, CallbackReceiver() as rx:
                 print(f"simulator: {sim.url} (serving {url})", file=sys.stderr)
-                cmd = [sys.executable, "-m", "bot", "run", "--meeting-url", url,
+                cmd = [sys.executable, "-m", "cli", "run", "--meeting-url", url,
                        "--bot-name", bot_name, "--meeting-title", "Weekly Standup",
                        "--bot-image-url", f"{images.url}/avatar.png",
                        "--callback-url", rx.url, "--callback-data", '{"source": "demo"}',

@@ -1,4 +1,4 @@
-"""Where recordings go. A small interface; the local directory store is the default."""
+"""The local directory store: one folder per recording, written atomically."""
 
 from __future__ import annotations
 
@@ -7,26 +7,21 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Protocol
 
-from bot.errors import StorageError
-
-
-class Storage(Protocol):
-    async def put_file(self, key: str, path: Path) -> str:
-        """Store ``path`` under ``key``; return its URL."""
-        ...
-
-    async def put_bytes(self, key: str, data: bytes) -> str: ...
-
-    def url(self, key: str) -> str: ...
+from core.errors import StorageError
+from core.urls import media_url
 
 
 class LocalStorage:
-    """A directory; writes are atomic (temp file + rename) so a reader never sees half a file."""
+    """A directory; writes are atomic (temp file + rename) so a reader never sees half a file.
 
-    def __init__(self, root: Path) -> None:
+    URLs are ``file://`` ones, or the server's ``/media/<video_id>/<key>`` when the recording is
+    served (``public_url`` and ``video_id`` given).
+    """
+
+    def __init__(self, root: Path, *, public_url: str | None = None, video_id: str | None = None) -> None:
         self.root = root.resolve()
+        self.public_url, self.video_id = public_url, video_id
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -35,7 +30,10 @@ class LocalStorage:
         return path
 
     def url(self, key: str) -> str:
-        return self._path(key).as_uri()
+        path = self._path(key)  # refuses a key that escapes the store
+        if self.public_url and self.video_id:
+            return media_url(self.public_url, self.video_id, key)
+        return path.as_uri()
 
     def _write(self, key: str, src: Path | None, data: bytes | None) -> str:
         dest = self._path(key)
@@ -55,7 +53,7 @@ class LocalStorage:
                 raise
         except OSError as exc:
             raise StorageError(f"could not write {key}: {exc}") from exc
-        return dest.as_uri()
+        return self.url(key)
 
     async def put_file(self, key: str, path: Path) -> str:
         return await asyncio.to_thread(self._write, key, path, None)

@@ -11,7 +11,7 @@ Third-party exceptions are converted at the boundary with ``raise X(...) from ex
 
 from __future__ import annotations
 
-from bot.outcomes import Outcome
+from core.outcomes import Outcome
 
 
 class MeetbotError(Exception):

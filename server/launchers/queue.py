@@ -1,9 +1,10 @@
-"""`meetbot worker`: a job-queue consumer that records the meetings the API enqueues in Redis.
+"""Queue mode: ``meetbot serve`` enqueues jobs in Redis; ``meetbot worker`` consumers run them.
 
 arq (asyncio, Redis-only, job ids, well kept) carries the jobs; every meeting runs in its own bot
-process so a crash ends one meeting, not the worker. The worker renews a heartbeat per meeting;
-any worker (and the API) fails meetings whose heartbeat lapsed as ``worker_lost``. Leave requests
-arrive on a Redis channel per meeting and become the bot's graceful SIGTERM.
+process, started exactly as the embedded launcher starts it, so a crash ends one meeting, not the
+worker. Bots renew their own heartbeats; any worker (and the API) fails meetings whose heartbeat
+lapsed as ``worker_lost``. Leave requests arrive on a Redis channel per meeting and become the
+bot's graceful SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,20 +15,18 @@ import logging
 import os
 import signal
 import socket
-import sys
-import time
 from typing import Any
 
 from arq import func
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
 
-from bot.aio import die_with_parent
-from bot.config import Settings
-from bot.job import Job
-from bot.outcomes import Outcome
-from server.failures import fail_meeting
-from server.redis_store import RedisStatusStore
+from core.aio import die_with_parent
+from core.job import Job
+from core.outcomes import Outcome
+from core.settings import Settings
+from server.launchers.base import bot_env, fail_meeting, reap_lost, run_bot_process
+from status.redis import RedisStatusStore
 
 log = logging.getLogger("meetbot.worker")
 
@@ -49,12 +48,17 @@ async def request_leave(redis: Any, meeting_id: str) -> int:
     return int(await redis.publish(leave_channel(meeting_id), "leave"))
 
 
-class QueueBots:
+class QueueLauncher:
     """What `meetbot serve` hands jobs to in queue mode: Redis, for `meetbot worker` consumers."""
 
     def __init__(self, redis: ArqRedis, store: RedisStatusStore, settings: Settings) -> None:
         self.redis, self.store, self.settings = redis, store, settings
+        self.public_url: str | None = None
+        """Unused: workers know where they are served from (their own MEETBOT_PUBLIC_URL)."""
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Nothing to pick up: jobs a previous server accepted are still in the queue."""
 
     def submit(self, job: Job) -> None:
         task = asyncio.create_task(enqueue(self.redis, job), name=f"enqueue-{job.meeting_id}")
@@ -71,73 +75,53 @@ class QueueBots:
         return await fail_meeting(self.store, self.settings, record, Outcome.STOPPED,
                                   "stopped before the bot started; nothing was recorded")
 
-
-async def reap_lost(store: RedisStatusStore, settings: Settings) -> list[str]:
-    """Fail the started meetings whose worker stopped renewing their heartbeat."""
-    lost = []
-    for record in await store.active():
-        started = record.phase != "created"
-        stale = time.time() - record.updated_at > settings.heartbeat_ttl
-        if started and stale and await store.heartbeat_of(record.meeting_id) is None:
-            error = f"no heartbeat from its worker for {settings.heartbeat_ttl:g} s (phase {record.phase})"
-            if await fail_meeting(store, settings, record, Outcome.WORKER_LOST, error):
-                lost.append(record.meeting_id)
-    return lost
+    async def aclose(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
 
 
+# -- the consumer (`meetbot worker`) ----------------------------------------------------------------
 async def record_meeting(ctx: dict[str, Any], job_json: str) -> str:
-    """One meeting: start its bot process, keep its heartbeat, relay leave, fail it if it crashes."""
+    """One meeting: start its bot process, relay leave, fail the meeting if the bot crashes."""
     settings: Settings = ctx["settings"]
     store: RedisStatusStore = ctx["store"]
     job = Job.parse(job_json)
     mid = job.meeting_id
-    worker_id: str = ctx["worker_id"]
     record = await store.get(mid)
     if record is not None and record.is_terminal:
         return "already ended"  # left while queued
-    await store.beat(mid, worker_id, settings.heartbeat_ttl)
-    command = settings.bot_command or [sys.executable, "-m", "bot", "run"]
-    env = dict(os.environ, MEETBOT_JOB=job_json, MEETBOT_REDIS_URL=str(settings.redis_url))
-    if job.output_dir is not None:
-        job.output_dir.mkdir(parents=True, exist_ok=True)
-    # The bot dies with its worker: a lost worker's meeting is failed as worker_lost, and a bot
-    # finishing on its own afterwards would contradict that.
-    proc = await asyncio.create_subprocess_exec(*command, env=env,
-                                                preexec_fn=lambda: die_with_parent(signal.SIGKILL))
-    log.info("bot started", extra={"meeting_id": mid, "pid": proc.pid})
+    procs: list[asyncio.subprocess.Process] = []
+    leaving: list[bool] = []
     pubsub = store.redis.pubsub()
     await pubsub.subscribe(leave_channel(mid))
 
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(settings.heartbeat_interval)
-            await store.beat(mid, worker_id, settings.heartbeat_ttl)
-
     async def relay_leave() -> None:
         async for message in pubsub.listen():
-            if message.get("type") == "message" and proc.returncode is None:
+            if message.get("type") == "message" and procs and procs[0].returncode is None:
                 log.info("leave requested", extra={"meeting_id": mid})
-                proc.send_signal(signal.SIGTERM)
+                leaving.append(True)
+                procs[0].send_signal(signal.SIGTERM)
 
-    helpers = [asyncio.create_task(beat()), asyncio.create_task(relay_leave())]
+    relay = asyncio.create_task(relay_leave(), name=f"leave-{mid}")
+    run = asyncio.create_task(run_bot_process(
+        job, settings, store, env=bot_env(job, settings, public_url=ctx["public_url"]),
+        # The bot dies with its worker: a lost worker's meeting is failed as worker_lost, and a
+        # bot finishing on its own afterwards would contradict that.
+        preexec_fn=lambda: die_with_parent(signal.SIGKILL),
+        on_started=procs.append, stopped=lambda: bool(leaving)), name=f"bot-{mid}")
     try:
-        rc = await proc.wait()
+        rc = await asyncio.shield(run)
     except asyncio.CancelledError:
         # The worker is shutting down: stop the bot gracefully (leave, store, call back).
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
+        if procs and procs[0].returncode is None:
+            procs[0].send_signal(signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(proc.wait()), 120)
+                await asyncio.wait_for(run, 120)
         raise
     finally:
-        for t in helpers:
-            t.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
         await pubsub.aclose()
-    record = await store.get(mid)
-    if record is not None and not record.is_terminal:
-        await fail_meeting(store, settings, job, Outcome.INTERNAL_ERROR,
-                           f"the bot process ended unexpectedly (exit status {rc}) in phase {record.phase}")
     return f"exit {rc}"
 
 
@@ -145,6 +129,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["store"] = RedisStatusStore(str(settings.redis_url))
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}"
+    ctx["public_url"] = str(settings.public_url) if settings.public_url else None
 
     async def reaper() -> None:
         while True:
@@ -172,7 +157,7 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     longest = 6 * 3600
     return Worker(
         functions=[func(record_meeting, name=RECORD, max_tries=1, timeout=longest)],
-        queue_name=QUEUE, redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        queue_name=QUEUE, redis_settings=RedisSettings.from_dsn(str(settings.redis_url)),
         max_jobs=settings.bots_per_worker, job_timeout=longest, keep_result=3600, poll_delay=0.5,
         on_startup=_startup, on_shutdown=_shutdown, ctx={"settings": settings},
         # On SIGTERM: stop taking jobs and give running bots time to leave and store.
@@ -180,4 +165,4 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     )
 
 
-__all__ = ["QUEUE", "QueueBots", "build_worker", "enqueue", "reap_lost", "request_leave"]
+__all__ = ["QUEUE", "QueueLauncher", "build_worker", "enqueue", "reap_lost", "request_leave"]

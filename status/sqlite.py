@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
-from bot.lifecycle import Phase
-from server.store import MeetingRecord, Result
+from core.lifecycle import Phase
+from status.store import MeetingRecord, Result
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meetings (
@@ -25,6 +26,11 @@ CREATE TABLE IF NOT EXISTS meetings (
     record     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS meetings_status ON meetings (status, created_at);
+CREATE TABLE IF NOT EXISTS heartbeats (
+    meeting_id TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 
@@ -100,3 +106,25 @@ class SqliteStatusStore:
 
     async def active(self) -> list[MeetingRecord]:
         return await asyncio.to_thread(self._active)
+
+    # -- liveness of whoever runs a meeting ---------------------------------------------------
+    def _beat(self, meeting_id: str, owner: str, ttl: float) -> None:
+        with closing(self._connect()) as db:
+            db.execute("INSERT INTO heartbeats VALUES (?, ?, ?) ON CONFLICT(meeting_id) DO UPDATE"
+                       " SET owner = excluded.owner, expires_at = excluded.expires_at",
+                       (meeting_id, owner, time.time() + ttl))
+
+    def _heartbeat_of(self, meeting_id: str) -> str | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT owner FROM heartbeats WHERE meeting_id = ? AND expires_at > ?",
+                             (meeting_id, time.time())).fetchone()
+        return str(row[0]) if row else None
+
+    async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:
+        await asyncio.to_thread(self._beat, meeting_id, owner, ttl)
+
+    async def heartbeat_of(self, meeting_id: str) -> str | None:
+        return await asyncio.to_thread(self._heartbeat_of, meeting_id)
+
+    async def aclose(self) -> None:
+        """Nothing held open: each call uses its own connection."""

@@ -1,13 +1,46 @@
-"""Settings: the only place that reads the environment (prefix ``MEETBOT_``)."""
+"""Settings: the only place that reads the environment (prefix ``MEETBOT_``).
+
+One object, its fields grouped by concern: each group is a class of its own, so a component can
+say which slice it uses (``CaptureSettings`` for the recorder, ``WebhookSettings`` for callbacks).
+Collections are typed (lists of keys, of networks, of command arguments; a Redis DSN; an HTTP URL)
+and accept the comma-separated form the README shows as well as JSON.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, RedisDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _comma_list(value: Any) -> Any:
+    """``"a, b"`` -> ``["a", "b"]``; JSON lists and real lists pass through."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _private_urls(value: Any) -> Any:
+    """``1``/``true``/``all``: any private address; ``0``/empty: none; else CIDRs."""
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("1", "true", "yes", "on", "all"):
+            return True
+        if v in ("", "0", "false", "no", "off"):
+            return []
+        return [ipaddress.ip_network(part, strict=False) for part in _comma_list(value)]
+    return value
 
 
 def parse_host_overrides(raw: str | dict[str, str] | None) -> dict[str, str]:
@@ -35,21 +68,25 @@ def parse_host_overrides(raw: str | dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-class Settings(BaseSettings):
-    """Worker configuration. Every field can be set as ``MEETBOT_<FIELD>`` in the environment."""
-
-    model_config = SettingsConfigDict(env_prefix="MEETBOT_", extra="ignore")
-
+class BrowserSettings(BaseModel):
     chromium_path: Path = Path("/usr/bin/chromium")
     """Chromium binary; Debian's package, since Playwright cannot download its own build here."""
-
     host_overrides: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Serve every browser request for a listed host from another origin (tests, demo, rehearsals).
     Production leaves it empty."""
+    join_timeout: float = 120.0
+    """Seconds from page load until the bot is in the call or in the waiting room."""
+    leave_timeout: float = 10.0
 
-    output_dir: Path = Path("recordings")
-    """Root of the local store when a job names no output directory (one sub-folder per meeting)."""
+    @field_validator("host_overrides", mode="before")
+    @classmethod
+    def _parse_overrides(cls, v: object) -> dict[str, str]:
+        if v is None or isinstance(v, str | dict):
+            return parse_host_overrides(v)
+        raise ValueError("host_overrides must be a string or a mapping")
 
+
+class CaptureSettings(BaseModel):
     video_width: int = Field(1280, ge=320, le=3840)
     video_height: int = Field(720, ge=240, le=2160)
     video_fps: int = Field(15, ge=1, le=60)
@@ -62,22 +99,33 @@ class Settings(BaseSettings):
     benchmarks/variants.py (the A/V offset of its sync marker); 0 keeps the raw capture times."""
     segment_seconds: int = Field(2, ge=1, le=10)
     """HLS segment length: at most this much media is lost if the worker is killed."""
+    ffmpeg_stop_timeout: float = 15.0
 
+
+class TimelineSettings(BaseModel):
+    speaker_merge_gap: float = 0.3
+    """Speaking flickers of one speaker shorter than this are merged into one interval."""
+    stuck_signal_silence: float = Field(3.0, gt=0)
+    """A speaker shown speaking while the bot's own audio has been silent this long is a stuck
+    signal: logged, cut where the sound stopped, and reported in the callback's warnings."""
+
+
+class StorageSettings(BaseModel):
+    output_dir: Path = Path("recordings")
+    """Root of the local store when a job names no output directory (one sub-folder per meeting)."""
+    data_dir: Path = Path("data")
+    """Durable state: the callback outbox (``data_dir/outbox``), the status database. Must survive
+    restarts."""
     runtime_dir: Path = Path("/tmp/meetbot")
     """Leases on the display and sink of each running bot, so a killed bot's leftovers get reaped."""
     pulse_runtime_path: Path = Path("/tmp/meetbot-pulse")
     """Where the PulseAudio daemon's socket lives; started by the bot if none answers there."""
 
-    join_timeout: float = 120.0
-    """Seconds from page load until the bot is in the call or in the waiting room."""
-    leave_timeout: float = 10.0
-    ffmpeg_stop_timeout: float = 15.0
-    data_dir: Path = Path("data")
-    """Durable state: the callback outbox (``data_dir/outbox``). Must survive restarts."""
 
+class WebhookSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     """``whsec_...``: sign callbacks by the Standard Webhooks spec. Unsigned when unset."""
-    allow_private_urls: str = ""
+    allow_private_urls: Annotated[bool | list[Network], NoDecode, BeforeValidator(_private_urls)] = False
     """SSRF guard for callback_url and bot_image_url: ``1`` allows any address, or a comma list of
     CIDRs allowed although private (loopback, link-local, private and multicast are refused)."""
     callback_timeout: float = Field(10.0, gt=0)
@@ -92,51 +140,49 @@ class Settings(BaseSettings):
     (``meetbot callbacks deliver``): the worker never waits hours on a receiver."""
     callback_status_grace: float = Field(10.0, ge=0)
 
-    speaker_merge_gap: float = 0.3
-    stuck_signal_silence: float = Field(3.0, gt=0)
-    """A speaker shown speaking while the bot's own audio has been silent this long is a stuck
-    signal: logged, cut where the sound stopped, and reported in the callback's warnings."""
-    """Speaking flickers of one speaker shorter than this are merged into one interval."""
 
-    log_level: str = "INFO"
-    log_json: bool = False
-
-    # -- the API server (``meetbot serve``) ---------------------------------------------------
-    api_keys: str = ""
-    """Comma-separated keys accepted in ``x-access-token``; without any, every API call is 401."""
+class ServerSettings(BaseModel):
+    api_keys: Annotated[list[SecretStr], NoDecode, BeforeValidator(_comma_list)] = Field(default_factory=list)
+    """Keys accepted in ``x-access-token`` (comma-separated); without any, every API call is 401."""
     max_bots: int = Field(1, ge=1, le=64)
     """Bots one embedded server runs at once; further requests queue (status ``initializing``)."""
-    redis_url: str | None = None
-    """When set, ``serve`` hands jobs to ``meetbot worker`` consumers instead of running bots."""
-    public_url: str | None = None
+    public_url: HttpUrl | None = None
     """Base URL the server is reached at (player and stream URLs); default ``http://host:port``.
     The server passes it to its bots, which then put http URLs in their callbacks."""
     status_db: Path | None = None
     """SQLite status store a bot reports its phases and result to; set by ``serve`` for its bots,
     default ``<data_dir>/meetbot.db`` for the server itself."""
-
     launcher: Literal["auto", "kubernetes"] = "auto"
-    """``auto``: bots run in-process (embedded) or by ``meetbot worker`` (with MEETBOT_REDIS_URL).
-    ``kubernetes``: ``serve`` submits one Job per meeting (needs MEETBOT_REDIS_URL for the store)."""
+    """``auto``: bots run as processes of ``serve`` (embedded) or of ``meetbot worker`` (with
+    MEETBOT_REDIS_URL). ``kubernetes``: one Job per meeting (needs MEETBOT_REDIS_URL for the store)."""
     kube_namespace: str = "default"
     kube_image: str = "meetbot:latest"
 
-    # -- queue consumers (``meetbot worker``) -------------------------------------------------
+
+class QueueSettings(BaseModel):
+    redis_url: RedisDsn | None = None
+    """When set, ``serve`` hands jobs to ``meetbot worker`` consumers instead of running bots."""
     bots_per_worker: int = Field(1, ge=1, le=16)
     """Meetings one worker records at once, each in its own bot process."""
     heartbeat_interval: float = Field(10.0, gt=0)
+    """How often a bot renews its heartbeat in the status store."""
     heartbeat_ttl: float = Field(30.0, gt=0)
-    """A meeting whose worker has not renewed its heartbeat this long is failed as worker_lost."""
+    """A started meeting whose bot has not renewed its heartbeat this long is failed as worker_lost."""
     reap_interval: float = Field(15.0, gt=0)
-    bot_command: list[str] | None = None
-    """The bot process command (default ``python -m bot run``); tests swap in a stand-in."""
+    bot_command: Annotated[list[str] | None, BeforeValidator(_comma_list)] = None
+    """The bot process command (default ``python -m bot``); tests swap in a stand-in."""
 
-    @field_validator("host_overrides", mode="before")
-    @classmethod
-    def _parse_overrides(cls, v: object) -> dict[str, str]:
-        if v is None or isinstance(v, str | dict):
-            return parse_host_overrides(v)
-        raise ValueError("host_overrides must be a string or a mapping")
+
+class LogSettings(BaseModel):
+    log_level: str = "INFO"
+    log_json: bool = False
+
+
+class Settings(BrowserSettings, CaptureSettings, TimelineSettings, StorageSettings, WebhookSettings,
+               ServerSettings, QueueSettings, LogSettings, BaseSettings):
+    """Every setting, each readable as ``MEETBOT_<FIELD>``; see the groups for what each is for."""
+
+    model_config = SettingsConfigDict(env_prefix="MEETBOT_", extra="ignore")
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import ctypes
 import logging
 import signal
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("meetbot.aio")
@@ -45,3 +45,19 @@ async def cleanup_step(name: str, aw: Awaitable[T], timeout: float) -> T | None:
     except Exception:
         log.warning("cleanup step failed", extra={"step": name}, exc_info=True)
     return None
+
+
+async def cancel_and_wait(task: asyncio.Future[Any]) -> None:
+    """Cancel a child task and wait for it to finish; its own errors are logged, not raised."""
+    if not task.done():
+        task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        me = asyncio.current_task()
+        if me is not None and me.cancelling():
+            raise  # we are being cancelled ourselves: never swallow that
+    except StopAsyncIteration:
+        pass
+    except Exception:
+        log.warning("task failed while being cancelled", exc_info=True)

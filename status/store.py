@@ -1,8 +1,8 @@
-"""The status store: one record per meeting, shared by the API and the bots.
+"""The status store's records and interface: one record per meeting, shared by the API and the bots.
 
-A small interface so the SQLite implementation (embedded mode) and a Redis one (``meetbot worker``
-consumers) are interchangeable. Writers: the API (create), the bot process (phases, result) and
-the bot pool (crashes, leave before start). Readers: the API and the player pages.
+A small interface so the SQLite implementation (one machine) and the Redis one (bots on other
+machines) are interchangeable. Writers: the API (create), the bot process (phases, heartbeats,
+result) and the launchers (crashes, leave before start). Readers: the API and the player pages.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from bot.lifecycle import Phase, Status
+from core.lifecycle import Phase, Status
 
 
 class PhaseMark(BaseModel):
@@ -101,3 +101,13 @@ class StatusStore(Protocol):
     async def active(self) -> list[MeetingRecord]:
         """Records not yet done or failed, oldest first."""
         ...
+
+    async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:
+        """``owner`` (a bot process) is alive and running the meeting for ``ttl`` more seconds."""
+        ...
+
+    async def heartbeat_of(self, meeting_id: str) -> str | None:
+        """Whoever renewed the meeting's heartbeat within its TTL, or None."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -6,10 +6,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.timeline import SpeakerSegment
-
 SUCCESS_MESSAGE = "Meeting recording completed."
 FAILURE_MESSAGE = "Failed to record meeting."
+
+
+class SpeakerSegment(BaseModel):
+    """One turn of one speaker, in seconds on the recording's clock."""
+
+    speaker_name: str
+    start_time_seconds: float
+    end_time_seconds: float
 
 
 class RecordingData(BaseModel):

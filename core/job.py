@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
-from bot.errors import JobError
-from bot.outcomes import Outcome
+from core.errors import JobError
+from core.outcomes import Outcome
 
 
 def new_id(prefix: str) -> str:

@@ -1,0 +1,206 @@
+"""Reporting a job: its phases, its heartbeat and its result, to the status store and the callback.
+
+The runner produces typed facts (phase changes, a ``JobResult``); this turns them into what
+others read: status-change events (when the job asks for them), the status store's record (when a
+server or worker started the bot), the bot's own heartbeat (so a lost bot is noticed in every
+launch mode), the callback payload (VideoDB's keys first, durable through the outbox), and the
+result, stats and delivery files beside the recording. Nothing here waits on a receiver for long:
+progress events go out in the background, and the result's delivery is bounded by a grace period
+after which the outbox takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import psutil
+from pydantic import BaseModel
+
+from bot.recording_store import Recording, RecordingStore
+from bot.usage import Usage
+from callbacks.delivery import Deliverer, DeliveryReport
+from core.aio import cancel_and_wait
+from core.job import Job
+from core.lifecycle import Phase, Status
+from core.outcomes import MESSAGES, Outcome
+from core.payloads import (
+    CallbackPayload,
+    FailurePayload,
+    RecordingData,
+    StatusChangeEvent,
+    SuccessPayload,
+    to_wire,
+)
+from core.settings import Settings
+from core.urls import player_url, stream_url
+from status import Result, StatusStore
+
+log = logging.getLogger("meetbot.reporting")
+
+
+class JobResult(BaseModel):
+    """How one job went, as the runner saw it."""
+
+    meeting_id: str
+    video_id: str
+    status: Status
+    outcome: Outcome
+    error: str | None = None
+    recording: Recording | None = None
+    warnings: list[str] = []
+    usage: Usage = Usage()
+    timings: dict[str, float] = {}
+    observed: dict[str, str] = {}
+    """What the page showed that decided things (admission and speaking signals)."""
+    phases: list[tuple[str, float]] = []
+
+
+def owner_id() -> str:
+    """This bot process, as its heartbeat names it: host, PID and the PID's start time (a PID alone
+    can be reused after a restart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{psutil.Process().create_time():.2f}"
+
+
+class Reporter:
+    def __init__(self, job: Job, settings: Settings, *, files: RecordingStore, deliverer: Deliverer,
+                 store: StatusStore | None = None) -> None:
+        self.job, self.settings = job, settings
+        self.files, self.deliverer, self.store = files, deliverer, store
+        self._events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
+        self._writes: asyncio.Queue[tuple[Phase, float] | Result] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        base = settings.public_url
+        self._live = ({"stream_url": stream_url(str(base), job.video_id),
+                       "player_url": player_url(str(base), job.video_id)} if base else {})
+
+    # -- while the job runs -------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.files.put_json("job.json", self.job.model_dump(mode="json"))
+        if self.job.status_events and self.job.callback_url:
+            self._tasks.append(asyncio.create_task(self._send_events(), name="status-events"))
+        if self.store is not None:
+            self._tasks.append(asyncio.create_task(self._write_store(), name="status-store"))
+            self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
+
+    def phase_changed(self, old: Phase, new: Phase, at: float) -> None:
+        if self.job.status_events and self.job.callback_url:
+            self._events.put_nowait(StatusChangeEvent(
+                meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
+                status=new.status.value, phase=new.value, previous_phase=old.value, at=at))
+        if self.store is not None:
+            self._writes.put_nowait((new, at))
+
+    async def _send_events(self) -> None:
+        """In order, in the background: the job never waits on the receiver for these."""
+        url = str(self.job.callback_url)
+        while True:
+            event = await self._events.get()
+            try:
+                await self.deliverer.send(url, event.model_dump(mode="json"), event="status_change",
+                                          meeting_id=self.job.meeting_id, durable=False,
+                                          give_up_at=time.time() + self.settings.callback_status_grace)
+            except Exception:
+                log.warning("status event not delivered", exc_info=True)
+            finally:
+                self._events.task_done()
+
+    async def _write_store(self) -> None:
+        assert self.store is not None
+        while True:
+            item = await self._writes.get()
+            try:
+                if isinstance(item, Result):
+                    await self.store.finish(self.job.meeting_id, item)
+                else:
+                    phase, at = item
+                    live = self._live if phase is Phase.IN_CALL_RECORDING else None
+                    await self.store.record_phase(self.job.meeting_id, phase, at, live)
+            except Exception:
+                log.warning("status store not updated", exc_info=True)
+            finally:
+                self._writes.task_done()
+
+    async def _heartbeat(self) -> None:
+        """The bot itself says it is alive: whoever launched it need not stand in between."""
+        assert self.store is not None
+        me = owner_id()
+        while True:
+            try:
+                await self.store.beat(self.job.meeting_id, me, self.settings.heartbeat_ttl)
+            except Exception:
+                log.warning("heartbeat not written", exc_info=True)
+            await asyncio.sleep(self.settings.heartbeat_interval)
+
+    # -- the result ---------------------------------------------------------------------------
+    def payload(self, result: JobResult) -> CallbackPayload:
+        job, rec = self.job, result.recording
+        data = None
+        if rec is not None and rec.recording_url:
+            data = RecordingData(video_id=job.video_id, speaker_timeline=rec.timeline,
+                                 stream_url=rec.stream_url,
+                                 player_url=self._live.get("player_url"))
+        common: dict[str, Any] = dict(
+            meeting_id=job.meeting_id, callback_data=job.callback_data, reason=result.outcome.value,
+            meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
+            duration=rec.duration if rec else None, recording_started_at=rec.origin if rec else None,
+            recording_url=rec.recording_url if rec else None, warnings=result.warnings,
+        )
+        if result.status is Status.DONE and data is not None:
+            return SuccessPayload(status="done", data=data, **common)
+        return FailurePayload(status="failed", error_code=result.outcome.value,
+                              error=result.error or MESSAGES[result.outcome], data=data, **common)
+
+    async def report(self, result: JobResult) -> DeliveryReport | None:
+        """Store the result, tell the status store, then deliver the callback (durably)."""
+        body = to_wire(self.payload(result))
+        await self.files.put_json("result.json", body)
+        await self.files.put_json("stats.json", {
+            "usage": result.usage.model_dump(), "timings": result.timings, "observed": result.observed,
+            "phases": result.phases})
+        if self.store is not None:
+            data = body.get("data") or {}
+            self._writes.put_nowait(Result(
+                status=result.status, reason=result.outcome.value, error=body.get("error"),
+                speaker_timeline=data.get("speaker_timeline"), stream_url=data.get("stream_url"),
+                player_url=data.get("player_url"), recording_url=body.get("recording_url"),
+                duration=body.get("duration")))
+        if not self.job.callback_url:
+            return None
+        url, mid = str(self.job.callback_url), self.job.meeting_id
+        pending = None
+        try:
+            # On disk before anything else, so no exit from here on loses the callback; held back
+            # while the progress events drain, so a receiver never sees "in_call" after the result.
+            pending = await self.deliverer.enqueue(
+                url, body, event="callback", meeting_id=mid,
+                not_before=time.time() + self.settings.callback_status_grace)
+        except OSError:
+            log.error("callback outbox not writable; sending without it", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._events.join(), self.settings.callback_status_grace)
+        give_up = time.time() + self.settings.callback_grace
+        if pending is not None:
+            await self.deliverer.release(pending)
+            delivery = await self.deliverer.deliver(pending, give_up_at=give_up)
+        else:
+            delivery = await self.deliverer.send(url, body, event="callback", meeting_id=mid,
+                                                 durable=False, give_up_at=give_up)
+        if not delivery.delivered:
+            log.warning("callback not delivered yet; left in the outbox",
+                        extra={"delivery_id": delivery.id, "state": str(delivery.state)})
+        await self.files.put_json("delivery.json", delivery.model_dump(mode="json"))
+        return delivery
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Let the store writes drain (the result among them), then stop the background tasks."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._writes.join(), timeout)
+        for task in self._tasks:
+            await cancel_and_wait(task)
+        self._tasks = []

@@ -1,0 +1,1 @@
+"""Media tools every part shares: ffmpeg command lines, probing, HLS playlists and remuxing."""

@@ -1,0 +1,182 @@
+"""What every way of launching bots shares: the bot's command and environment, the record <-> job
+conversion, failing a meeting from outside its bot (with the failure callback it could not send),
+and running one bot process to its end with the crash handled.
+
+Launchers: ``EmbeddedLauncher`` (``meetbot serve`` runs bot processes itself), ``QueueLauncher``
+(jobs go to Redis for ``meetbot worker`` consumers, which run bot processes the same way) and
+``KubernetesLauncher`` (one Job, hence one pod, per meeting). Bots report their phases, result and
+heartbeat to the status store themselves, whatever launched them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from callbacks.factory import build_deliverer
+from core.job import Job
+from core.lifecycle import Status
+from core.outcomes import MESSAGES, Outcome
+from core.payloads import FailurePayload, to_wire
+from core.settings import Settings
+from status import MeetingRecord, Result, StatusStore
+
+log = logging.getLogger("meetbot.launch")
+
+
+class BotLauncher(Protocol):
+    """Starts a bot per job and stops it on request."""
+
+    public_url: str | None
+    """The server's base URL, for the bots' stream and player URLs (set once the API listens)."""
+
+    async def start(self) -> None:
+        """Begin taking jobs (and pick up those a previous server accepted but never started)."""
+        ...
+
+    def submit(self, job: Job) -> None: ...
+
+    async def leave(self, meeting_id: str) -> bool:
+        """Make the bot leave (stored, called back: ``stopped``); False when nothing runs."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop taking jobs; running bots stop gracefully where this launcher can reach them."""
+        ...
+
+
+# -- the bot process ----------------------------------------------------------------------------
+def bot_command(settings: Settings) -> list[str]:
+    """``python -m bot`` (tests swap in a stand-in through ``MEETBOT_BOT_COMMAND``)."""
+    return list(settings.bot_command or [sys.executable, "-m", "bot"])
+
+
+def bot_env(job: Job, settings: Settings, *, public_url: str | None = None) -> dict[str, str]:
+    """The variables a bot needs beyond the launcher's own: its job, where to report, the URLs it
+    is served at."""
+    env = {"MEETBOT_JOB": job.model_dump_json()}
+    if settings.redis_url:
+        env["MEETBOT_REDIS_URL"] = str(settings.redis_url)
+    elif settings.status_db:
+        env["MEETBOT_STATUS_DB"] = str(settings.status_db)
+    if public_url:
+        env["MEETBOT_PUBLIC_URL"] = public_url
+    return env
+
+
+async def run_bot_process(job: Job, settings: Settings, store: StatusStore, *,
+                          env: dict[str, str], log_file: Path | None = None,
+                          preexec_fn: Callable[[], None] | None = None,
+                          on_started: Callable[[asyncio.subprocess.Process], None] | None = None,
+                          stopped: Callable[[], bool] = lambda: False) -> int:
+    """Run one bot to its end; if it ended without its record ending, fail the meeting for it.
+
+    ``stopped``: whether a leave was asked (a bot stopped before it could handle the signal ends
+    ``stopped``, not ``internal_error``).
+    """
+    if job.output_dir is not None:
+        job.output_dir.mkdir(parents=True, exist_ok=True)
+    out = log_file.open("ab") if log_file else None
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *bot_command(settings), env={**os.environ, **env}, preexec_fn=preexec_fn,
+            stdout=out, stderr=asyncio.subprocess.STDOUT if out else None)
+    finally:
+        if out is not None:
+            out.close()
+    log.info("bot started", extra={"meeting_id": job.meeting_id, "pid": proc.pid})
+    if on_started is not None:
+        on_started(proc)
+    rc = await proc.wait()
+    record = await store.get(job.meeting_id)
+    log.info("bot exited", extra={"meeting_id": job.meeting_id, "rc": rc,
+                                  "status": record.status.value if record else None})
+    if record is not None and not record.is_terminal:
+        if stopped():
+            await fail_meeting(store, settings, job, Outcome.STOPPED,
+                               "stopped before the bot started; nothing was recorded")
+        else:
+            await fail_meeting(store, settings, job, Outcome.INTERNAL_ERROR, "the bot process ended "
+                               f"unexpectedly (exit status {rc}) in phase {record.phase}")
+    return rc
+
+
+# -- records and jobs ---------------------------------------------------------------------------
+def record_of(job: Job, *, collection_id: str = "default") -> MeetingRecord:
+    """The status record a new job starts as."""
+    return MeetingRecord(
+        meeting_id=job.meeting_id, video_id=job.video_id, collection_id=collection_id,
+        meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
+        time_zone=job.time_zone, callback_url=str(job.callback_url) if job.callback_url else None,
+        callback_data=job.callback_data, output_dir=str(job.output_dir))
+
+
+def job_of(record: MeetingRecord) -> Job:
+    """The job a stored meeting was created from (to run it, or fail it, elsewhere)."""
+    return Job.parse({"meeting_url": record.meeting_url, "bot_name": record.bot_name,
+                      "meeting_title": record.meeting_title, "callback_url": record.callback_url,
+                      "callback_data": record.callback_data, "time_zone": record.time_zone,
+                      "meeting_id": record.meeting_id, "video_id": record.video_id,
+                      "output_dir": record.output_dir})
+
+
+# -- failing a meeting from outside its bot -------------------------------------------------------
+async def fail_meeting(store: StatusStore, settings: Settings, job: Job | MeetingRecord,
+                       outcome: Outcome, error: str,
+                       background: set[asyncio.Task[None]] | None = None) -> bool:
+    """End the meeting as failed, once; then call back (in a task added to ``background`` when
+    given, so the caller does not wait on the receiver). False if it had already ended."""
+    ended = await store.finish(job.meeting_id, Result(status=Status.FAILED, reason=outcome.value,
+                                                      error=error))
+    if ended:
+        log.warning("meeting failed", extra={"meeting_id": job.meeting_id, "code": outcome.value,
+                                             "error": error})
+        if job.callback_url is not None:
+            call_back = _call_back(settings, job, outcome, error)
+            if background is None:
+                await call_back
+            else:
+                task = asyncio.create_task(call_back, name="failure-callback")
+                background.add(task)
+                task.add_done_callback(background.discard)
+    return ended
+
+
+async def _call_back(settings: Settings, job: Job | MeetingRecord, outcome: Outcome, error: str) -> None:
+    try:
+        await send_failure_callback(settings, job, outcome, error)
+    except Exception:
+        log.exception("failure callback not sent", extra={"meeting_id": job.meeting_id})
+
+
+async def send_failure_callback(settings: Settings, job: Job | MeetingRecord, outcome: Outcome,
+                                error: str) -> None:
+    """Durable: written to the outbox first, so a delivery that runs out of grace is retried."""
+    body = to_wire(FailurePayload(
+        status="failed", error_code=outcome.value, error=error or MESSAGES[outcome],
+        meeting_id=job.meeting_id, callback_data=job.callback_data, reason=outcome.value,
+        meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title))
+    async with build_deliverer(settings) as deliverer:
+        pending = await deliverer.enqueue(str(job.callback_url), body, event="callback",
+                                          meeting_id=job.meeting_id)
+        await deliverer.deliver(pending, give_up_at=time.time() + settings.callback_grace)
+
+
+async def reap_lost(store: StatusStore, settings: Settings) -> list[str]:
+    """Fail the started meetings whose bot stopped renewing its heartbeat (a killed bot, pod,
+    worker or machine): noticed within ``heartbeat_ttl`` plus one reaper pass."""
+    lost = []
+    for record in await store.active():
+        started = record.phase != "created"
+        stale = time.time() - record.updated_at > settings.heartbeat_ttl
+        if started and stale and await store.heartbeat_of(record.meeting_id) is None:
+            error = f"no heartbeat from its bot for {settings.heartbeat_ttl:g} s (phase {record.phase})"
+            if await fail_meeting(store, settings, record, Outcome.WORKER_LOST, error):
+                lost.append(record.meeting_id)
+    return lost
