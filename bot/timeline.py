@@ -70,11 +70,11 @@ class SpeakerTimeline:
         limit = end - origin
         out = []
         for span in merged:
-            s = min(max(span.start - origin, 0.0), limit)
-            e = min(max(span.end - origin, 0.0), limit)
+            s = round(min(max(span.start - origin, 0.0), limit), 3)
+            e = round(min(max(span.end - origin, 0.0), limit), 3)
             if e > s:
-                out.append(SpeakerSegment(speaker_name=span.name, start_time_seconds=round(s, 3),
-                                          end_time_seconds=round(e, 3)))
+                out.append(SpeakerSegment(speaker_name=span.name, start_time_seconds=s,
+                                          end_time_seconds=e))
         for report in self.stuck:
             report.at_seconds = round(report.at - origin, 3)
         return out
@@ -130,8 +130,25 @@ class _Span:
     end: float
 
 
+HANDOFF_S = 0.5
+"""The page names a new speaker a little after their sound starts: sound that began up to this long
+before a turn is shown belongs to that turn, not to the tail of the previous one."""
+
+
+def _hand_off(spans: list[_Span], sound: list[tuple[float, float]]) -> None:
+    for span in spans:
+        onset = next((s for s, _ in sound if span.start - HANDOFF_S <= s < span.start), None)
+        if onset is None:
+            continue
+        for other in spans:
+            if other is not span and other.start < onset < other.end <= span.start + HANDOFF_S:
+                other.end = onset
+        span.start = onset
+
+
 def _gate(spans: list[_Span], sound: list[tuple[float, float]], merge_gap: float) -> list[_Span]:
     """Keep only the parts of each span during which there was sound."""
+    _hand_off(spans, sound)
     out: list[_Span] = []
     for span in spans:
         for s, e in sound:

@@ -323,7 +323,10 @@ class PlatformAdapter(ABC):
     async def watch(self) -> AsyncIterator[MeetingEvent]:
         """Speaking changes, participant counts and the end of the meeting, as they happen."""
         await self._install_speaker_probe()
+        # Observing never waits for acting: clicks run in their own loop, so a slow or failing
+        # click cannot delay noticing the end of the meeting.
         tasks = [asyncio.create_task(self._poll_call(), name=f"{self.name}-poll"),
+                 asyncio.create_task(self._act_loop(), name=f"{self.name}-act"),
                  asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")]
         try:
             while True:
@@ -417,6 +420,10 @@ class PlatformAdapter(ABC):
                 if view.count is not None and view.count != last_count:
                     last_count = view.count
                     self._events.put_nowait(ParticipantCount(view.count))
+            await asyncio.sleep(self.CALL_POLL_S)
+
+    async def _act_loop(self) -> None:
+        while True:
             await self._act(self._call_actions(), "call actions")
             await asyncio.sleep(self.CALL_POLL_S)
 

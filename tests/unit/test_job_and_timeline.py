@@ -101,6 +101,18 @@ def test_active_speaker_turns_end_when_the_audio_goes_quiet() -> None:
     assert segs == [("Alice", 2.0, 5.0), ("Bob", 6.0, 8.0), ("Bob", 9.0, 10.0)]
 
 
+def test_sound_just_before_the_frame_changes_hands_belongs_to_the_next_speaker() -> None:
+    tl = SpeakerTimeline(merge_gap=0.3)
+    tl.add(SpeakingChange("Carol", True, 100.0))
+    # Alice's sound starts at 104.0; the frame shows her 120 ms later.
+    tl.add(SpeakingChange("Carol", False, 104.12))
+    tl.add(SpeakingChange("Alice", True, 104.12))
+    sound = [(100.5, 102.0), (104.0, 106.0)]
+    segs = [(s.speaker_name, s.start_time_seconds, s.end_time_seconds)
+            for s in tl.segments(origin=100.0, end=107.0, sound=sound, gate=True)]
+    assert segs == [("Carol", 0.5, 2.0), ("Alice", 4.0, 6.0)]
+
+
 def test_a_signal_stuck_on_over_silence_is_cut_where_the_sound_stopped() -> None:
     tl = SpeakerTimeline(merge_gap=0.3)
     tl.add(SpeakingChange("Alice", True, 101.0))  # never switched off

@@ -440,7 +440,7 @@
     report('audio_dialog_shown', { text });
   }
   function onFooterAudio() {
-    if (!call.audioJoined) { joinAudioDialog(); return; }
+    if (!call.audioJoined) { report('footer_audio_clicked'); joinAudioDialog(); return; }
     media.micOn = !media.micOn;
     report('mic_toggled', { on: media.micOn, in: S.state });
     syncFooter();
