@@ -12,6 +12,8 @@ COPY storage ./storage
 COPY status ./status
 COPY platforms ./platforms
 COPY callbacks ./callbacks
+COPY transcription ./transcription
+COPY indexes ./indexes
 COPY bot ./bot
 COPY server ./server
 COPY cli ./cli

@@ -27,24 +27,26 @@ from core.job import Job
 from core.lifecycle import Status
 from core.settings import Settings, get_settings
 from status import open_store
-from storage import LocalStorage
+from storage import open_storage
 
 log = logging.getLogger("meetbot.bot")
 
 
 async def run_job(job: Job, settings: Settings) -> JobResult:
-    output_dir = (job.output_dir or settings.output_dir / job.meeting_id).resolve()
-    storage = LocalStorage(output_dir, public_url=str(settings.public_url) if settings.public_url else None,
-                           video_id=job.video_id)
+    uri = job.storage_uri or (job.output_dir or settings.output_dir / job.meeting_id).resolve().as_uri()
+    storage = open_storage(uri, settings, asset_id=job.video_id,
+                           public_url=str(settings.public_url) if settings.public_url else None)
     files = RecordingStore(storage)
     store = open_store(settings)
-    runner = JobRunner(job, settings=settings, recordings=files)
     loop = asyncio.get_running_loop()
     signals_seen = 0
+    runner: JobRunner | None = None
 
     def on_signal() -> None:
         nonlocal signals_seen
         signals_seen += 1
+        if runner is None:
+            return
         if signals_seen == 1:
             runner.request_stop()
         else:
@@ -54,6 +56,8 @@ async def run_job(job: Job, settings: Settings) -> JobResult:
         async with httpx.AsyncClient() as http:
             reporter = Reporter(job, settings, files=files, deliverer=build_deliverer(settings, client=http),
                                 store=store)
+            runner = JobRunner(job, settings=settings, recordings=files,
+                               capture_control=reporter.wanted_state, on_span=reporter.span_changed)
             runner.state.on_change(reporter.phase_changed)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, on_signal)

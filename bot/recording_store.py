@@ -2,30 +2,37 @@
 recording's clock and its speaker timeline.
 
 Segments go to the store the moment ffmpeg closes them, with a playlist that lists only stored
-segments, so a killed bot loses at most the segment in progress. At the end the segments are
-remuxed (never re-encoded) into an MP4 whose t=0 is placed on the wall clock from the first frame's
-capture time; the speaker timeline is put on that clock.
+segments, so a killed bot loses at most the segment in progress. A recording paused through its
+RTStream (``stop``) and resumed (``start``) has several spans: the playlist marks each new one
+with a discontinuity, and the MP4 puts them back to back, so the pause is cut out of the video and
+the speaker timeline is shifted to match (turns during the pause are dropped). At the end the
+segments are remuxed (never re-encoded) into an MP4 whose t=0 is placed on the wall clock from
+the first frame's capture time; the speaker timeline is put on that clock.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from bot.recorder import PLAYLIST, Recorder
+from bot.recorder import Recorder
 from bot.timeline import SpeakerTimeline
 from core.errors import MeetbotError, RecordingError
-from core.payloads import SpeakerSegment
+from core.payloads import Pause, SpeakerSegment
 from media.ffmpeg import probe, stream_of
-from media.hls import playlist_upto, remux_to_mp4
+from media.hls import Segment, concat_to_mp4, render_playlist, segment_durations
 from storage import Storage
 
 log = logging.getLogger("meetbot.recording")
+
+PLAYLIST_KEY = "hls/playlist.m3u8"
 
 
 class Recording(BaseModel):
@@ -33,20 +40,33 @@ class Recording(BaseModel):
 
     duration: float
     origin: float
-    """Wall-clock time of the MP4's t=0."""
+    """Wall-clock time of the MP4's t=0 (of its first span, when paused and resumed)."""
     timeline: list[SpeakerSegment]
     stream_url: str | None = None
     recording_url: str | None = None
     first_frame_at: float | None = None
     """Wall-clock capture time of the first frame."""
     recorder_wall_s: float | None = None
+    pauses: list[Pause] = []
     warnings: list[str] = []
+
+
+@dataclass
+class _Span:
+    recorder: Recorder
+    index: int
+    stored: int = 0
+
+
+def segment_name(span: int, n: int) -> str:
+    return f"s{span:03d}r{span:03d}_{n:06d}.ts"
 
 
 class RecordingStore:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._stored: set[str] = set()
+        self.segments: list[Segment] = []
+        self._spans: list[_Span] = []
 
     async def put_json(self, key: str, value: Any) -> None:
         """A small JSON file beside the recording (job, result, stats); failures are logged."""
@@ -55,18 +75,34 @@ class RecordingStore:
         except MeetbotError as exc:
             log.error("file not stored", extra={"key": key, "error": exc.message})
 
+    # -- while recording ----------------------------------------------------------------------
+    def span_started(self, recorder: Recorder) -> int:
+        """A new span (the first, or one after a resume); its index."""
+        self._spans.append(_Span(recorder, len(self._spans)))
+        return self._spans[-1].index
+
     async def segment_closed(self, path: Path) -> None:
-        """Store a finished segment, then a playlist that lists only stored segments."""
+        """Store a finished segment of the current span, then the playlist up to it."""
+        span = self._spans[-1]
+        durations = segment_durations(path.parent / "playlist.m3u8")
+        duration = durations.get(path.name, 0.0)
+        same = [s for s in self.segments if s.span == span.index]
+        if same:
+            start = same[-1].end
+        else:
+            start = span.recorder.first_frame_at or (time.time() - duration)
+        seg = Segment(segment_name(span.index, len(self.segments)), duration, start, span.index, span.index)
         try:
-            await self.storage.put_file(f"hls/{path.name}", path)
-            self._stored.add(path.name)
-            published = playlist_upto(path.parent / PLAYLIST, path.name)
-            await self.storage.put_bytes("hls/" + PLAYLIST, published.encode())
+            await self.storage.put_file(f"hls/{seg.name}", path)
+            self.segments.append(seg)
+            span.stored += 1
+            await self.storage.put_bytes(PLAYLIST_KEY, render_playlist(self.segments, ended=False).encode())
         except MeetbotError as exc:
             # Kept on local disk; stored again when the recording is finalized.
             log.warning("segment not stored yet", extra={"segment": path.name, "error": exc.message})
 
-    async def finalize(self, recorder: Recorder, timeline: SpeakerTimeline, *, gate_by_sound: bool,
+    # -- at the end ---------------------------------------------------------------------------
+    async def finalize(self, timeline: SpeakerTimeline, *, gate_by_sound: bool,
                        stuck_after: float) -> Recording:
         """Remux, measure and store the recording; place the timeline on its clock.
 
@@ -74,33 +110,72 @@ class RecordingStore:
         sounding parts; otherwise a turn shown over ``stuck_after`` seconds of silence is cut as a
         stuck signal and reported in the warnings.
         """
-        if not recorder.segments:
+        spans = [s for s in self._spans if s.recorder.segments]
+        if not spans:
             raise RecordingError("the recorder produced no media")
-        mp4 = recorder.dir.parent / "recording.mp4"
-        await remux_to_mp4(recorder.playlist, mp4)
+        await self._store_leftovers(spans)
+        work = Path(tempfile.mkdtemp(prefix="meetbot-final-", dir=spans[0].recorder.dir.parent))
+        mp4 = work / "recording.mp4"
+        await concat_to_mp4([p for s in spans for p in s.recorder.segments], mp4)
         info = await probe(mp4)
         duration = float(info["format"]["duration"])
         video = stream_of(info, "video")
         v_start = float(video.get("start_time", 0.0)) if video else 0.0
-        # The MP4's t=0 on the wall clock: the first frame's capture time minus its pts in the file.
-        first = recorder.first_frame_at or recorder.started_at or time.time()
-        origin = first - v_start
-        segments = timeline.segments(origin=origin, end=origin + duration, sound=recorder.sound,
-                                     gate=gate_by_sound, stuck_after=stuck_after)
-        warnings = []
-        for stuck in timeline.stuck:
-            log.warning("stuck speaking signal cut", extra={
-                "speaker": stuck.name, "at_s": stuck.at_seconds, "silence_s": stuck.silence})
-            warnings.append(stuck.describe())
-        for seg in recorder.segments:
-            if seg.name not in self._stored:
-                await self.storage.put_file(f"hls/{seg.name}", seg)
-        stream_url = await self.storage.put_file("hls/" + PLAYLIST, recorder.playlist)
+        timeline_out: list[SpeakerSegment] = []
+        pauses: list[Pause] = []
+        warnings: list[str] = []
+        offset = 0.0  # where each span starts in the MP4
+        first_origin = 0.0
+        for i, span in enumerate(spans):
+            rec = span.recorder
+            # A span's t=0 on the wall clock: its first frame's capture time (the MP4's own first
+            # pts for the first span, which x264 may shift by a frame).
+            first = rec.first_frame_at or rec.started_at or time.time()
+            origin = first - (v_start if i == 0 else 0.0)
+            length = sum(segment_durations(rec.playlist).values()) if i < len(spans) - 1 else \
+                max(0.0, duration - offset)
+            if i == 0:
+                first_origin = origin
+            else:
+                paused = first - (spans[i - 1].recorder.stopped_at or first)
+                pauses.append(Pause(at=round(offset, 3), duration=round(paused, 3)))
+            for seg in timeline.segments(origin=origin, end=origin + length, sound=rec.sound,
+                                         gate=gate_by_sound, stuck_after=stuck_after):
+                timeline_out.append(seg.model_copy(update={
+                    "start_time_seconds": round(seg.start_time_seconds + offset, 3),
+                    "end_time_seconds": round(seg.end_time_seconds + offset, 3)}))
+            for stuck in timeline.stuck:
+                stuck.at_seconds = round(stuck.at_seconds + offset, 3)
+                log.warning("stuck speaking signal cut", extra={
+                    "speaker": stuck.name, "at_s": stuck.at_seconds, "silence_s": stuck.silence})
+                warnings.append(stuck.describe())
+            offset += length
+        await self.storage.put_bytes(PLAYLIST_KEY, render_playlist(self.segments, ended=True).encode())
+        stream_url = self.storage.url(PLAYLIST_KEY)
         recording_url = await self.storage.put_file("recording.mp4", mp4)
-        await self.put_json("timeline.json", [s.model_dump() for s in segments])
-        wall = None
-        if recorder.started_at and recorder.stopped_at:
-            wall = round(recorder.stopped_at - recorder.started_at, 3)
-        return Recording(duration=round(duration, 3), origin=round(origin, 4), timeline=segments,
+        mp4.unlink(missing_ok=True)
+        await self.put_json("timeline.json", [s.model_dump() for s in timeline_out])
+        last = spans[-1].recorder
+        first_rec = spans[0].recorder
+        wall = round(last.stopped_at - first_rec.started_at, 3) if last.stopped_at and first_rec.started_at \
+            else None
+        return Recording(duration=round(duration, 3), origin=round(first_origin, 4), timeline=timeline_out,
                          stream_url=stream_url, recording_url=recording_url,
-                         first_frame_at=recorder.first_frame_at, recorder_wall_s=wall, warnings=warnings)
+                         first_frame_at=first_rec.first_frame_at, recorder_wall_s=wall, pauses=pauses,
+                         warnings=warnings)
+
+    async def _store_leftovers(self, spans: list[_Span]) -> None:
+        """Segments that could not be stored while recording (the store was down) go up now."""
+        listed = {s.name for s in self.segments}
+        for span in spans:
+            for path in span.recorder.segments[span.stored:]:
+                if path.name in listed:
+                    continue
+                durations = segment_durations(span.recorder.playlist)
+                prev = [s for s in self.segments if s.span == span.index]
+                start = prev[-1].end if prev else (span.recorder.first_frame_at or time.time())
+                seg = Segment(segment_name(span.index, len(self.segments)), durations.get(path.name, 0.0),
+                              start, span.index, span.index)
+                await self.storage.put_file(f"hls/{seg.name}", path)
+                self.segments.append(seg)
+                span.stored += 1

@@ -40,6 +40,7 @@ from core.payloads import (
 from core.settings import Settings
 from core.urls import player_url, stream_url
 from status import Result, StatusStore
+from status.streams import Span, StreamRecord, get_stream, update_stream
 
 log = logging.getLogger("meetbot.reporting")
 
@@ -61,6 +62,15 @@ class JobResult(BaseModel):
     phases: list[tuple[str, float]] = []
 
 
+class SpanChange(BaseModel):
+    """A recording span began (``stopped_at`` None) or ended."""
+
+    index: int
+    started_at: float
+    stopped_at: float | None = None
+    segments: int = 0
+
+
 def owner_id() -> str:
     """This bot process, as its heartbeat names it: host, PID and the PID's start time (a PID alone
     can be reused after a restart)."""
@@ -73,7 +83,7 @@ class Reporter:
         self.job, self.settings = job, settings
         self.files, self.deliverer, self.store = files, deliverer, store
         self._events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
-        self._writes: asyncio.Queue[tuple[Phase, float] | Result] = asyncio.Queue()
+        self._writes: asyncio.Queue[tuple[Phase, float] | Result | SpanChange] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         base = settings.public_url
         self._live = ({"stream_url": stream_url(str(base), job.video_id),
@@ -110,13 +120,43 @@ class Reporter:
             finally:
                 self._events.task_done()
 
+    def span_changed(self, change: SpanChange) -> None:
+        """The meeting's RTStream follows its recording spans (connected while one is open)."""
+        if self.store is not None and self.job.rtstream_id:
+            self._writes.put_nowait(change)
+
+    async def wanted_state(self) -> str | None:
+        """What the meeting's RTStream asks for ("connected" or "stopped"), if it has one."""
+        if self.store is None or not self.job.rtstream_id:
+            return None
+        record = await get_stream(self.store, self.job.rtstream_id)
+        return record.want if record else None
+
+    async def _write_span(self, change: SpanChange) -> None:
+        assert self.store is not None and self.job.rtstream_id
+
+        def apply(r: StreamRecord) -> StreamRecord:
+            spans = [s for s in r.spans if s.index != change.index]
+            spans.append(Span(index=change.index, started_at=change.started_at,
+                              stopped_at=change.stopped_at, segments=change.segments))
+            spans.sort(key=lambda s: s.index)
+            return r.model_copy(update={"spans": spans,
+                                        "status": "connected" if change.stopped_at is None else "stopped"})
+
+        await update_stream(self.store, self.job.rtstream_id, apply)
+
     async def _write_store(self) -> None:
         assert self.store is not None
         while True:
             item = await self._writes.get()
             try:
-                if isinstance(item, Result):
+                if isinstance(item, SpanChange):
+                    await self._write_span(item)
+                elif isinstance(item, Result):
                     await self.store.finish(self.job.meeting_id, item)
+                    if self.job.rtstream_id:  # the meeting is over: so is its stream
+                        await update_stream(self.store, self.job.rtstream_id, lambda r: r.model_copy(
+                            update={"want": "stopped", "status": "stopped"}))
                 else:
                     phase, at = item
                     live = self._live if phase is Phase.IN_CALL_RECORDING else None
@@ -150,6 +190,7 @@ class Reporter:
             meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
             duration=rec.duration if rec else None, recording_started_at=rec.origin if rec else None,
             recording_url=rec.recording_url if rec else None, warnings=result.warnings,
+            rtstream_id=job.rtstream_id, pauses=rec.pauses if rec else [],
         )
         if result.status is Status.DONE and data is not None:
             return SuccessPayload(status="done", data=data, **common)

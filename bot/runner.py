@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from bot.display import VirtualDisplay
 from bot.leases import reap_stale
 from bot.recorder import Recorder
 from bot.recording_store import Recording, RecordingStore
-from bot.reporting import JobResult
+from bot.reporting import JobResult, SpanChange
 from bot.timeline import SpeakerTimeline, SpeakingChange
 from bot.usage import Usage, sample_usage
 from callbacks.factory import url_policy
@@ -53,10 +54,16 @@ log = logging.getLogger("meetbot.runner")
 
 
 class JobRunner:
-    def __init__(self, job: Job, *, settings: Settings, recordings: RecordingStore) -> None:
+    def __init__(self, job: Job, *, settings: Settings, recordings: RecordingStore,
+                 capture_control: Callable[[], Awaitable[str | None]] | None = None,
+                 on_span: Callable[[SpanChange], None] | None = None) -> None:
+        """``capture_control``: what the meeting's RTStream wants ("connected"/"stopped"), polled
+        in the call; ``on_span``: hears each recording span start and stop."""
         self.job = job
         self.settings = settings
         self.recordings = recordings
+        self._control = capture_control
+        self._on_span = on_span
         self.state = JobStateMachine()
         self.state.on_change(self._log_phase)
         self.timeline = SpeakerTimeline(merge_gap=settings.speaker_merge_gap)
@@ -66,6 +73,9 @@ class JobRunner:
         self._stop_outcome = Outcome.STOPPED
         self._job_task: asyncio.Task[tuple[Outcome, Recording]] | None = None
         self._recorder: Recorder | None = None
+        """The current span's recorder (None before admission, or while paused)."""
+        self._recorders: list[Recorder] = []
+        self._new_recorder: Callable[[], Awaitable[Recorder]] | None = None
         self._gate_by_sound = False
         self._admitted_at: float | None = None
         """Wall-clock time the page showed the bot in the call."""
@@ -116,7 +126,7 @@ class JobRunner:
                 except Exception as exc:
                     outcome, error = Outcome.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"
                     log.exception("job crashed")
-            if self._recorder is not None and recording is None:
+            if self._recorders and recording is None:
                 # Something failed after recording began: keep what was captured.
                 recording, keep_work = await self._salvage()
         finally:
@@ -156,26 +166,67 @@ class JobRunner:
             # Recording starts the moment the page shows the bot in the call; what is left of
             # joining (computer audio, dialogs, camera) runs beside it, never before it.
             self.state.move(Phase.IN_CALL_RECORDING)
-            self._recorder = await stack.enter_async_context(Recorder(
-                display=display.name, width=s.video_width, height=s.video_height,
-                fps=s.video_fps, audio_env=sink.client_env(), monitor=sink.monitor,
-                work_dir=work / "hls", preset=s.x264_preset, audio_bitrate=s.audio_bitrate,
-                segment_seconds=s.segment_seconds, stop_timeout=s.ffmpeg_stop_timeout,
-                audio_delay=s.audio_delay_ms / 1000, on_segment=self.recordings.segment_closed,
-            ))
+
+
+            async def new_recorder() -> Recorder:
+                """A recording span: the first at admission, one more after each resume."""
+                recorder = Recorder(
+                    display=display.name, width=s.video_width, height=s.video_height,
+                    fps=s.video_fps, audio_env=sink.client_env(), monitor=sink.monitor,
+                    work_dir=work / f"hls{len(self._recorders)}", preset=s.x264_preset,
+                    audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
+                    stop_timeout=s.ffmpeg_stop_timeout, audio_delay=s.audio_delay_ms / 1000,
+                    on_segment=self.recordings.segment_closed)
+                await stack.enter_async_context(recorder)
+                self._recorders.append(recorder)
+                index = self.recordings.span_started(recorder)
+                if self._on_span is not None:
+                    self._on_span(SpanChange(index=index, started_at=recorder.started_at or time.time()))
+                return recorder
+
+            self._new_recorder = new_recorder
+            self._recorder = await new_recorder()
             self._admitted_at = admitted_at
             side = asyncio.create_task(adapter.after_admission(), name="after-admission")
             stack.push_async_callback(cancel_and_wait, side)
             sampler = asyncio.create_task(sample_usage(self.usage), name="usage")
             stack.push_async_callback(cancel_and_wait, sampler)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
-            outcome = await self._in_call(adapter, self._recorder)
+            outcome = await self._in_call(adapter)
             self.state.move(Phase.LEAVING)
             await cleanup_step("leave meeting", adapter.leave(), s.leave_timeout)
-            await self._recorder.stop()
+            await self._pause()
         # Browser, sink and display are released: the remux gets the CPU to itself.
         self.state.move(Phase.UPLOADING)
-        return outcome, await self._finalize(self._recorder)
+        return outcome, await self._finalize()
+
+    async def _pause(self) -> None:
+        """End the current span: ffmpeg closes its last segment. The bot stays in the call."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        await recorder.stop()
+        if self._on_span is not None:
+            index = len(self._recorders) - 1
+            self._on_span(SpanChange(index=index, started_at=recorder.started_at or 0.0,
+                                     stopped_at=recorder.stopped_at or time.time(),
+                                     segments=len(recorder.segments)))
+
+    async def _follow_control(self) -> None:
+        """Pause or resume as the meeting's RTStream asks (``stop``/``start`` through the API)."""
+        if self._control is None or self._new_recorder is None:
+            return
+        try:
+            want = await asyncio.wait_for(self._control(), 2.0)
+        except Exception:
+            log.debug("stream control not read", exc_info=True)
+            return
+        if want == "stopped" and self._recorder is not None:
+            log.info("recording paused (rtstream stopped)")
+            await self._pause()
+        elif want == "connected" and self._recorder is None:
+            log.info("recording resumed (rtstream started)")
+            self._recorder = await self._new_recorder()
 
     async def _check_callback_url(self) -> None:
         if self.job.callback_url is None:
@@ -227,7 +278,7 @@ class JobRunner:
             await cancel_and_wait(task)
             await cancel_and_wait(stop)
 
-    async def _in_call(self, adapter: PlatformAdapter, recorder: Recorder) -> Outcome:
+    async def _in_call(self, adapter: PlatformAdapter) -> Outcome:
         job = self.job
         loop = asyncio.get_running_loop()
         offset = await adapter.page_clock_offset()
@@ -279,6 +330,10 @@ class JobRunner:
                         return Outcome.NOONE_JOINED_TIMEOUT
                 if now - began >= job.max_duration:
                     return Outcome.MAX_DURATION_REACHED
+                await self._follow_control()
+                recorder = self._recorder
+                if recorder is None:
+                    continue  # paused: nothing to check on the media
                 silent = recorder.silent_since
                 if silent is not None and time.time() - silent >= job.silence_timeout:
                     return Outcome.SILENCE_TIMEOUT
@@ -306,9 +361,9 @@ class JobRunner:
                             extra={"speaker": name, "silent_s": round(quiet, 1)})
 
     # -- after capture ------------------------------------------------------------------------
-    async def _finalize(self, recorder: Recorder) -> Recording:
+    async def _finalize(self) -> Recording:
         recording = await self.recordings.finalize(
-            recorder, self.timeline, gate_by_sound=self._gate_by_sound,
+            self.timeline, gate_by_sound=self._gate_by_sound,
             stuck_after=self.settings.stuck_signal_silence)
         self._timings["recording_origin_epoch"] = recording.origin
         self._timings["recording_duration_s"] = recording.duration
@@ -321,16 +376,15 @@ class JobRunner:
 
     async def _salvage(self) -> tuple[Recording | None, bool]:
         """After a failure mid-call: finalize what ffmpeg wrote, so the user still gets it."""
-        recorder = self._recorder
-        assert recorder is not None
         try:
-            if recorder.running:
-                await recorder.stop()
-            return await self._finalize(recorder), False
+            if self._recorder is not None and self._recorder.running:
+                await self._pause()
+            return await self._finalize(), False
         except Exception as exc:
+            where = self._recorders[-1].dir if self._recorders else "?"
             log.error("recording could not be finalized; segments kept on disk",
-                      extra={"dir": str(recorder.dir), "error": str(exc)})
-            self.warnings.append(f"segments kept at {recorder.dir}: {exc}")
+                      extra={"dir": str(where), "error": str(exc)})
+            self.warnings.append(f"segments kept at {where}: {exc}")
             return None, True
 
     def _result(self, outcome: Outcome, error: str | None, recording: Recording | None) -> JobResult:

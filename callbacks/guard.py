@@ -120,16 +120,21 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
-async def check_url(url: str, policy: UrlPolicy) -> list[IPAddress]:
-    """Raise UnsafeUrlError unless ``url`` is http(s) and every address of its host is allowed."""
+HTTP_PORTS = {"http": 80, "https": 443}
+
+
+async def check_url(url: str, policy: UrlPolicy, *,
+                    schemes: dict[str, int] = HTTP_PORTS) -> list[IPAddress]:
+    """Raise UnsafeUrlError unless ``url``'s scheme is one of ``schemes`` (scheme -> default port;
+    http and https unless told) and every address of its host is allowed."""
     try:
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or schemes.get(parts.scheme, 0)
     except ValueError as exc:
         raise UnsafeUrlError(url, f"not a valid URL ({exc})") from exc
     host = parts.hostname or ""
-    if parts.scheme not in ("http", "https"):
-        raise UnsafeUrlError(host or url, f"scheme {parts.scheme!r} is not http or https")
+    if parts.scheme not in schemes:
+        raise UnsafeUrlError(host or url, f"scheme {parts.scheme!r} is not one of {', '.join(schemes)}")
     if not host:
         raise UnsafeUrlError(url, "the URL has no host")
     addresses = await resolve(host, port)

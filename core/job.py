@@ -36,6 +36,12 @@ class Job(BaseModel):
     video_id: str = Field(default_factory=lambda: new_id("m"))
     output_dir: Path | None = None
     """Local store directory for this job; default ``<settings.output_dir>/<meeting_id>``."""
+    storage_uri: str | None = Field(None, max_length=2048)
+    """Where the recording goes when not a local directory (``s3://bucket/prefix``); set by the
+    server from its storage settings."""
+    rtstream_id: str | None = Field(None, max_length=64)
+    """The RTStream of this meeting's capture: its ``stop``/``start`` pause and resume the
+    recording (a server sets it)."""
 
     # Auto-leave rules, in seconds.
     waiting_room_timeout: float = Field(600, gt=0)

@@ -18,6 +18,15 @@ class SpeakerSegment(BaseModel):
     end_time_seconds: float
 
 
+class Pause(BaseModel):
+    """A stretch cut out of the recording: its RTStream was stopped, then started again."""
+
+    at: float
+    """Seconds on the recording's clock where the pause was cut out."""
+    duration: float
+    """Wall-clock seconds the recording was paused."""
+
+
 class RecordingData(BaseModel):
     video_id: str
     speaker_timeline: list[SpeakerSegment]
@@ -43,6 +52,10 @@ class _Extras(BaseModel):
     """Wall-clock time (Unix seconds) of the recording's t=0: timeline times are relative to it."""
     recording_url: str | None = None
     """The MP4 in the store."""
+    rtstream_id: str | None = None
+    """The RTStream of the capture (its ``stop``/``start`` paused and resumed the recording)."""
+    pauses: list[Pause] = Field(default_factory=list)
+    """Where the recording was paused; the video has these cut out and the timeline matches."""
     warnings: list[str] = Field(default_factory=list)
 
 

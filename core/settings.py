@@ -120,6 +120,19 @@ class StorageSettings(BaseModel):
     """Leases on the display and sink of each running bot, so a killed bot's leftovers get reaped."""
     pulse_runtime_path: Path = Path("/tmp/meetbot-pulse")
     """Where the PulseAudio daemon's socket lives; started by the bot if none answers there."""
+    storage_backend: Literal["local", "s3"] = "local"
+    """Where recordings, streams and exports go: ``local`` (under ``output_dir``) or ``s3``."""
+    s3_bucket: str | None = None
+    s3_prefix: str = "meetbot"
+    """Key prefix inside the bucket: ``<prefix>/recordings/<meeting id>/...``, ``.../streams/...``."""
+    s3_endpoint: HttpUrl | None = None
+    """For S3-compatible services (MinIO, Ceph, ...); unset for AWS."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    """Unset: the usual AWS credential chain (environment, instance role)."""
+    s3_presign_seconds: float = Field(4 * 3600, gt=0)
+    """How long a signed media URL stays valid (the server redirects players to one)."""
 
 
 class WebhookSettings(BaseModel):
@@ -173,13 +186,39 @@ class QueueSettings(BaseModel):
     """The bot process command (default ``python -m bot``); tests swap in a stand-in."""
 
 
+class StreamSettings(BaseModel):
+    stream_connect_timeout: float = Field(10.0, gt=0)
+    """A new stream that has stored no segment this long is ``error`` (with ffmpeg's reason)."""
+    stream_loss_grace: float = Field(30.0, gt=0)
+    """A stream whose source stopped sending is ``error`` after this long; retries go on with a
+    growing delay (up to 30 s) and the first new segment makes it ``connected`` again."""
+    stream_io_timeout: float = Field(5.0, gt=0)
+    """ffmpeg's socket timeout towards a source: a dead source ends the attempt, never hangs it."""
+    stream_stop_timeout: float = Field(1.0, gt=0)
+    """``stop`` asks ffmpeg to finish within this long (its last segment closed and stored)."""
+    stream_live_window: int = Field(30, ge=3)
+    """Segments a live-only stream (``store`` false) keeps: about a minute, to play and index."""
+
+
+class TranscriptionSettings(BaseModel):
+    whisper_model_dir: Path | None = None
+    """A local CTranslate2 model directory for faster-whisper (never downloaded); unset:
+    PocketSphinx with the US-English model its package ships."""
+    whisper_compute_type: str = "int8"
+    index_concurrency: int = Field(1, ge=1, le=16)
+    """Transcriptions run at once (each in its own niced process); more wait their turn."""
+    index_nice: int = Field(10, ge=0, le=19)
+    """Niceness of a transcription process: recordings keep the CPU first."""
+
+
 class LogSettings(BaseModel):
     log_level: str = "INFO"
     log_json: bool = False
 
 
 class Settings(BrowserSettings, CaptureSettings, TimelineSettings, StorageSettings, WebhookSettings,
-               ServerSettings, QueueSettings, LogSettings, BaseSettings):
+               ServerSettings, QueueSettings, StreamSettings, TranscriptionSettings, LogSettings,
+               BaseSettings):
     """Every setting, each readable as ``MEETBOT_<FIELD>``; see the groups for what each is for."""
 
     model_config = SettingsConfigDict(env_prefix="MEETBOT_", extra="ignore")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from media.ffmpeg import FFmpeg, run
@@ -40,3 +45,131 @@ async def remux_to_mp4(playlist: Path, out: Path) -> None:
     await run(FFmpeg().input(playlist).output(tmp, {"map": "0"}, c="copy", movflags="+faststart").args(),
               timeout=600)
     tmp.replace(out)
+
+
+# -- playlists we write ourselves: several spans (start -> stop) of one stream or recording -------
+@dataclass(frozen=True, slots=True)
+class Segment:
+    name: str
+    """The segment's key, relative to the playlist (or an absolute URL)."""
+    duration: float
+    start: float
+    """Wall-clock time (Unix seconds) of the segment's first frame."""
+    span: int
+    """Which start -> stop span it belongs to (the unit of an export)."""
+    run: int = 0
+    """Which continuous run of the capture: a new one (a new span, a reconnection) restarts the
+    timestamps and follows a discontinuity."""
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+def render_playlist(segments: list[Segment], *, ended: bool, window: int | None = None) -> str:
+    """A media playlist. ``window``: keep only the last so many segments (a live-only stream);
+    ``ended``: the stream will get no more segments (VOD, or a stopped stream).
+
+    Every segment carries its wall-clock start (EXT-X-PROGRAM-DATE-TIME), which is how a time
+    range in Unix seconds is found later; a change of span is marked EXT-X-DISCONTINUITY (the
+    timestamps restart, the codecs may change).
+    """
+    shown = segments[-window:] if window else segments
+    first = len(segments) - len(shown)
+    target = max((math.ceil(s.duration) for s in shown), default=2)
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
+             f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+    discontinuities = sum(1 for a, b in itertools.pairwise(segments[: first + 1]) if _breaks(a, b))
+    if window:
+        lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuities}")
+    elif not ended:
+        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
+    prev: Segment | None = None
+    for seg in shown:
+        if prev is not None and _breaks(prev, seg):
+            lines.append("#EXT-X-DISCONTINUITY")
+        stamp = datetime.fromtimestamp(seg.start, UTC).isoformat(timespec="milliseconds")
+        lines += [f"#EXT-X-PROGRAM-DATE-TIME:{stamp.replace('+00:00', 'Z')}",
+                  f"#EXTINF:{seg.duration:.3f},", seg.name]
+        prev = seg
+    if ended:
+        lines.append(ENDLIST)
+    return "\n".join(lines) + "\n"
+
+
+def _breaks(a: Segment, b: Segment) -> bool:
+    return (a.span, a.run) != (b.span, b.run)
+
+
+_SPAN_RUN = re.compile(r"s(\d+)r(\d+)_")
+
+
+def parse_playlist(text: str) -> list[Segment]:
+    """The segments of a playlist ``render_playlist`` wrote (to pick up a stream after a restart).
+    Span and run come from the segment names when they carry them (``s<span>r<run>_``), else
+    each discontinuity starts a new span."""
+    out: list[Segment] = []
+    span, start, duration = 0, 0.0, 0.0
+    for line in text.splitlines():
+        line = line.strip()
+        if line == "#EXT-X-DISCONTINUITY":
+            span += 1
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            stamp = line.split(":", 1)[1].replace("Z", "+00:00")
+            start = datetime.fromisoformat(stamp).timestamp()
+        elif line.startswith("#EXTINF:"):
+            duration = float(line.split(":", 1)[1].rstrip(",").split(",")[0])
+        elif line and not line.startswith("#"):
+            named = _SPAN_RUN.search(line)
+            s_, r_ = (int(named.group(1)), int(named.group(2))) if named else (span, span)
+            out.append(Segment(line, duration, start, s_, r_))
+            start += duration
+    return out
+
+
+def segment_durations(playlist: Path) -> dict[str, float]:
+    """EXTINF of each segment ffmpeg listed in its own playlist."""
+    out: dict[str, float] = {}
+    duration = 0.0
+    try:
+        text = playlist.read_text()
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line.split(":", 1)[1].rstrip(",").split(",")[0])
+        elif line.strip() and not line.startswith("#"):
+            out[line.strip()] = duration
+    return out
+
+
+async def concat_to_mp4(files: list[Path], out: Path) -> None:
+    """Segments from several runs (each restarting its timestamps) -> one MP4, back to back,
+    without re-encoding: the concat demuxer places each file after the previous one."""
+    listing = out.with_suffix(".concat.txt")
+    listing.write_text("".join(f"file '{f.as_posix()}'\n" for f in files))
+    tmp = out.with_suffix(".part.mp4")
+    try:
+        await run(FFmpeg().input(listing, f="concat", safe=0)
+                  .output(tmp, {"map": "0"}, c="copy", movflags="+faststart").args(), timeout=1800)
+        tmp.replace(out)
+    finally:
+        listing.unlink(missing_ok=True)
+
+
+def clip(segments: list[Segment], ranges: list[tuple[float, float]], *, base: str = "") -> list[Segment]:
+    """The segments that cover each ``(start, end)`` range in seconds from the first segment's
+    start (a video's clock), in order, one run per range (a discontinuity between them). Cuts fall
+    on segment boundaries: a shot plays from the segment it starts in. Relative names are made
+    absolute with ``base`` (the directory URL of the playlist they came from)."""
+    out: list[Segment] = []
+    offsets, t = [], 0.0
+    for seg in segments:
+        offsets.append(t)
+        t += seg.duration
+    for shot, (start, end) in enumerate(ranges):
+        for seg, at in zip(segments, offsets, strict=True):
+            if at + seg.duration > start and at < end:
+                name = seg.name if "://" in seg.name or not base else f"{base.rstrip('/')}/{seg.name}"
+                out.append(Segment(name, seg.duration, seg.start, 0, shot))
+    return out

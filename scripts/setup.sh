@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 
 apt_packages=(
-  chromium xvfb xauth pulseaudio pulseaudio-utils ffmpeg espeak-ng sox
+  chromium xvfb xauth pulseaudio pulseaudio-utils ffmpeg espeak-ng flite sox
   fonts-liberation fonts-dejavu-core procps ca-certificates python3 python3-venv
   redis-server
 )
@@ -26,9 +26,14 @@ missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The tests (dev) also drive node: the pinned npm packages under tests/support (the VideoDB npm SDK,
+# the RTMP server). Any node >= 18 does; Debian's nodejs and npm unless node is already there.
+if [ -n "$extras" ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  missing+=(nodejs npm)
+fi
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -49,4 +54,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 "$here/scripts/vendor_hlsjs.sh"  # hls.js for the /watch and /embed pages
+
+# npm folders of the tests (dev): npm ci when node_modules is missing or the lock changed.
+# --ignore-scripts: nothing there needs an install script (videodb's only fetches a macOS/Windows
+# recorder binary).
+if [ -n "$extras" ]; then
+  for dir in "$here"/tests/support/*/; do
+    dir="${dir%/}"
+    [ -f "$dir/package-lock.json" ] || continue
+    lock="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$dir/node_modules/.meetbot-lock" 2>/dev/null)" != "$lock" ]; then
+      echo "setup: npm ci in ${dir#"$here"/}"
+      (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+      echo "$lock" > "$dir/node_modules/.meetbot-lock"
+    fi
+  done
+fi
 echo "setup: ready ($("$venv/bin/meetbot" --version 2>/dev/null || echo meetbot))"

@@ -21,17 +21,21 @@ import platforms
 from core.errors import MeetbotError
 from core.job import Job
 from core.settings import Settings
+from core.urls import media_url, player_url
+from indexes.fts import SearchIndex
+from server.errors import ApiError
+from server.indexing import Indexer
 from server.launchers import BotLauncher, record_of
+from server.streams.manager import StreamManager
+from server.streams.routes import add_stream_routes
+from server.video_routes import add_video_routes
 from status import MeetingRecord, StatusStore
+from status.streams import VideoRecord
+from status.streams import get_video as get_exported_video
+from storage import location
 
 COLLECTION = {"id": "default", "name": "Default Collection",
               "description": "Meetings recorded by this meetbot server.", "is_public": False}
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, error_code: str) -> None:
-        super().__init__(message)
-        self.status, self.message, self.error_code = status, message, error_code
 
 
 class RecordMeeting(BaseModel):
@@ -64,7 +68,8 @@ def meeting_data(r: MeetingRecord) -> dict[str, Any]:
             # our extras
             "phase": r.phase, "reason": r.reason, "error": r.error,
             "phases": [m.model_dump() for m in r.phases], "stream_url": r.stream_url,
-            "player_url": r.player_url, "duration": r.duration, "created_at": r.created_at}
+            "player_url": r.player_url, "duration": r.duration, "created_at": r.created_at,
+            "rtstream_id": r.rtstream_id}
 
 
 def video_data(r: MeetingRecord) -> dict[str, Any]:
@@ -79,7 +84,16 @@ def video_data(r: MeetingRecord) -> dict[str, Any]:
     return data
 
 
-def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings) -> FastAPI:
+def exported_video_data(base: str, v: VideoRecord) -> dict[str, Any]:
+    return {"id": v.id, "collection_id": v.collection_id, "name": v.name, "description": None,
+            "stream_url": media_url(base, v.id, "hls/index.m3u8"),
+            "player_url": player_url(base, v.id) if "video" in v.media_types else None,
+            "thumbnail_url": None, "recording_url": media_url(base, v.id, "recording.mp4"),
+            "length": v.length, "rtstream_id": v.rtstream_id, "transcript": None, "scenes": None}
+
+
+def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
+               streams: StreamManager, indexer: Indexer | None = None) -> FastAPI:
     keys = [k.get_secret_value() for k in settings.api_keys]
 
     async def authorize(token: str | None = Depends(APIKeyHeader(name="x-access-token", auto_error=False))
@@ -116,7 +130,12 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings) -> 
             job = Job.parse({k: v for k, v in body.model_dump().items() if v is not None})
         except MeetbotError as exc:
             raise ApiError(400, exc.message, exc.code.value) from exc
-        job = job.model_copy(update={"output_dir": (settings.output_dir / job.meeting_id).resolve()})
+        where = location(settings, "recordings", job.meeting_id)
+        stream = await streams.create_for_meeting(
+            meeting_id=job.meeting_id, name=job.meeting_title or f"Meeting {job.meeting_id}",
+            storage=where, collection_id=cid)
+        job = job.model_copy(update={"output_dir": (settings.output_dir / job.meeting_id).resolve(),
+                                     "storage_uri": where, "rtstream_id": stream.id})
         record = record_of(job, collection_id=cid)
         await store.create(record)
         bots.submit(job)
@@ -144,6 +163,9 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings) -> 
 
     @api.get("/video/{video_id}", response_model=Envelope, tags=["videos"])
     async def get_video(video_id: str, collection_id: str | None = None) -> dict[str, Any]:
+        exported = await get_exported_video(store, video_id)
+        if exported is not None:
+            return ok(exported_video_data(streams.public_url or "", exported))
         return ok(video_data(await video(video_id, collection_id)))
 
     @api.get("/video/{video_id}/meeting", response_model=Envelope, tags=["videos"])
@@ -152,6 +174,9 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings) -> 
 
     app = FastAPI(title="meetbot", version="0.1.0", redirect_slashes=False,
                   description="A self-hosted implementation of VideoDB's meeting-recording API.")
+    add_stream_routes(api, streams)
+    indexer = indexer or Indexer(store, settings, SearchIndex(settings.data_dir / "search.db"))
+    add_video_routes(api, store, indexer, indexer.search, lambda: streams.public_url, settings)
     app.include_router(api)
     install_error_handlers(app)
     return app

@@ -22,19 +22,24 @@ from fastapi.staticfiles import StaticFiles
 from callbacks.factory import build_deliverer
 from core.http import EmbeddedServer
 from core.settings import Settings
+from indexes.fts import SearchIndex
 from server.api import create_app
+from server.indexing import Indexer
 from server.launchers import BotLauncher, reap_lost
 from server.media import media_router
 from server.player import STATIC, player_router
+from server.streams.manager import StreamManager
 from status import StatusStore
 
 log = logging.getLogger("meetbot.serve")
 
 
-def build_app(store: StatusStore, bots: BotLauncher, settings: Settings) -> FastAPI:
-    app = create_app(store=store, bots=bots, settings=settings)
-    app.include_router(media_router(store))
-    app.include_router(player_router(store))
+def build_app(store: StatusStore, bots: BotLauncher, settings: Settings,
+              streams: StreamManager | None = None, indexer: Indexer | None = None) -> FastAPI:
+    streams = streams or StreamManager(store, settings)
+    app = create_app(store=store, bots=bots, settings=settings, streams=streams, indexer=indexer)
+    app.include_router(media_router(store, settings))
+    app.include_router(player_router(store, lambda: streams.public_url or ""))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
@@ -84,11 +89,15 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         store = SqliteStatusStore(status_db)
         where = str(status_db)
     bots = _launcher(settings, store, locals().get("redis"))
-    server = EmbeddedServer(build_app(store, bots, settings), host=host, port=port, name="api")
+    streams = StreamManager(store, settings)
+    indexer = Indexer(store, settings, SearchIndex(settings.data_dir / "search.db"))
+    server = EmbeddedServer(build_app(store, bots, settings, streams, indexer), host=host, port=port,
+                            name="api")
     await server.start()
-    # Known once the API listens (port 0 picks one); bots put it in their URLs.
-    public = bots.public_url = base_url(settings, host, server.port)
+    # Known once the API listens (port 0 picks one); bots and streams put it in their URLs.
+    public = bots.public_url = streams.public_url = base_url(settings, host, server.port)
     await bots.start()
+    await streams.start()
     deliverer = build_deliverer(settings)
     tasks = [
         # Callbacks that bots (or launchers) could not deliver within their grace period.
@@ -103,6 +112,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     finally:
         log.info("shutting down: running bots stop gracefully")
         await server.aclose()
+        await streams.aclose()
+        await indexer.aclose()
         await bots.aclose()
         for t in tasks:
             t.cancel()

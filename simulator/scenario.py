@@ -65,7 +65,8 @@ class Participant(_Model):
 
     name: str = Field(min_length=1)
     voice: str = "en"
-    """espeak-ng voice, e.g. "en+f3"."""
+    """espeak-ng voice, e.g. "en+f3", or a flite voice: "flite:slt", "flite:rms" (recognisable
+    by a speech recogniser: the transcript tests use them)."""
     speed: int = Field(default=165, ge=80, le=450)
     """espeak-ng words per minute."""
     color: str | None = None

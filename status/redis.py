@@ -27,6 +27,15 @@ def _video(video_id: str) -> str:
     return f"{_PREFIX}:video:{video_id}"
 
 
+def _doc(kind: str, doc_id: str) -> str:
+    # A namespace of their own: a "video" doc must not meet the meetings' video-id index.
+    return f"{_PREFIX}:doc:{kind}:{doc_id}"
+
+
+def _docs(kind: str) -> str:
+    return f"{_PREFIX}:docs:{kind}"
+
+
 def _heartbeat(meeting_id: str) -> str:
     return f"{_PREFIX}:heartbeat:{meeting_id}"
 
@@ -98,3 +107,38 @@ class RedisStatusStore:
     async def heartbeat_of(self, meeting_id: str) -> str | None:
         value: str | None = await self.redis.get(_heartbeat(meeting_id))
         return value
+
+    # -- documents ----------------------------------------------------------------------------
+    async def put_doc(self, kind: str, doc_id: str, body: str, created_at: float) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(_doc(kind, doc_id), body)
+            pipe.zadd(_docs(kind), {doc_id: created_at})
+            await pipe.execute()
+
+    async def get_doc(self, kind: str, doc_id: str) -> str | None:
+        value: str | None = await self.redis.get(_doc(kind, doc_id))
+        return value
+
+    async def update_doc(self, kind: str, doc_id: str,
+                         change: Callable[[str], str]) -> tuple[str, str] | None:
+        key = _doc(kind, doc_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    before = await pipe.get(key)
+                    if before is None:
+                        await pipe.reset()
+                        return None
+                    after = change(before)
+                    pipe.multi()
+                    pipe.set(key, after)
+                    await pipe.execute()
+                    return before, after
+                except WatchError:
+                    continue
+
+    async def list_docs(self, kind: str) -> list[str]:
+        ids = await self.redis.zrange(_docs(kind), 0, -1)
+        bodies = [await self.redis.get(_doc(kind, i)) for i in ids]
+        return [b for b in bodies if b is not None]

@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS meetings (
     record     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS meetings_status ON meetings (status, created_at);
+CREATE TABLE IF NOT EXISTS docs (
+    kind       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    body       TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
 CREATE TABLE IF NOT EXISTS heartbeats (
     meeting_id TEXT PRIMARY KEY,
     owner      TEXT NOT NULL,
@@ -128,3 +135,48 @@ class SqliteStatusStore:
 
     async def aclose(self) -> None:
         """Nothing held open: each call uses its own connection."""
+
+    # -- documents ----------------------------------------------------------------------------
+    def _put_doc(self, kind: str, doc_id: str, body: str, created_at: float) -> None:
+        with closing(self._connect()) as db:
+            db.execute("INSERT INTO docs VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET"
+                       " body = excluded.body", (kind, doc_id, created_at, body))
+
+    def _get_doc(self, kind: str, doc_id: str) -> str | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT body FROM docs WHERE kind = ? AND id = ?", (kind, doc_id)).fetchone()
+        return str(row[0]) if row else None
+
+    def _update_doc(self, kind: str, doc_id: str, change: Callable[[str], str]) -> tuple[str, str] | None:
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT body FROM docs WHERE kind = ? AND id = ?", (kind, doc_id)).fetchone()
+                if row is None:
+                    db.execute("ROLLBACK")
+                    return None
+                after = change(row[0])
+                db.execute("UPDATE docs SET body = ? WHERE kind = ? AND id = ?", (after, kind, doc_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return str(row[0]), after
+
+    def _list_docs(self, kind: str) -> list[str]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT body FROM docs WHERE kind = ? ORDER BY created_at", (kind,)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    async def put_doc(self, kind: str, doc_id: str, body: str, created_at: float) -> None:
+        await asyncio.to_thread(self._put_doc, kind, doc_id, body, created_at)
+
+    async def get_doc(self, kind: str, doc_id: str) -> str | None:
+        return await asyncio.to_thread(self._get_doc, kind, doc_id)
+
+    async def update_doc(self, kind: str, doc_id: str,
+                         change: Callable[[str], str]) -> tuple[str, str] | None:
+        return await asyncio.to_thread(self._update_doc, kind, doc_id, change)
+
+    async def list_docs(self, kind: str) -> list[str]:
+        return await asyncio.to_thread(self._list_docs, kind)

@@ -8,6 +8,7 @@ result) and the launchers (crashes, leave before start). Readers: the API and th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -44,6 +45,11 @@ class MeetingRecord(BaseModel):
     callback_url: str | None = None
     callback_data: dict[str, Any] = Field(default_factory=dict)
     output_dir: str
+    storage: str | None = None
+    """Where its files are (a ``storage.location`` URI); None for records from before it existed:
+    then ``output_dir``."""
+    rtstream_id: str | None = None
+    """The RTStream of its capture."""
     status: Status = Status.INITIALIZING
     phase: str = Phase.CREATED.value
     reason: str | None = None
@@ -60,6 +66,12 @@ class MeetingRecord(BaseModel):
     @property
     def is_terminal(self) -> bool:
         return self.status in (Status.DONE, Status.FAILED)
+
+    @property
+    def storage_uri(self) -> str:
+        from pathlib import Path
+
+        return self.storage or Path(self.output_dir).resolve().as_uri()
 
     def with_phase(self, phase: Phase, at: float, urls: dict[str, str] | None = None) -> MeetingRecord:
         """This record after a phase change; terminal phases wait for ``with_result``."""
@@ -111,3 +123,19 @@ class StatusStore(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    # -- other records (streams, exported videos, indexes): JSON documents by kind ---------------
+    async def put_doc(self, kind: str, doc_id: str, body: str, created_at: float) -> None:
+        """Create or replace (its place in ``list_docs`` stays where it was created)."""
+        ...
+
+    async def get_doc(self, kind: str, doc_id: str) -> str | None: ...
+
+    async def update_doc(self, kind: str, doc_id: str,
+                         change: Callable[[str], str]) -> tuple[str, str] | None:
+        """Apply ``change`` atomically (other writers wait or retry); (before, after) or None."""
+        ...
+
+    async def list_docs(self, kind: str) -> list[str]:
+        """Every document of ``kind``, oldest first."""
+        ...

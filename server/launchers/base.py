@@ -26,6 +26,7 @@ from core.outcomes import MESSAGES, Outcome
 from core.payloads import FailurePayload, to_wire
 from core.settings import Settings
 from status import MeetingRecord, Result, StatusStore
+from status.streams import update_stream
 
 log = logging.getLogger("meetbot.launch")
 
@@ -114,7 +115,8 @@ def record_of(job: Job, *, collection_id: str = "default") -> MeetingRecord:
         meeting_id=job.meeting_id, video_id=job.video_id, collection_id=collection_id,
         meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
         time_zone=job.time_zone, callback_url=str(job.callback_url) if job.callback_url else None,
-        callback_data=job.callback_data, output_dir=str(job.output_dir))
+        callback_data=job.callback_data, output_dir=str(job.output_dir), storage=job.storage_uri,
+        rtstream_id=job.rtstream_id)
 
 
 def job_of(record: MeetingRecord) -> Job:
@@ -123,7 +125,8 @@ def job_of(record: MeetingRecord) -> Job:
                       "meeting_title": record.meeting_title, "callback_url": record.callback_url,
                       "callback_data": record.callback_data, "time_zone": record.time_zone,
                       "meeting_id": record.meeting_id, "video_id": record.video_id,
-                      "output_dir": record.output_dir})
+                      "output_dir": record.output_dir, "storage_uri": record.storage,
+                      "rtstream_id": record.rtstream_id})
 
 
 # -- failing a meeting from outside its bot -------------------------------------------------------
@@ -134,6 +137,12 @@ async def fail_meeting(store: StatusStore, settings: Settings, job: Job | Meetin
     given, so the caller does not wait on the receiver). False if it had already ended."""
     ended = await store.finish(job.meeting_id, Result(status=Status.FAILED, reason=outcome.value,
                                                       error=error))
+    if ended and job.rtstream_id:
+        # The meeting's stream stops with it; what its bot stored stays exportable.
+        await update_stream(store, job.rtstream_id, lambda r: r.model_copy(update={
+            "status": "stopped", "want": "stopped", "error": error,
+            "spans": [s if s.stopped_at else s.model_copy(update={"stopped_at": time.time()})
+                      for s in r.spans]}))
     if ended:
         log.warning("meeting failed", extra={"meeting_id": job.meeting_id, "code": outcome.value,
                                              "error": error})

@@ -48,8 +48,8 @@ async def test_non_public_addresses_are_refused(url: str, host: str, why: str) -
 
 
 @pytest.mark.parametrize(("url", "why"), [
-    ("ftp://example.com/file", "scheme 'ftp' is not http or https"),
-    ("file:///etc/passwd", "scheme 'file' is not http or https"),
+    ("ftp://example.com/file", "scheme 'ftp' is not one of http, https"),
+    ("file:///etc/passwd", "scheme 'file' is not one of http, https"),
     ("gopher://127.0.0.1:70/", "scheme 'gopher'"),
     ("http:///nohost", "no host"),
     ("http://[::1/", "not a valid URL"),

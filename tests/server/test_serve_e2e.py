@@ -97,7 +97,9 @@ async def wait_status(meeting: Any, status: str, timeout: float) -> float:
 
 async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: str,
                                                         meeting_code: str) -> None:
-    await simulator.add_scenario(scenario(meeting_code))
+    # flite voices: a speech recogniser understands them (the transcript is checked below).
+    await simulator.add_scenario(scenario(meeting_code, participants=[
+        {"name": "Alice", "voice": "flite:slt"}, {"name": "Bob", "voice": "flite:rms"}]))
     conn = await sdk(videodb.connect, api_key=KEY, base_url=server)
     coll = await sdk(conn.get_collection)
     async with CallbackReceiver() as rx:
@@ -132,6 +134,42 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
     assert (again.status, again.video_id) == ("done", meeting.video_id)
     assert (await sdk(video.get_meeting)).id == meeting.id
 
+    # Spoken words: the index is a long job the SDK polls; the transcript is on the video's clock,
+    # each word given to the speaker the timeline shows; search finds the utterance; shots play.
+    t_index = time.time()
+    await sdk(video.index_spoken_words)
+    print(f"index_spoken_words: {time.time() - t_index:.1f} s for {video.length:.1f} s of video")
+    with pytest.raises(InvalidRequestError, match="already indexed"):
+        await sdk(video.index_spoken_words)
+    text = await sdk(video.get_transcript_text)
+    # PocketSphinx's dictionary is US English ("colours" is heard as "colors"); through the call's
+    # audio path a word or two may be misheard, so most words, not all, must be there.
+    said = [w.strip(".,").lower().replace("colours", "colors") for s in truth["speech"]
+            for w in s["text"].split()]
+    heard = set(text.lower().split())
+    assert sum(w in heard for w in said) >= 0.7 * len(said), (text, said)
+    words = await sdk(video.get_transcript)
+    origin = truth["admitted_at"]
+    bob = truth["speech"][1]
+    colors = next(w for w in words if w["text"].lower() == "colors")
+    assert bob["start"] - origin - 0.5 < colors["start"] < bob["end"] - origin + 0.5, (colors, bob)
+    rows = (await sdk(conn.get, f"video/{video.id}/transcription",
+                      params={"segmenter": "sentence", "length": 1}))["word_timestamps"]
+    turns = [r["speaker"] for r in rows]
+    assert [a for i, a in enumerate(turns) if i == 0 or turns[i - 1] != a] == ["Alice", "Bob", "Alice"], rows
+    found = await sdk(video.search, "colors lot")
+    assert found.response_type == "shots" and found.shots, found
+    top = found.shots[0]
+    assert "colors" in top.text.lower() and bob["start"] - origin - 0.5 < top.start < bob["end"] - origin
+    legacy = await sdk(video.search, "colors", search_type="keyword", index_type="spoken_word")
+    assert legacy.shots and "colors" in legacy.shots[0].text.lower()
+    compiled = await sdk(legacy.compile)
+    async with httpx.AsyncClient() as http:
+        clip = (await http.get(compiled)).text
+    assert "#EXT-X-ENDLIST" in clip and ".ts" in clip
+    hits = await sdk(coll.search, "colors")
+    assert any(s.video_id == video.id for s in hits.shots)
+
     # The bot's own callback carries the server's http URLs.
     assert cb["success"] is True and cb["meeting_id"] == meeting.id and cb["callback_data"] == {"crm_id": 42}
     assert cb["data"]["stream_url"] == video.stream_url and cb["data"]["player_url"] == video.player_url
@@ -163,3 +201,63 @@ async def test_leave_ends_a_running_bot_with_stopped(simulator: Any, server: str
     assert data["reason"] == "stopped" and data["status"] == "done"
     assert cb["reason"] == "stopped" and cb["success"] is True
     assert simulator.truth(meeting_code)["left_at"] is not None  # the bot really left the call
+
+
+async def test_a_meetings_rtstream_pauses_and_resumes_its_recording(simulator: Any, server: str,
+                                                                   meeting_code: str) -> None:
+    """stop() on the meeting's RTStream pauses the recording while the bot stays in the call;
+    start() resumes it; the video and the timeline have the pause cut out; export makes the
+    latest span a video."""
+    speech = [{"speaker": "Alice", "at": 1.0, "text": "Before the pause."},
+              {"speaker": "Bob", "at": 6.0, "text": "During the pause nobody records this."},
+              {"speaker": "Alice", "at": 11.0, "text": "After the pause."}]
+    await simulator.add_scenario(scenario(meeting_code, lobby={"mode": "open"}, speech=speech,
+                                          end={"kind": "host_ended", "at": 14.0}))
+    conn = await sdk(videodb.connect, api_key=KEY, base_url=server)
+    coll = await sdk(conn.get_collection)
+    async with CallbackReceiver() as rx:
+        meeting = await sdk(coll.record_meeting, meeting_url=f"https://meet.google.com/{meeting_code}",
+                            callback_url=rx.url)
+        admitted = (await simulator.wait_for_event(meeting_code, "admitted", timeout=90))["t"]
+        # The SDK's Meeting keeps only its seven attributes: our rtstream_id is in the raw data.
+        rts_id = (await sdk(conn.get, f"collection/default/meeting/{meeting.id}"))["rtstream_id"]
+        rts = await sdk(coll.get_rtstream, rts_id)
+        await asyncio.sleep(max(0.0, admitted + 4.0 - time.time()))
+        t_stop = time.time()
+        await sdk(rts.stop)
+        stopped = await sdk(coll.get_rtstream, rts.id)
+        took_stop = time.time() - t_stop
+        assert stopped.status == "stopped", stopped.status
+        await asyncio.sleep(max(0.0, admitted + 9.0 - time.time()))
+        t_start = time.time()
+        await sdk(rts.start)
+        started = await sdk(coll.get_rtstream, rts.id)
+        assert started.status == "connected"
+        await wait_status(meeting, "done", 90)
+        [cb] = [r.json() for r in await rx.wait_for(1, timeout=30)]
+    truth = simulator.truth(meeting_code)
+    print(f"meeting stream: stop() -> stopped {took_stop:.2f} s; start() -> connected "
+          f"{time.time() - t_start:.2f} s or less")
+    assert simulator.truth(meeting_code)["left_at"] is None or truth["left_at"] >= truth["ended_at"]
+    # The pause is cut out: the video is the call minus the pause; Bob spoke only in the pause.
+    paused = t_start - t_stop
+    [pause] = cb["pauses"]
+    assert abs(pause["duration"] - paused) < 1.0, (pause, paused)
+    video = await sdk(coll.get_video, meeting.video_id)
+    in_call = truth["ended_at"] - truth["admitted_at"]
+    assert abs(video.length - (in_call - pause["duration"])) < 1.5, (video.length, in_call, pause)
+    timeline = cb["data"]["speaker_timeline"]
+    assert [s["speaker_name"] for s in timeline] == ["Alice", "Alice"], timeline
+    resumed_alice = truth["speech"][2]["start"] - cb["recording_started_at"] - pause["duration"]
+    assert abs(timeline[1]["start_time_seconds"] - resumed_alice) < 0.6, (timeline, resumed_alice)
+    assert cb["rtstream_id"] == rts.id
+    # The meeting's stream: stopped with the meeting; its last span exports as a video.
+    final = await sdk(coll.get_rtstream, rts.id)
+    assert final.status == "stopped"
+    exported = await sdk(final.export)
+    again = await sdk(final.export)
+    assert exported.video_id == again.video_id  # idempotent
+    assert abs(exported.duration - (truth["ended_at"] - t_start)) < 1.5, exported.duration
+    assert exported.name.endswith(" - Recording")
+    async with httpx.AsyncClient(follow_redirects=True) as http:
+        assert "#EXT-X-ENDLIST" in (await http.get(exported.stream_url)).text

@@ -25,9 +25,13 @@ ALLOWED: dict[str, set[str]] = {
     "platforms": {"core"},
     "callbacks": {"core"},
     "simulator": {"core"},
-    "bot": {"core", "media", "storage", "status", "platforms", "callbacks"},
-    "server": {"core", "media", "storage", "status", "platforms", "callbacks", "bot"},
-    "cli": {"core", "media", "storage", "status", "platforms", "callbacks", "bot", "server", "simulator"},
+    "transcription": {"core", "media"},
+    "indexes": {"core", "media", "storage", "status", "transcription"},
+    "bot": {"core", "media", "storage", "status", "platforms", "callbacks", "transcription"},
+    "server": {"core", "media", "storage", "status", "platforms", "callbacks", "bot", "transcription",
+               "indexes"},
+    "cli": {"core", "media", "storage", "status", "platforms", "callbacks", "bot", "server", "simulator",
+            "transcription", "indexes"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Transcripts, spoken-word and scene indexes, and search, for videos and live streams."""
