@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import videodb
 
+from media.hls import parse_playlist
 from tests.streams.serve import KEY, serve
 from tests.support.media import H264_AAC
 from tests.support.sources import RtmpServer, RtspServer, RtspSource
@@ -96,6 +97,25 @@ def one_round(coll: Any, source: RtspSource, log: Path) -> dict[str, float]:
             "span_seconds": exported.duration, "ingest_cpu_cores": round(cpu, 3) if cpu is not None else -1}
 
 
+def kill_gap(coll: Any, source: RtspSource) -> dict[str, float]:
+    """SIGKILL the ingest ffmpeg mid-segment: the media lost is the hole in the stream's timeline
+    (the open segment, plus the time to reconnect, which a live source does not replay)."""
+    rts = coll.connect_rtstream(url=source.url, name="killed", media_types=["video", "audio"], store=True)
+    wait_for(lambda: len(segments(rts.stream_url)) >= 3, 30)
+    time.sleep(1.0)  # mid-segment
+    proc = ingest_proc(rts.id)
+    assert proc is not None
+    before = len(segments(rts.stream_url))
+    killed_at = time.time()
+    proc.kill()
+    wait_for(lambda: len(segments(rts.stream_url)) >= before + 2, 60)
+    segs = parse_playlist(httpx.get(rts.stream_url, timeout=5).text)
+    rts.stop()
+    prev, nxt = segs[before - 1], segs[before]
+    return {"gap_s": round(nxt.start - prev.end, 2), "open_segment_lost_s": round(killed_at - prev.end, 2),
+            "kill_to_next_segment_s": round(nxt.start + nxt.duration - killed_at, 2)}
+
+
 def long_export(coll: Any, work: Path, seconds: int, log: Path) -> dict[str, float]:
     """A stream of ``seconds`` of media fed faster than real time, then exported."""
     media = work / f"long-{seconds}.ts"
@@ -144,11 +164,12 @@ def main() -> None:
                 report["rounds"] = rounds
                 report["summary"] = {k: {"median": statistics.median(r[k] for r in rounds),
                                          "max": max(r[k] for r in rounds)} for k in rounds[0]}
+                report["sigkill"] = [kill_gap(coll, source) for _ in range(2)]
                 report["long"] = [long_export(coll, work, s, server.log) for s in args.long]
         finally:
             source.close()
             rtsp.close()
-    print(json.dumps({"summary": report["summary"], "long": report["long"]}, indent=1))
+    print(json.dumps({k: report[k] for k in ("summary", "sigkill", "long")}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 

@@ -7,9 +7,12 @@ synchronous, so its calls run in threads while the simulator serves on this loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,23 +39,21 @@ async def sdk(fn: Any, *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
-@pytest.fixture(scope="module", params=["embedded", "queue"])
-async def server(request: pytest.FixtureRequest, simulator: Any,
-                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """`meetbot serve` running its own bots (embedded), or handing them over Redis to a
-    `meetbot worker` (queue): the same SDK tests pass against both."""
-    tmp = tmp_path_factory.mktemp(f"serve-{request.param}")
+@contextlib.asynccontextmanager
+async def running_serve(tmp: Path, simulator: Any, redis_url: str | None, **extra: str) -> AsyncIterator[str]:
+    """`meetbot serve` running its own bots, or (with ``redis_url``) handing them over Redis to a
+    `meetbot worker`."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(simulator), MEETBOT_API_KEYS=KEY,
                       MEETBOT_DATA_DIR=str(tmp / "data"), MEETBOT_OUTPUT_DIR=str(tmp / "recordings"),
-                      MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2")
-    if request.param == "queue":
-        env.update(MEETBOT_REDIS_URL=request.getfixturevalue("redis_url"), MEETBOT_PUBLIC_URL=url)
+                      MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2", **extra)
+    if redis_url:
+        env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url)
     log = (tmp / "serve.log").open("wb")
     procs = [await asyncio.create_subprocess_exec(*meetbot_cmd(), "serve", "--port", str(port), env=env,
                                                   stdout=log, stderr=asyncio.subprocess.STDOUT)]
-    if request.param == "queue":
+    if redis_url:
         procs.append(await asyncio.create_subprocess_exec(*meetbot_cmd(), "worker", env=env, stdout=log,
                                                           stderr=asyncio.subprocess.STDOUT))
     async with httpx.AsyncClient() as http:
@@ -64,13 +65,25 @@ async def server(request: pytest.FixtureRequest, simulator: Any,
                 await asyncio.sleep(0.05)
         else:
             raise AssertionError((tmp / "serve.log").read_text())
-    yield url
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        assert await asyncio.wait_for(proc.wait(), 60) == 0
-    log.close()
-    print((tmp / "serve.log").read_text()[-2000:])
+    try:
+        yield url
+    finally:
+        for proc in procs:
+            proc.terminate()
+        codes = [await asyncio.wait_for(proc.wait(), 60) for proc in procs]
+        log.close()
+        print((tmp / "serve.log").read_text()[-2000:])
+    assert codes == [0] * len(procs), codes
+
+
+@pytest.fixture(scope="module", params=["embedded", "queue"])
+async def server(request: pytest.FixtureRequest, simulator: Any,
+                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The same SDK tests pass against both modes."""
+    tmp = tmp_path_factory.mktemp(f"serve-{request.param}")
+    redis = request.getfixturevalue("redis_url") if request.param == "queue" else None
+    async with running_serve(tmp, simulator, redis) as url:
+        yield url
 
 
 def scenario(code: str, **over: Any) -> dict[str, Any]:
@@ -261,3 +274,38 @@ async def test_a_meetings_rtstream_pauses_and_resumes_its_recording(simulator: A
     assert exported.name.endswith(" - Recording")
     async with httpx.AsyncClient(follow_redirects=True) as http:
         assert "#EXT-X-ENDLIST" in (await http.get(exported.stream_url)).text
+
+
+async def test_a_worker_records_into_s3_and_the_server_plays_it(simulator: Any, meeting_code: str,
+                                                                 redis_url: str, s3_server: Any,
+                                                                 tmp_path: Path) -> None:
+    """Queue mode with S3: the worker's bot writes segments, playlist and MP4 into the bucket; the
+    server, which shares no disk with it, answers the video and plays it (playlist proxied, media
+    redirected to presigned URLs)."""
+    await simulator.add_scenario(scenario(meeting_code, lobby={"mode": "open"},
+                                          end={"kind": "host_ended", "at": 8.0}))
+    env = {"MEETBOT_STORAGE_BACKEND": "s3", "MEETBOT_S3_BUCKET": s3_server.bucket,
+           "MEETBOT_S3_ENDPOINT": s3_server.endpoint_url, "MEETBOT_S3_REGION": s3_server.region,
+           "MEETBOT_S3_ACCESS_KEY_ID": s3_server.access_key,
+           "MEETBOT_S3_SECRET_ACCESS_KEY": s3_server.secret_key, "MEETBOT_S3_PREFIX": "acme"}
+    async with running_serve(tmp_path, simulator, redis_url, **env) as url:
+        conn = await sdk(videodb.connect, api_key=KEY, base_url=url)
+        async with CallbackReceiver() as rx:
+            meeting = await sdk(conn.record_meeting, meeting_url=f"https://meet.google.com/{meeting_code}",
+                                callback_url=rx.url)
+            await wait_status(meeting, "done", 120)
+            [cb] = [r.json() for r in await rx.wait_for(1, timeout=30)]
+        video = await sdk((await sdk(conn.get_collection)).get_video, meeting.video_id)
+        keys = s3_server.keys()
+        assert f"acme/recordings/{meeting.id}/recording.mp4" in keys, keys
+        assert any(k.startswith(f"acme/recordings/{meeting.id}/hls/") and k.endswith(".ts") for k in keys)
+        assert not list((tmp_path / "recordings").rglob("*.ts")), "media left on the local disk"
+        assert cb["recording_url"] == f"{url}/media/{video.id}/recording.mp4"
+        async with httpx.AsyncClient(follow_redirects=True) as http:
+            assert "#EXT-X-ENDLIST" in (await http.get(video.stream_url)).text
+            mp4 = await http.get(cb["recording_url"])
+            assert mp4.status_code == 200 and mp4.history and mp4.history[0].status_code == 302
+        probe = await asyncio.to_thread(subprocess.run, ["ffprobe", "-v", "error", "-show_entries",
+                                        "format=duration", "-of", "csv=p=0", cb["recording_url"]],
+                                        capture_output=True, text=True, check=True)
+        assert abs(float(probe.stdout) - video.length) < 0.5

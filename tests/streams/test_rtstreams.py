@@ -233,32 +233,55 @@ def test_concurrent_stop_and_start_never_run_two_ingests(coll: Any, server: Serv
     assert len(readers) == (1 if status == "connected" else 0), (status, readers)
 
 
-def test_s3_storage_keeps_segments_and_exports_in_the_bucket(s3_server: Any, rtsp_source: RtspSource,
-                                                             tmp_path: Path) -> None:
-    env = {"MEETBOT_STORAGE_BACKEND": "s3", "MEETBOT_S3_BUCKET": s3_server.bucket,
-           "MEETBOT_S3_ENDPOINT": s3_server.endpoint_url, "MEETBOT_S3_REGION": s3_server.region,
-           "MEETBOT_S3_ACCESS_KEY_ID": s3_server.access_key,
-           "MEETBOT_S3_SECRET_ACCESS_KEY": s3_server.secret_key, "MEETBOT_S3_PREFIX": "tenant-a"}
-    with serve(tmp_path / "serve-s3", **env) as server:
-        coll = videodb.connect(api_key=KEY, base_url=server.url).get_collection()
-        rts = coll.connect_rtstream(url=rtsp_source.url, name="bucketed", media_types=["video", "audio"],
-                                    store=True)
-        wait_segments(rts.stream_url, 3)
-        rts.stop()
-        exported = rts.export()
-        keys = s3_server.keys()
-        assert any(k.startswith(f"tenant-a/streams/{rts.id}/hls/") and k.endswith(".ts") for k in keys), keys
-        assert f"tenant-a/videos/{exported.video_id}/recording.mp4" in keys, keys
-        info = ffprobe_url(f"{server.url}/media/{exported.video_id}/recording.mp4")
-        assert codecs(info) == {"video": "h264", "audio": "aac"}
-        # Nothing of the stream on the server's disk.
-        assert not list((tmp_path / "serve-s3" / "recordings").rglob("*.ts"))
+def s3_env(s3_server: Any) -> dict[str, str]:
+    return {"MEETBOT_STORAGE_BACKEND": "s3", "MEETBOT_S3_BUCKET": s3_server.bucket,
+            "MEETBOT_S3_ENDPOINT": s3_server.endpoint_url, "MEETBOT_S3_REGION": s3_server.region,
+            "MEETBOT_S3_ACCESS_KEY_ID": s3_server.access_key,
+            "MEETBOT_S3_SECRET_ACCESS_KEY": s3_server.secret_key, "MEETBOT_S3_PREFIX": "tenant-a"}
 
 
-def test_the_npm_sdk_drives_the_same_lifecycle(server: Serve, rtmp_source: Source) -> None:
+@pytest.fixture(scope="module")
+def s3_serve(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    """A server keeping every stream's media in the bucket."""
+    with serve(tmp_path_factory.mktemp("serve-s3"), **s3_env(s3_server)) as s:
+        yield s
+
+
+def any_source(kind: str, request: pytest.FixtureRequest) -> Source:
+    return request.getfixturevalue({"rtsp": "rtsp_source", "hls": "hls_source",
+                                    "rtmp": "rtmp_source"}[kind])
+
+
+@pytest.mark.parametrize("kind", ["rtsp", "hls"])
+def test_s3_storage_keeps_segments_and_exports_in_the_bucket(s3_server: Any, s3_serve: Serve, kind: str,
+                                                             request: pytest.FixtureRequest) -> None:
+    server = s3_serve
+    source = any_source(kind, request)
+    coll = videodb.connect(api_key=KEY, base_url=server.url).get_collection()
+    rts = coll.connect_rtstream(url=source.url, name="bucketed", media_types=["video", "audio"],
+                                store=True)
+    wait_segments(rts.stream_url, 3)
+    rts.stop()
+    exported = rts.export()
+    keys = s3_server.keys()
+    assert any(k.startswith(f"tenant-a/streams/{rts.id}/hls/") and k.endswith(".ts") for k in keys), keys
+    assert f"tenant-a/videos/{exported.video_id}/recording.mp4" in keys, keys
+    info = ffprobe_url(f"{server.url}/media/{exported.video_id}/recording.mp4")
+    assert codecs(info) == {"video": "h264", "audio": "aac"}
+    # Nothing of the stream on the server's disk.
+    assert not list(server.log.parent.joinpath("recordings").rglob("*.ts"))
+
+
+@pytest.mark.parametrize(("kind", "backend"), [("rtmp", "local"), ("rtsp", "local"), ("hls", "local"),
+                                               ("rtsp", "s3"), ("hls", "s3")])
+def test_the_npm_sdk_drives_the_same_lifecycle(kind: str, backend: str,
+                                               request: pytest.FixtureRequest) -> None:
     """videodb 0.2.0 (npm): connectRTStream, stop, export (plain object), start, getRTStream,
-    listRTStreams, generateStream (a stream URL), and the same refusals."""
+    listRTStreams, and the same refusals; every source kind, both storage backends."""
     from tests.support.npm_sdk import run_sdk
+
+    server: Serve = request.getfixturevalue("server" if backend == "local" else "s3_serve")
+    rtmp_source = any_source(kind, request)
 
     steps = [
         {"call": "getCollection", "args": ["default"], "as": "coll", "required": True},
