@@ -25,10 +25,12 @@ from pydantic import BaseModel
 from bot.recorder import Recorder
 from bot.timeline import SpeakerTimeline
 from core.errors import MeetbotError, RecordingError
-from core.payloads import Pause, SpeakerSegment
+from core.payloads import Pause, SpeakerSegment, TranscriptLine
 from media.ffmpeg import probe, stream_of
 from media.hls import Segment, concat_to_mp4, render_playlist, segment_durations
 from storage import Storage
+from transcription.attribution import attribute, utterances, webvtt
+from transcription.process import transcribe_in_process
 
 log = logging.getLogger("meetbot.recording")
 
@@ -49,6 +51,7 @@ class Recording(BaseModel):
     recorder_wall_s: float | None = None
     pauses: list[Pause] = []
     warnings: list[str] = []
+    transcript: list[TranscriptLine] | None = None
 
 
 @dataclass
@@ -103,12 +106,13 @@ class RecordingStore:
 
     # -- at the end ---------------------------------------------------------------------------
     async def finalize(self, timeline: SpeakerTimeline, *, gate_by_sound: bool,
-                       stuck_after: float) -> Recording:
+                       stuck_after: float, transcribe_nice: int | None = None) -> Recording:
         """Remux, measure and store the recording; place the timeline on its clock.
 
         ``gate_by_sound``: the platform only shows who spoke last, so turns are cut to the
         sounding parts; otherwise a turn shown over ``stuck_after`` seconds of silence is cut as a
-        stuck signal and reported in the warnings.
+        stuck signal and reported in the warnings. ``transcribe_nice``: transcribe the MP4 at this
+        niceness and attribute its words (None: no transcript).
         """
         spans = [s for s in self._spans if s.recorder.segments]
         if not spans:
@@ -153,6 +157,9 @@ class RecordingStore:
         await self.storage.put_bytes(PLAYLIST_KEY, render_playlist(self.segments, ended=True).encode())
         stream_url = self.storage.url(PLAYLIST_KEY)
         recording_url = await self.storage.put_file("recording.mp4", mp4)
+        transcript = None
+        if transcribe_nice is not None:
+            transcript = await self._transcript(mp4, timeline_out, transcribe_nice, warnings)
         mp4.unlink(missing_ok=True)
         await self.put_json("timeline.json", [s.model_dump() for s in timeline_out])
         last = spans[-1].recorder
@@ -162,7 +169,30 @@ class RecordingStore:
         return Recording(duration=round(duration, 3), origin=round(first_origin, 4), timeline=timeline_out,
                          stream_url=stream_url, recording_url=recording_url,
                          first_frame_at=first_rec.first_frame_at, recorder_wall_s=wall, pauses=pauses,
-                         warnings=warnings)
+                         warnings=warnings, transcript=transcript)
+
+    async def _transcript(self, mp4: Path, timeline: list[SpeakerSegment], nice: int,
+                          warnings: list[str]) -> list[TranscriptLine] | None:
+        """transcript.json (engine, attributed words, lines) and captions.vtt; a failure is a
+        warning, never the job's."""
+        started = time.time()
+        try:
+            words, engine = await transcribe_in_process(mp4, nice=nice)
+        except MeetbotError as exc:
+            log.warning("no transcript", extra={"error": exc.message})
+            warnings.append(f"no transcript: {exc.message}")
+            return None
+        spoken = attribute(words, timeline)
+        lines = utterances(spoken)
+        await self.put_json("transcript.json", {"engine": engine, "words": [w.model_dump() for w in spoken],
+                                                "lines": [u.model_dump() for u in lines]})
+        try:
+            await self.storage.put_bytes("captions.vtt", webvtt(lines).encode())
+        except MeetbotError as exc:
+            log.error("file not stored", extra={"key": "captions.vtt", "error": exc.message})
+        log.info("transcribed", extra={"engine": engine, "words": len(spoken), "lines": len(lines),
+                                       "seconds": round(time.time() - started, 2)})
+        return lines
 
     async def _store_leftovers(self, spans: list[_Span]) -> None:
         """Segments that could not be stored while recording (the store was down) go up now."""

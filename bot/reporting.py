@@ -191,6 +191,7 @@ class Reporter:
             duration=rec.duration if rec else None, recording_started_at=rec.origin if rec else None,
             recording_url=rec.recording_url if rec else None, warnings=result.warnings,
             rtstream_id=job.rtstream_id, pauses=rec.pauses if rec else [],
+            transcript=rec.transcript if rec else None,
         )
         if result.status is Status.DONE and data is not None:
             return SuccessPayload(status="done", data=data, **common)

@@ -364,7 +364,8 @@ class JobRunner:
     async def _finalize(self) -> Recording:
         recording = await self.recordings.finalize(
             self.timeline, gate_by_sound=self._gate_by_sound,
-            stuck_after=self.settings.stuck_signal_silence)
+            stuck_after=self.settings.stuck_signal_silence,
+            transcribe_nice=self.settings.index_nice if self.job.transcribe else None)
         self._timings["recording_origin_epoch"] = recording.origin
         self._timings["recording_duration_s"] = recording.duration
         if recording.recorder_wall_s is not None:

@@ -77,6 +77,8 @@ def run(
     silence_timeout: Annotated[float | None, typer.Option(help="Seconds of silence before leaving.")] = None,
     status_events: Annotated[bool, typer.Option(
         "--status-events", help="Also POST a status_change event at every phase change.")] = False,
+    transcribe: Annotated[bool, typer.Option(
+        "--transcribe", help="Transcribe after the meeting, each word given to its speaker.")] = False,
     job: Annotated[Path | None, typer.Option("--job", help="A JSON job file (or env MEETBOT_JOB).")] = None,
 ) -> None:
     """Record one meeting to completion in this process. Exit 0 when done, 1 when failed."""
@@ -89,6 +91,7 @@ def run(
             max_duration=max_duration, waiting_room_timeout=waiting_room_timeout,
             everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
             silence_timeout=silence_timeout, status_events=status_events or None,
+            transcribe=transcribe or None,
         ).items() if v is not None
     }
     try:

@@ -17,6 +17,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(8)}"
 
 
+CALLBACK_DATA_MAX_BYTES = 64 * 1024
+
+
 class Job(BaseModel):
     """One meeting to record. Field names follow VideoDB's ``record_meeting``."""
 
@@ -29,6 +32,10 @@ class Job(BaseModel):
     callback_url: HttpUrl | None = None
     callback_data: dict[str, Any] = Field(default_factory=dict)
     time_zone: str = "UTC"
+    transcribe: bool = False
+    """After the meeting, transcribe the recording (a niced process; PocketSphinx unless a local
+    whisper model is set) and give each word to the speaker the timeline shows: transcript.json,
+    captions.vtt and the callback's ``transcript``. The callback waits for it."""
     status_events: bool = False
     """Also POST a ``status_change`` event to ``callback_url`` at every phase change."""
 
@@ -67,6 +74,15 @@ class Job(BaseModel):
     @classmethod
     def _null_data(cls, v: object) -> object:
         return {} if v is None else v
+
+    @field_validator("callback_data")
+    @classmethod
+    def _bounded_data(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # It is echoed into every webhook: a few KB of the caller's ids, not a payload store.
+        size = len(json.dumps(v, separators=(",", ":")).encode())
+        if size > CALLBACK_DATA_MAX_BYTES:
+            raise ValueError(f"callback_data is {size} bytes as JSON; at most {CALLBACK_DATA_MAX_BYTES}")
+        return v
 
     @classmethod
     def parse(cls, raw: str | bytes | dict[str, Any]) -> Job:

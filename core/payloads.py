@@ -27,6 +27,16 @@ class Pause(BaseModel):
     """Wall-clock seconds the recording was paused."""
 
 
+class TranscriptLine(BaseModel):
+    """One utterance: consecutive words of one speaker (None: nobody was shown speaking)."""
+
+    speaker: str | None
+    start: float
+    """Seconds on the recording's clock."""
+    end: float
+    text: str
+
+
 class RecordingData(BaseModel):
     video_id: str
     speaker_timeline: list[SpeakerSegment]
@@ -56,6 +66,8 @@ class _Extras(BaseModel):
     """The RTStream of the capture (its ``stop``/``start`` paused and resumed the recording)."""
     pauses: list[Pause] = Field(default_factory=list)
     """Where the recording was paused; the video has these cut out and the timeline matches."""
+    transcript: list[TranscriptLine] | None = None
+    """With ``transcribe`` on the job: who said what (also transcript.json, captions.vtt)."""
     warnings: list[str] = Field(default_factory=list)
 
 

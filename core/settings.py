@@ -159,6 +159,8 @@ class ServerSettings(BaseModel):
     """Keys accepted in ``x-access-token`` (comma-separated); without any, every API call is 401."""
     max_bots: int = Field(1, ge=1, le=64)
     """Bots one embedded server runs at once; further requests queue (status ``initializing``)."""
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    """Largest request body the API reads; a larger one is refused with 413 before it is parsed."""
     public_url: HttpUrl | None = None
     """Base URL the server is reached at (player and stream URLs); default ``http://host:port``.
     The server passes it to its bots, which then put http URLs in their callbacks."""
@@ -205,6 +207,8 @@ class TranscriptionSettings(BaseModel):
     """A local CTranslate2 model directory for faster-whisper (never downloaded); unset:
     PocketSphinx with the US-English model its package ships."""
     whisper_compute_type: str = "int8"
+    transcribe_meetings: bool = False
+    """Transcribe every meeting the server records (a job's own ``transcribe`` wins)."""
     index_concurrency: int = Field(1, ge=1, le=16)
     """Transcriptions run at once (each in its own niced process); more wait their turn."""
     index_nice: int = Field(10, ge=0, le=19)

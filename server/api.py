@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import platforms
+from callbacks.factory import url_policy
+from callbacks.guard import UnsafeUrlError, check_url
 from core.errors import MeetbotError
 from core.job import Job
 from core.settings import Settings
@@ -49,6 +51,8 @@ class RecordMeeting(BaseModel):
     callback_url: str | None = None
     callback_data: dict[str, Any] | None = None
     time_zone: str | None = "UTC"
+    transcribe: bool | None = None
+    """Our extension (the SDKs never send it): default ``MEETBOT_TRANSCRIBE_MEETINGS``."""
 
 
 class Envelope(BaseModel):
@@ -121,15 +125,33 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
         collection(cid)
         return ok(dict(COLLECTION))
 
+    async def check_at_the_door(job: Job) -> None:
+        """The address rules, now rather than at delivery: a URL the bot would refuse to call is
+        a 400 naming the field and the rule. A host that does not resolve right now passes (DNS
+        may recover; delivery checks again)."""
+        for field in ("callback_url", "bot_image_url"):
+            url = getattr(job, field)
+            if url is None:
+                continue
+            try:
+                await check_url(str(url), url_policy(settings))
+            except UnsafeUrlError as exc:
+                if not exc.retryable:
+                    raise ApiError(400, f"{field} refused: {exc.reason} ({exc.host}); private "
+                                   "addresses need MEETBOT_ALLOW_PRIVATE_URLS", "unsafe_url") from exc
+
     @api.post("/collection/{cid}/meeting/record", response_model=Envelope, tags=["meetings"])
     async def record_meeting(cid: str, body: RecordMeeting) -> dict[str, Any]:
         """Send a bot to the meeting. It queues when all bots are busy (status ``initializing``)."""
         collection(cid)
         try:
             platforms.resolve(body.meeting_url)
-            job = Job.parse({k: v for k, v in body.model_dump().items() if v is not None})
+            fields = {k: v for k, v in body.model_dump().items() if v is not None}
+            fields.setdefault("transcribe", settings.transcribe_meetings)
+            job = Job.parse(fields)
         except MeetbotError as exc:
             raise ApiError(400, exc.message, exc.code.value) from exc
+        await check_at_the_door(job)
         where = location(settings, "recordings", job.meeting_id)
         stream = await streams.create_for_meeting(
             meeting_id=job.meeting_id, name=job.meeting_title or f"Meeting {job.meeting_id}",

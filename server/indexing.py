@@ -14,9 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ from status import StatusStore
 from storage import open_storage
 from transcription.attribution import SpokenWord, attribute
 from transcription.engine import Word
+from transcription.process import transcribe_in_process
 
 log = logging.getLogger("meetbot.indexing")
 
@@ -105,26 +104,15 @@ class Indexer:
         if where is None:
             raise MeetbotError(f"video {asset_id} has no stored media")
         storage = open_storage(where[0], self.settings)
+        with contextlib.suppress(MeetbotError):  # the bot transcribed it already (job.transcribe)
+            done = json.loads(await storage.get_bytes("transcript.json"))
+            return [Word(**w) for w in done["words"]], str(done["engine"])
         with tempfile.TemporaryDirectory(prefix=f"meetbot-index-{asset_id}-") as tmp:
             media = storage.local_path("recording.mp4")
             if media is None or not media.is_file():
                 media = Path(tmp) / "recording.mp4"
                 await storage.fetch("recording.mp4", media)
-            out = Path(tmp) / "words.json"
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "transcription", str(media), str(out),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                preexec_fn=lambda: os.nice(self.settings.index_nice))
-            try:
-                _, err = await proc.communicate()
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
-            if proc.returncode != 0:
-                raise MeetbotError(f"transcription failed: {err.decode(errors='replace').strip()[-300:]}")
-            body = json.loads(out.read_text())
-        return [Word(**w) for w in body["words"]], str(body["engine"])
+            return await transcribe_in_process(media, nice=self.settings.index_nice)
 
     async def aclose(self) -> None:
         for task in self._running.values():

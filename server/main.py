@@ -25,7 +25,8 @@ from core.settings import Settings
 from indexes.fts import SearchIndex
 from server.api import create_app
 from server.indexing import Indexer
-from server.launchers import BotLauncher, reap_lost
+from server.launchers import BotLauncher, reap_leftovers, reap_lost
+from server.limits import BodyLimit
 from server.media import media_router
 from server.player import STATIC, player_router
 from server.streams.manager import StreamManager
@@ -41,6 +42,7 @@ def build_app(store: StatusStore, bots: BotLauncher, settings: Settings,
     app.include_router(media_router(store, settings))
     app.include_router(player_router(store, lambda: streams.public_url or ""))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app
 
 
@@ -88,6 +90,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         settings = settings.model_copy(update={"status_db": status_db})  # the bots report there
         store = SqliteStatusStore(status_db)
         where = str(status_db)
+    await reap_leftovers(settings)
     bots = _launcher(settings, store, locals().get("redis"))
     streams = StreamManager(store, settings)
     indexer = Indexer(store, settings, SearchIndex(settings.data_dir / "search.db"))

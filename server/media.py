@@ -22,8 +22,10 @@ from status import StatusStore
 from status.streams import get_stream, get_video
 from storage import open_storage
 
-_SERVABLE = re.compile(r"^(hls/[A-Za-z0-9_.-]+\.(m3u8|ts)|recording\.mp4)$")
-_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "mp4": "video/mp4"}
+_SERVABLE = re.compile(
+    r"^(hls/[A-Za-z0-9_.-]+\.(m3u8|ts)|recording\.mp4|transcript\.json|captions\.vtt)$")
+_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "mp4": "video/mp4",
+          "json": "application/json", "vtt": "text/vtt"}
 
 
 async def asset_location(store: StatusStore, asset_id: str) -> tuple[str, bool] | None:
@@ -48,16 +50,16 @@ def media_router(store: StatusStore, settings: Settings) -> APIRouter:
             raise ApiError(404, "Not found.", "not_found")
         uri, live = where
         kind = key.rsplit(".", 1)[1]
-        cache = ("no-store" if live else "no-cache") if kind == "m3u8" else "max-age=3600"
+        cache = ("no-store" if live else "no-cache") if kind in ("m3u8", "json", "vtt") else "max-age=3600"
         headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": cache}
         storage = open_storage(uri, settings)
         path = storage.local_path(key)
-        if path is not None and kind != "m3u8":  # playlists are replaced while live: read whole
+        if path is not None and kind not in ("m3u8", "json", "vtt"):  # small, replaced: read whole
             if not path.is_file():
                 raise ApiError(404, "Not found.", "not_found")
             return FileResponse(path, media_type=_TYPES[kind], headers=headers)
         try:
-            if kind == "m3u8":
+            if kind in ("m3u8", "json", "vtt"):
                 return Response(await storage.get_bytes(key), media_type=_TYPES[kind], headers=headers)
             if not await storage.exists(key):
                 raise ApiError(404, "Not found.", "not_found")

@@ -68,7 +68,11 @@ def player_router(store: StatusStore, public_url: Callable[[], str]) -> APIRoute
         record = await store.get_by_video(v)
         if record is None or record.stream_url is None:
             return missing
-        return HTMLResponse(render(record, embed=embed))
+        data = page_data(record)
+        if record.is_terminal:  # a transcribed meeting has these beside its recording
+            data.update(transcript_url=media_url(base, v, "transcript.json"),
+                        captions_url=media_url(base, v, "captions.vtt"))
+        return HTMLResponse(render_data(data, record.meeting_title or "Meeting recording", embed=embed))
 
     @router.get("/watch", response_class=HTMLResponse)
     async def watch(v: str = Query(..., description="A video, or RTStream, id"), start: int | None = None,

@@ -17,9 +17,19 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import bot_processes, bot_sinks
+from tests.support.fixtures import *  # noqa: F403 - live sources, the RTSP/RTMP servers, moto S3
+from tests.support.procs import live_processes
 
 CATEGORIES = {"unit", "browser", "media", "e2e"}
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_support_processes_left() -> Iterator[None]:
+    """Set up first, so checked last: no server or publisher of the stream tests outlives them."""
+    yield
+    left = [f"{p.name} (pid {p.pid})" for p in live_processes()]
+    assert not left, f"processes left behind: {left}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

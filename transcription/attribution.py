@@ -9,21 +9,14 @@ voice a little), else to nobody (``speaker`` None). Consecutive words of one spe
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from core.payloads import SpeakerSegment
+from core.payloads import TranscriptLine as Utterance
 from transcription.engine import Word
 
 
 class SpokenWord(Word):
     speaker: str | None = None
 
-
-class Utterance(BaseModel):
-    speaker: str | None
-    start: float
-    end: float
-    text: str
 
 
 def attribute(words: list[Word], timeline: list[SpeakerSegment], *, reach: float = 1.0) -> list[SpokenWord]:

@@ -177,6 +177,20 @@ async def send_failure_callback(settings: Settings, job: Job | MeetingRecord, ou
         await deliverer.deliver(pending, give_up_at=time.time() + settings.callback_grace)
 
 
+async def reap_leftovers(settings: Settings) -> list[str]:
+    """Displays and sinks whose bot is gone (SIGKILLed with its host process): released when a
+    server or worker starts, as every bot does when it starts."""
+    from bot.audio import pulse_server
+    from bot.leases import reap_stale
+
+    try:
+        return await asyncio.to_thread(reap_stale, settings.runtime_dir / "leases",
+                                       pulse_server(settings.pulse_runtime_path))
+    except Exception:
+        log.warning("leftovers not reaped", exc_info=True)
+        return []
+
+
 async def reap_lost(store: StatusStore, settings: Settings) -> list[str]:
     """Fail the started meetings whose bot stopped renewing its heartbeat (a killed bot, pod,
     worker or machine): noticed within ``heartbeat_ttl`` plus one reaper pass."""

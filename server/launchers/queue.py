@@ -25,7 +25,7 @@ from core.aio import die_with_parent
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
-from server.launchers.base import bot_env, fail_meeting, reap_lost, run_bot_process
+from server.launchers.base import bot_env, fail_meeting, reap_leftovers, reap_lost, run_bot_process
 from status.redis import RedisStatusStore
 
 log = logging.getLogger("meetbot.worker")
@@ -130,6 +130,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["store"] = RedisStatusStore(str(settings.redis_url))
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}"
     ctx["public_url"] = str(settings.public_url) if settings.public_url else None
+    await reap_leftovers(settings)
 
     async def reaper() -> None:
         while True:

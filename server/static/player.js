@@ -75,6 +75,61 @@
     }
   }
 
+  // The transcript (when the meeting was transcribed): one line per utterance under the bars,
+  // coloured like its speaker's row; a click seeks there; captions from captions.vtt.
+  const transcript = document.getElementById("transcript");
+  function colourOf(name) {
+    const names = [...new Set(data.speaker_timeline.map((s) => s.speaker_name))];
+    const i = names.indexOf(name);
+    return i < 0 ? "#aaa" : COLOURS[i % COLOURS.length];
+  }
+  function clock(t) {
+    const s = Math.floor(t);
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  function showTranscript(lines) {
+    transcript.textContent = "";
+    for (const line of lines) {
+      const row = document.createElement("div");
+      row.className = "line";
+      row.dataset.start = line.start;
+      row.dataset.end = line.end;
+      const t = document.createElement("span");
+      t.className = "t";
+      t.textContent = clock(line.start);
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = line.speaker || "";
+      who.style.color = colourOf(line.speaker);
+      const text = document.createElement("span");
+      text.textContent = line.text;
+      row.append(t, who, text);
+      row.addEventListener("click", () => { video.currentTime = line.start; });
+      transcript.appendChild(row);
+    }
+    window.meetbotTranscript = lines;
+  }
+  function followTranscript() {
+    for (const row of transcript.children) {
+      const on = video.currentTime >= +row.dataset.start && video.currentTime < +row.dataset.end + 0.5;
+      row.classList.toggle("now", on);
+    }
+  }
+  if (data.transcript_url) {
+    fetch(data.transcript_url).then((r) => r.ok ? r.json() : null).then((doc) => {
+      if (!doc) return;
+      showTranscript(doc.lines || []);
+      const track = document.createElement("track");
+      track.kind = "captions";
+      track.label = "Transcript";
+      track.srclang = "en";
+      track.src = data.captions_url;
+      track.default = true;
+      video.appendChild(track);
+    }).catch(() => {});
+  }
+  video.addEventListener("timeupdate", followTranscript);
+
   status.textContent = data.status === "done" ? "" :
     data.status === "processing" ? "Recording in progress" : "Status: " + data.status;
   attach();

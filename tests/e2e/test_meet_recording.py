@@ -198,3 +198,40 @@ async def test_sigkill_loses_at_most_a_segment_and_leftovers_are_reaped(
     duration = json.loads(stdout)["duration"]
     in_call = killed[0] - simulator.truth(meeting_code)["admitted_at"]
     assert in_call - 3.0 < duration <= in_call + 0.5, (duration, in_call)
+
+
+async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_code: str,
+                                                        tmp_path: Path) -> None:
+    """--transcribe: the words of the recording, each given to the speaker the timeline shows,
+    in the callback, transcript.json and captions.vtt (flite voices: a recogniser follows them)."""
+    speech = [{"speaker": "Alice", "at": 1.0, "text": "Let us review the new design today."},
+              {"speaker": "Bob", "at": 4.5, "text": "I like the colours a lot."},
+              {"speaker": "Alice", "at": 7.5, "text": "Good, then we are done."}]
+    await simulator.add_scenario(scenario(
+        meeting_code, participants=[{"name": "Alice", "voice": "flite:slt"},
+                                    {"name": "Bob", "voice": "flite:rms"}],
+        lobby={"mode": "open"}, consent_dialog=False, speech=speech, end={"kind": "host_ended", "at": 10.5}))
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out, "--transcribe")
+        assert rc == 0, log[-3000:]
+        [got] = await rx.wait_for(1, timeout=10)
+        cb, got_at = got.json(), got.at
+    truth = simulator.truth(meeting_code)
+    print(f"meeting end -> callback with transcript: {got_at - truth['ended_at']:.1f} s")
+    lines = cb["transcript"]
+    turns = [ln["speaker"] for ln in lines]
+    assert [s for i, s in enumerate(turns) if i == 0 or turns[i - 1] != s] == ["Alice", "Bob", "Alice"], lines
+    said = [w.strip(".,").lower().replace("colours", "colors") for s in speech for w in s["text"].split()]
+    heard = " ".join(ln["text"] for ln in lines).lower().split()
+    assert sum(w in heard for w in said) >= 0.7 * len(said), (heard, said)
+    origin = cb["recording_started_at"]
+    for line in lines:  # each line lies within its speaker's audio, on the recording's clock
+        spoken = [s for s in truth["speech"] if s["speaker"] == line["speaker"]]
+        assert any(s["start"] - origin - 0.6 <= line["start"] and line["end"] <= s["end"] - origin + 0.6
+                   for s in spoken), (line, spoken)
+    doc = json.loads((out / "transcript.json").read_text())
+    assert doc["engine"] == "pocketsphinx-en-us" and doc["lines"] == lines
+    assert all(w["speaker"] in ("Alice", "Bob") for w in doc["words"])
+    vtt = (out / "captions.vtt").read_text()
+    assert vtt.startswith("WEBVTT") and "<v Alice>" in vtt and "<v Bob>" in vtt

@@ -121,3 +121,44 @@ async def test_wire_contract(tmp_path: Path) -> None:
         assert {"/collection/{cid}/meeting/record", "/collection/{cid}/meeting/{meeting_id}/leave",
                 "/video/{video_id}", "/video/{video_id}/meeting"} <= set(spec["paths"])
         assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "x-access-token"
+
+
+async def test_bad_input_is_refused_at_the_door(tmp_path: Path) -> None:
+    """Address rules and sizes are checked when the request arrives, naming the field."""
+    async with running_server(tmp_path) as (url, _store, bots), httpx.AsyncClient(base_url=url) as http:
+        h = {"x-access-token": KEY}
+        body = {"meeting_url": "https://meet.google.com/abc-defg-hij", "callback_data": {}}
+        for field, target in [("callback_url", "http://169.254.169.254/latest/meta-data/"),
+                              ("callback_url", "http://10.0.0.7/hook"),
+                              ("bot_image_url", "http://[::1]:8080/me.png")]:
+            r = await http.post("/collection/default/meeting/record", json={**body, field: target},
+                                headers=h)
+            doc = r.json()
+            assert r.status_code == 400 and doc["error_code"] == "unsafe_url", doc
+            assert doc["message"].startswith(f"{field} refused")
+            assert "MEETBOT_ALLOW_PRIVATE_URLS" in doc["message"]
+        big = {"blob": "x" * (64 * 1024)}
+        r = await http.post("/collection/default/meeting/record", json={**body, "callback_data": big},
+                            headers=h)
+        assert r.status_code == 400 and "callback_data" in r.json()["message"], r.json()
+        r = await http.post("/collection/default/meeting/record", json={**body, "bot_name": "n" * 101},
+                            headers=h)
+        assert r.status_code == 400 and "bot_name" in r.json()["message"]
+        # A body over the limit is refused before it is parsed, declared or streamed.
+        huge = b'{"meeting_url": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+        r = await http.post("/collection/default/meeting/record", content=huge,
+                            headers={**h, "content-type": "application/json"})
+        assert r.status_code == 413 and r.json()["error_code"] == "payload_too_large"
+
+        async def chunks():  # type: ignore[no-untyped-def]
+            for _ in range(40):
+                yield b"a" * 65536
+
+        r = await http.post("/collection/default/meeting/record", content=chunks(),
+                            headers={**h, "content-type": "application/json"})
+        assert r.status_code == 413
+        assert bots.jobs == []
+        # A public host that does not resolve now is accepted (DNS may recover; delivery checks).
+        r = await http.post("/collection/default/meeting/record",
+                            json={**body, "callback_url": "https://hooks.invalid/x"}, headers=h)
+        assert r.status_code == 200 and len(bots.jobs) == 1

@@ -288,7 +288,10 @@ async def test_a_worker_records_into_s3_and_the_server_plays_it(simulator: Any, 
            "MEETBOT_S3_ENDPOINT": s3_server.endpoint_url, "MEETBOT_S3_REGION": s3_server.region,
            "MEETBOT_S3_ACCESS_KEY_ID": s3_server.access_key,
            "MEETBOT_S3_SECRET_ACCESS_KEY": s3_server.secret_key, "MEETBOT_S3_PREFIX": "acme"}
-    async with running_serve(tmp_path, simulator, redis_url, **env) as url:
+    # A Redis database of its own: the module's queue-mode worker (no S3 credentials) must not
+    # take this job.
+    own_db = redis_url.rsplit("/", 1)[0] + "/1"
+    async with running_serve(tmp_path, simulator, own_db, **env) as url:
         conn = await sdk(videodb.connect, api_key=KEY, base_url=url)
         async with CallbackReceiver() as rx:
             meeting = await sdk(conn.record_meeting, meeting_url=f"https://meet.google.com/{meeting_code}",

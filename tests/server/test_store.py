@@ -73,7 +73,7 @@ async def test_reporter_writes_phases_and_result_in_order(tmp_path: Path) -> Non
     job = Job.parse({"meeting_url": "https://meet.google.com/abc-defg-hij", "meeting_id": "mt-1",
                      "video_id": "m-1", "output_dir": str(tmp_path / "o")})
     await store.create(record())
-    storage = LocalStorage(tmp_path / "o", public_url=str(settings.public_url), video_id="m-1")
+    storage = LocalStorage(tmp_path / "o", public_url=str(settings.public_url), asset_id="m-1")
     async with build_deliverer(settings) as deliverer:
         rep = Reporter(job, settings, files=RecordingStore(storage), deliverer=deliverer, store=store)
         await rep.start()

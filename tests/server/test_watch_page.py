@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ TIMELINE = [
     {"speaker_name": "Carol", "start_time_seconds": 7.5, "end_time_seconds": 9.5},
 ]
 DURATION = 10.0
+LINES = [{"speaker": "Alice", "start": 0.6, "end": 2.4, "text": "let us review the design"},
+         {"speaker": "Bob", "start": 3.1, "end": 4.4, "text": "i like the colors"},
+         {"speaker": "Carol", "start": 7.6, "end": 9.4, "text": "the buttons are small"}]
 
 
 async def make_hls(out: Path) -> None:
@@ -43,6 +47,11 @@ async def recording(tmp_path: Path) -> Any:
     async with running_server(tmp_path) as (url, store, _bots):
         out = tmp_path / "rec"
         await make_hls(out)
+        # As a transcribed meeting leaves them beside its recording.
+        (out / "transcript.json").write_text(json.dumps({"engine": "test", "words": [], "lines": LINES}))
+        (out / "captions.vtt").write_text(
+            "WEBVTT\n\n" + "\n".join(f"00:00:0{ln['start']:.3f} --> 00:00:0{ln['end']:.3f}\n"
+                                       f"<v {ln['speaker']}>{ln['text']}\n" for ln in LINES))
         rec = MeetingRecord(meeting_id="mt-watch", video_id="m-watch", meeting_url="https://meet.google.com/a",
                             bot_name="Bot", meeting_title="Design <review>", output_dir=str(out))
         await store.create(rec)
@@ -113,3 +122,25 @@ async def test_the_page_plays_the_stream_and_draws_the_timeline(recording: Any, 
     assert len(set(colours.values())) == 3  # one colour per speaker
     assert all(b["colour"] == colours[b["speaker"]] for b in bars)
     print(f"{path}: playback via {engine}, currentTime {t1:.2f} -> {t2:.2f}")
+
+
+async def test_the_transcript_panel_follows_and_seeks(recording: Any, page: Any) -> None:
+    url, rec = recording
+    await page.goto(f"{url}/watch?v={rec.video_id}")
+    await page.wait_for_function("document.querySelectorAll('#transcript .line').length === 3", timeout=10000)
+    rows = await page.evaluate("""[...document.querySelectorAll('#transcript .line')].map(r =>
+        [r.querySelector('.who').textContent, r.children[2].textContent, +r.dataset.start])""")
+    assert rows == [[ln["speaker"], ln["text"], ln["start"]] for ln in LINES]
+    # The speaker's name has the colour of their timeline row.
+    same = await page.evaluate("""() => {
+        const bar = [...document.querySelectorAll('.bar')].find(b => b.dataset.speaker === 'Bob');
+        const who = [...document.querySelectorAll('#transcript .who')].find(w => w.textContent === 'Bob');
+        return getComputedStyle(bar).backgroundColor === getComputedStyle(who).color; }""")
+    assert same
+    await page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20000)
+    await page.click("#transcript .line:nth-child(3)")
+    await page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 7.6) < 1.0",
+                                 timeout=10000)
+    await page.wait_for_function("document.querySelector('#transcript .line.now') !== null", timeout=10000)
+    tracks = await page.evaluate("[...document.querySelectorAll('video track')].map(t => t.kind)")
+    assert tracks == ["captions"]
