@@ -95,6 +95,9 @@ class Reporter:
         if self.job.status_events and self.job.callback_url:
             self._tasks.append(asyncio.create_task(self._send_events(), name="status-events"))
         if self.store is not None:
+            # The first beat is written before the job goes on: a bot is alive from its start,
+            # not from whenever a background task first gets scheduled.
+            await self._beat()
             self._tasks.append(asyncio.create_task(self._write_store(), name="status-store"))
             self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
 
@@ -166,16 +169,18 @@ class Reporter:
             finally:
                 self._writes.task_done()
 
+    async def _beat(self) -> None:
+        assert self.store is not None
+        try:
+            await self.store.beat(self.job.meeting_id, owner_id(), self.settings.heartbeat_ttl)
+        except Exception:
+            log.warning("heartbeat not written", exc_info=True)
+
     async def _heartbeat(self) -> None:
         """The bot itself says it is alive: whoever launched it need not stand in between."""
-        assert self.store is not None
-        me = owner_id()
         while True:
-            try:
-                await self.store.beat(self.job.meeting_id, me, self.settings.heartbeat_ttl)
-            except Exception:
-                log.warning("heartbeat not written", exc_info=True)
             await asyncio.sleep(self.settings.heartbeat_interval)
+            await self._beat()
 
     # -- the result ---------------------------------------------------------------------------
     def payload(self, result: JobResult) -> CallbackPayload:

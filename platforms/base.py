@@ -50,6 +50,9 @@ from core.outcomes import Outcome
 
 log = logging.getLogger("meetbot.platforms")
 
+LEAVE_CONFIRM_S = 3.0
+"""How long a leave waits for the page to show it left."""
+
 
 class MeetingRef(BaseModel, frozen=True):
     platform: str
@@ -344,7 +347,20 @@ class PlatformAdapter(ABC):
     async def leave(self) -> None:
         """Leave the call (best effort: a page that is gone counts as left)."""
         with contextlib.suppress(PlaywrightError, TimeoutError):
+            view = await self._look_call()
+            if view.ended is not None or view.controls is False:
+                return  # the call is already over on this page: nothing to click
             await self._leave()
+            # The page confirms it (an end text, or the controls gone) before the browser closes:
+            # closing on the click alone can drop the leave the client was still sending.
+            deadline = time.monotonic() + LEAVE_CONFIRM_S
+            while time.monotonic() < deadline:
+                view = await self._look_call()
+                if view.ended is not None or view.controls is False:
+                    await asyncio.sleep(0.3)
+                    return
+                await asyncio.sleep(0.1)
+            log.info("leave: the page did not confirm it within %.0f s", LEAVE_CONFIRM_S)
 
     async def page_clock_offset(self) -> float:
         """Seconds to add to a page timestamp to put it on this process's wall clock."""

@@ -381,5 +381,4 @@ class GoogleMeetAdapter(PlatformAdapter):
         }
 
     async def _leave(self) -> None:
-        if await self._click(self.page.locator(SELECTORS.leave).first, "Leave call"):
-            await asyncio.sleep(0.5)
+        await self._click(self.page.locator(SELECTORS.leave).first, "Leave call")

@@ -356,5 +356,4 @@ class TeamsAdapter(PlatformAdapter):
         return _READ_SPEAKING, {"sel": as_arg(SELECTORS), "txt": as_arg(TEXTS), "selfName": self.bot_name}
 
     async def _leave(self) -> None:
-        if await self._click_any(SELECTORS.leave, "Leave"):
-            await asyncio.sleep(0.5)
+        await self._click_any(SELECTORS.leave, "Leave")

@@ -437,4 +437,3 @@ class ZoomAdapter(PlatformAdapter):
                 await self._click(confirm, "Leave Meeting")
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)

@@ -162,7 +162,8 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
     heard = set(text.lower().split())
     assert sum(w in heard for w in said) >= 0.7 * len(said), (text, said)
     words = await sdk(video.get_transcript)
-    origin = truth["admitted_at"]
+    # The video's clock starts at its first frame (a few hundred ms after admission).
+    origin = cb["recording_started_at"]
     bob = truth["speech"][1]
     colors = next(w for w in words if w["text"].lower() == "colors")
     assert bob["start"] - origin - 0.5 < colors["start"] < bob["end"] - origin + 0.5, (colors, bob)
