@@ -111,3 +111,31 @@ def to_wire(payload: CallbackPayload) -> dict[str, Any]:
     if head.get("data") is None and not payload.success:
         head.pop("data", None)
     return {**head, **body}
+
+
+class AlertEvent(BaseModel):
+    """An RTStream alert: a new index record matched an event. POSTed, signed like every callback,
+    to the alert's ``callback_url``. Times are Unix seconds, as everywhere on a stream."""
+
+    event: Literal["alert"] = "alert"
+    alert_id: str
+    event_id: str
+    label: str
+    rtstream_id: str
+    rtstream_name: str
+    scene_index_id: str
+    scene_index_name: str | None = None
+    start: float
+    end: float
+    text: str
+    """The record that matched."""
+    matched: str
+    """What in it matched the event's prompt."""
+    explanation: str
+    confidence: float = 1.0
+    """Lexical matching: a match is certain, there is no score to give."""
+    stream_url: str | None = None
+    """The matched stretch as a playable stream, while the stream still holds it."""
+    player_url: str | None = None
+    timestamp: float
+    """When the alert fired."""

@@ -213,6 +213,16 @@ class TranscriptionSettings(BaseModel):
     """Transcriptions run at once (each in its own niced process); more wait their turn."""
     index_nice: int = Field(10, ge=0, le=19)
     """Niceness of a transcription process: recordings keep the CPU first."""
+    index_poll_interval: float = Field(1.0, gt=0)
+    """How often a live stream index looks for newly stored segments."""
+    ocr_languages: str = "eng"
+    """Tesseract languages for scene descriptions (installed traineddata, ``+``-joined)."""
+    vision_url: HttpUrl | None = None
+    """An OpenAI-compatible endpoint (``.../v1``) whose vision model describes scene frames; unset:
+    scenes are described by the text on screen (OCR) only."""
+    vision_model: str = "gpt-4o-mini"
+    vision_api_key: SecretStr | None = None
+    vision_timeout: float = Field(30.0, gt=0)
 
 
 class LogSettings(BaseModel):

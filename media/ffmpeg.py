@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,12 @@ class FFmpeg:
         return cmd
 
 
-async def run(cmd: list[str], *, timeout: float = 120) -> bytes:
-    """Run ffmpeg/ffprobe to completion; its stdout, or RecordingError with the end of stderr."""
+async def run(cmd: list[str], *, timeout: float | None = 120, nice: int = 0) -> bytes:
+    """Run ffmpeg/ffprobe (or another media tool) to completion; its stdout, or RecordingError with
+    the end of stderr. ``nice``: a lower priority (work beside a recording, e.g. indexing)."""
     proc = await asyncio.create_subprocess_exec(
         *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=(lambda: os.nice(nice)) if nice else None,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)

@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 
 apt_packages=(
-  chromium xvfb xauth pulseaudio pulseaudio-utils ffmpeg espeak-ng flite sox
+  chromium xvfb xauth pulseaudio pulseaudio-utils ffmpeg espeak-ng flite sox tesseract-ocr
   fonts-liberation fonts-dejavu-core procps ca-certificates python3 python3-venv
   redis-server
 )

@@ -28,6 +28,8 @@ from indexes.fts import SearchIndex
 from server.errors import ApiError
 from server.indexing import Indexer
 from server.launchers import BotLauncher, record_of
+from server.streams.index_routes import add_stream_index_routes
+from server.streams.indexing import StreamIndexer
 from server.streams.manager import StreamManager
 from server.streams.routes import add_stream_routes
 from server.video_routes import add_video_routes
@@ -97,7 +99,8 @@ def exported_video_data(base: str, v: VideoRecord) -> dict[str, Any]:
 
 
 def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
-               streams: StreamManager, indexer: Indexer | None = None) -> FastAPI:
+               streams: StreamManager, indexer: Indexer | None = None,
+               stream_indexer: StreamIndexer | None = None) -> FastAPI:
     keys = [k.get_secret_value() for k in settings.api_keys]
 
     async def authorize(token: str | None = Depends(APIKeyHeader(name="x-access-token", auto_error=False))
@@ -196,8 +199,9 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
 
     app = FastAPI(title="meetbot", version="0.1.0", redirect_slashes=False,
                   description="A self-hosted implementation of VideoDB's meeting-recording API.")
-    add_stream_routes(api, streams)
     indexer = indexer or Indexer(store, settings, SearchIndex(settings.data_dir / "search.db"))
+    add_stream_index_routes(api, stream_indexer or StreamIndexer(store, settings, streams, indexer.search))
+    add_stream_routes(api, streams)
     add_video_routes(api, store, indexer, indexer.search, lambda: streams.public_url, settings)
     app.include_router(api)
     install_error_handlers(app)

@@ -30,7 +30,7 @@ from indexes.transcripts import Transcript, load_transcript, pieces_of, save_tra
 from server.errors import ApiError
 from server.media import asset_location
 from status import StatusStore
-from storage import open_storage
+from storage import local_file, open_storage
 from transcription.attribution import SpokenWord, attribute
 from transcription.engine import Word
 from transcription.process import transcribe_in_process
@@ -108,10 +108,7 @@ class Indexer:
             done = json.loads(await storage.get_bytes("transcript.json"))
             return [Word(**w) for w in done["words"]], str(done["engine"])
         with tempfile.TemporaryDirectory(prefix=f"meetbot-index-{asset_id}-") as tmp:
-            media = storage.local_path("recording.mp4")
-            if media is None or not media.is_file():
-                media = Path(tmp) / "recording.mp4"
-                await storage.fetch("recording.mp4", media)
+            media = await local_file(storage, "recording.mp4", Path(tmp))
             return await transcribe_in_process(media, nice=self.settings.index_nice)
 
     async def aclose(self) -> None:

@@ -29,6 +29,7 @@ from server.launchers import BotLauncher, reap_leftovers, reap_lost
 from server.limits import BodyLimit
 from server.media import media_router
 from server.player import STATIC, player_router
+from server.streams.indexing import StreamIndexer
 from server.streams.manager import StreamManager
 from status import StatusStore
 
@@ -36,9 +37,11 @@ log = logging.getLogger("meetbot.serve")
 
 
 def build_app(store: StatusStore, bots: BotLauncher, settings: Settings,
-              streams: StreamManager | None = None, indexer: Indexer | None = None) -> FastAPI:
+              streams: StreamManager | None = None, indexer: Indexer | None = None,
+              stream_indexer: StreamIndexer | None = None) -> FastAPI:
     streams = streams or StreamManager(store, settings)
-    app = create_app(store=store, bots=bots, settings=settings, streams=streams, indexer=indexer)
+    app = create_app(store=store, bots=bots, settings=settings, streams=streams, indexer=indexer,
+                     stream_indexer=stream_indexer)
     app.include_router(media_router(store, settings))
     app.include_router(player_router(store, lambda: streams.public_url or ""))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -94,14 +97,16 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     bots = _launcher(settings, store, locals().get("redis"))
     streams = StreamManager(store, settings)
     indexer = Indexer(store, settings, SearchIndex(settings.data_dir / "search.db"))
-    server = EmbeddedServer(build_app(store, bots, settings, streams, indexer), host=host, port=port,
-                            name="api")
+    deliverer = build_deliverer(settings)
+    stream_indexer = StreamIndexer(store, settings, streams, indexer.search, deliverer)
+    server = EmbeddedServer(build_app(store, bots, settings, streams, indexer, stream_indexer),
+                            host=host, port=port, name="api")
     await server.start()
     # Known once the API listens (port 0 picks one); bots and streams put it in their URLs.
     public = bots.public_url = streams.public_url = base_url(settings, host, server.port)
     await bots.start()
     await streams.start()
-    deliverer = build_deliverer(settings)
+    await stream_indexer.start()
     tasks = [
         # Callbacks that bots (or launchers) could not deliver within their grace period.
         asyncio.create_task(deliverer.run_pending(once=False, poll_interval=5.0), name="outbox"),
@@ -115,6 +120,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     finally:
         log.info("shutting down: running bots stop gracefully")
         await server.aclose()
+        await stream_indexer.aclose()
         await streams.aclose()
         await indexer.aclose()
         await bots.aclose()

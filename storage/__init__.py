@@ -48,6 +48,17 @@ class Storage(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
+async def local_file(storage: Storage, key: str, work: Path) -> Path:
+    """``key`` as a file on this machine: the stored file itself in a local store, else a copy
+    fetched into the directory ``work`` (which the caller removes)."""
+    path = storage.local_path(key)
+    if path is not None and path.is_file():
+        return path
+    dest = work / key.replace("/", "_")
+    await storage.fetch(key, dest)
+    return dest
+
+
 def location(settings: StorageSettings, kind: str, name: str) -> str:
     """The URI a new recording (``kind`` "recordings", "streams", "videos") is stored at."""
     if settings.storage_backend == "s3":

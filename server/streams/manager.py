@@ -41,7 +41,7 @@ from status.streams import (
     list_streams,
     update_stream,
 )
-from storage import Storage, location, open_storage
+from storage import Storage, local_file, location, open_storage
 
 log = logging.getLogger("meetbot.streams")
 
@@ -254,11 +254,7 @@ class StreamManager:
             work = Path(tmp)
             files: list[Path] = []
             for seg in segments:
-                path = source.local_path(f"hls/{seg.name}")
-                if path is None or not path.is_file():
-                    path = work / seg.name
-                    await source.fetch(f"hls/{seg.name}", path)
-                files.append(path)
+                files.append(await local_file(source, f"hls/{seg.name}", work))
             mp4 = work / "recording.mp4"
             await concat_to_mp4(files, mp4)
             info = await probe(mp4)

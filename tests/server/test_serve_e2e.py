@@ -122,9 +122,20 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
                             callback_data={"crm_id": 42})
         assert meeting.status == "initializing" and meeting.id.startswith("mt-")
         t_processing = await wait_status(meeting, "processing", 90)
+        # The meeting's stream, indexed live while the bot records.
+        rts_id = (await sdk(conn.get, f"collection/default/meeting/{meeting.id}"))["rtstream_id"]
+        live = await sdk((await sdk(coll.get_rtstream, rts_id)).index_spoken_words, segmenter="time",
+                         length=4, name="Live words")
         t_done = await wait_status(meeting, "done", 120)
         [cb] = [r.json() for r in await rx.wait_for(1, timeout=30)]
     truth = simulator.truth(meeting_code)
+    heard_live = ""
+    for _ in range(40):  # the last window is indexed once the stream has stopped
+        heard_live = " ".join(r["text"] for r in (await sdk(live.get_scenes))["scenes"])
+        if "colors" in heard_live and "done" in heard_live:
+            break
+        await asyncio.sleep(0.5)
+    assert "colors" in heard_live and "done" in heard_live, heard_live
     data = await sdk(conn.get, f"collection/default/meeting/{meeting.id}")
     at = {m["phase"]: m["at"] for m in data["phases"]}
     assert list(at) == ["starting", "joining", "in_waiting_room", "in_call_recording", "leaving",

@@ -32,6 +32,10 @@ class Media:
     gop: int | None = None  # frames between keyframes; None: the source's default (1 s)
     tone_hz: int = 440
     sample_rate: int = 48000
+    caption: str | None = None
+    """Text drawn large, black on a white band across the picture (what OCR should read)."""
+    speech: str | None = None
+    """A sound file played in a loop instead of the tone (what a recogniser should hear)."""
 
     def but(self, **changes: object) -> Media:
         """A copy with some fields changed; ``size=(w, h)`` sets both dimensions."""
@@ -54,6 +58,8 @@ class Media:
     def has_any(self) -> bool:
         return self.video is not None or self.audio is not None
 
+
+CAPTION_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 H264_AAC = Media()
 AUDIO_ONLY = Media(video=None)
@@ -87,9 +93,17 @@ def check_supported(media: Media, protocol: Protocol) -> None:
 def input_args(media: Media) -> list[str]:
     args: list[str] = []
     if media.video is not None:
-        args += ["-re", "-f", "lavfi", "-i",
-                 f"testsrc=size={media.width}x{media.height}:rate={media.fps}"]
-    if media.audio is not None:
+        graph = f"testsrc=size={media.width}x{media.height}:rate={media.fps}"
+        if media.caption:
+            h = media.height // 4
+            text = media.caption.replace("\\", "").replace("'", "").replace(":", "\\:")
+            graph += (f",drawbox=x=0:y={media.height // 2 - h // 2}:w=iw:h={h}:color=white:t=fill,"
+                      f"drawtext=fontfile={CAPTION_FONT}:text='{text}':fontsize={h // 2}:fontcolor=black"
+                      f":x=(w-text_w)/2:y=(h-text_h)/2")
+        args += ["-re", "-f", "lavfi", "-i", graph]
+    if media.audio is not None and media.speech:
+        args += ["-re", "-stream_loop", "-1", "-i", media.speech]
+    elif media.audio is not None:
         args += ["-re", "-f", "lavfi", "-i",
                  f"sine=frequency={media.tone_hz}:sample_rate={media.sample_rate}"]
     return args
