@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.settings import Settings
 from indexes.fts import Piece, SearchIndex
 from indexes.transcripts import pieces_of
-from simulator.speech import Synthesizer
+from simulator.speech import SpeechSynthesizer
 from transcription.attribution import SpokenWord
 from transcription.process import transcribe_in_process
 
@@ -87,7 +87,7 @@ def engines() -> list[tuple[str, dict[str, str | None]]]:
 
 async def spoken_script(voice: str, work: Path) -> tuple[Path, list[tuple[float, float, str]]]:
     """The sentences in one voice, 0.8 s apart, as one WAV; each sentence's span in it."""
-    synth = Synthesizer(work / "tts")
+    synth = SpeechSynthesizer(work / "tts")
     spans, parts, t = [], [], 0.0
     for text in SENTENCES:
         clip = await synth.synthesize(voice, 165, text)
