@@ -187,14 +187,14 @@ def video_frames(mp4: Path) -> tuple[int, float]:
     return int(info["streams"][0]["nb_read_packets"]), float(info["format"]["duration"])
 
 
-async def part_meeting(work: Path, *, under_load: bool = False) -> dict[str, Any]:
+async def part_meeting(work: Path, *, under_load: bool = False, sentences: int = 6) -> dict[str, Any]:
     from callbacks.receiver import CallbackReceiver
     from simulator.server import SimulatorServer
     from simulator.urls import ROUTED_HOSTS
 
     people = [("Alice", "flite:slt"), ("Bob", "flite:rms"), ("Carol", "flite:awb")]
     speech, at = [], 1.5
-    for i, text in enumerate(SENTENCES[:6]):
+    for i, text in enumerate((SENTENCES * 10)[:sentences]):
         speech.append({"speaker": people[i % 3][0], "at": at, "text": text})
         at += 3.6
     code = "ben-chmk-idx"

@@ -16,6 +16,7 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from bot.timeline import SpeakerTimeline
 from core.errors import MeetbotError, RecordingError
 from core.payloads import Pause, SpeakerSegment, TranscriptLine
 from media.ffmpeg import probe, stream_of
-from media.hls import Segment, concat_to_mp4, render_playlist, segment_durations
+from media.hls import Segment, Turns, concat_to_mp4, render_playlist, segment_durations
 from storage import Storage
 from transcription.attribution import attribute, utterances, webvtt
 from transcription.process import transcribe_in_process
@@ -84,8 +85,10 @@ class RecordingStore:
         self._spans.append(_Span(recorder, len(self._spans)))
         return self._spans[-1].index
 
-    async def segment_closed(self, path: Path) -> None:
-        """Store a finished segment of the current span, then the playlist up to it."""
+    async def segment_closed(self, path: Path,
+                             speaking: Callable[[float, float], Turns] | None = None) -> None:
+        """Store a finished segment of the current span, then the playlist up to it. ``speaking``
+        names who was shown speaking during a time range (the playlist notes it per segment)."""
         span = self._spans[-1]
         durations = segment_durations(path.parent / "playlist.m3u8")
         duration = durations.get(path.name, 0.0)
@@ -94,7 +97,8 @@ class RecordingStore:
             start = same[-1].end
         else:
             start = span.recorder.first_frame_at or (time.time() - duration)
-        seg = Segment(segment_name(span.index, len(self.segments)), duration, start, span.index, span.index)
+        seg = Segment(segment_name(span.index, len(self.segments)), duration, start, span.index, span.index,
+                      speaking(start, start + duration) if speaking else ())
         try:
             await self.storage.put_file(f"hls/{seg.name}", path)
             self.segments.append(seg)

@@ -134,6 +134,9 @@ class JobRunner:
                 shutil.rmtree(work, ignore_errors=True)
         return self._result(outcome, error, recording)
 
+    async def _segment_closed(self, path: Path) -> None:
+        await self.recordings.segment_closed(path, self.timeline.speaking_during)
+
     async def _record(self, work: Path, images: httpx.AsyncClient) -> tuple[Outcome, Recording]:
         """``images``: the SSRF-guarded client the bot's picture is fetched with."""
         s, job = self.settings, self.job
@@ -176,7 +179,7 @@ class JobRunner:
                     work_dir=work / f"hls{len(self._recorders)}", preset=s.x264_preset,
                     audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
                     stop_timeout=s.ffmpeg_stop_timeout, audio_delay=s.audio_delay_ms / 1000,
-                    on_segment=self.recordings.segment_closed)
+                    on_segment=self._segment_closed)
                 await stack.enter_async_context(recorder)
                 self._recorders.append(recorder)
                 index = self.recordings.span_started(recorder)

@@ -29,6 +29,13 @@ class SpeakerTimeline:
         """Who is shown speaking now, since when (wall clock)."""
         return dict(self._open)
 
+    def speaking_during(self, start: float, end: float) -> tuple[tuple[str, float, float], ...]:
+        """Who the page showed speaking in [start, end] (wall clock) and when, in seconds from
+        ``start``, as seen so far: raw signals, before the end-of-call checks against the sound."""
+        turns = [*self._closed, *((n, s, end) for n, s in self._open.items())]
+        return tuple(sorted((n, round(max(s, start) - start, 2), round(min(e, end) - start, 2))
+                            for n, s, e in turns if s < end and e > start))
+
     def add(self, change: SpeakingChange) -> None:
         start = self._open.get(change.name)
         if change.speaking and start is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -12,6 +14,10 @@ from pathlib import Path
 from media.ffmpeg import FFmpeg, run
 
 ENDLIST = "#EXT-X-ENDLIST"
+SPEAKING_TAG = "#MEETBOT-SPEAKING:"
+
+Turns = tuple[tuple[str, float, float], ...]
+"""Who spoke when in a segment: (name, from, to), seconds from the segment's start."""
 
 
 def close_playlist(playlist: Path) -> bool:
@@ -60,6 +66,14 @@ class Segment:
     run: int = 0
     """Which continuous run of the capture: a new one (a new span, a reconnection) restarts the
     timestamps and follows a discontinuity."""
+    speaking: Turns = ()
+    """A meeting's segments: who the page showed speaking, when (seconds from the segment's
+    start); live indexes describe scenes and words with it. A comment line that players ignore."""
+
+    def speakers_at(self, t: float) -> tuple[str, ...]:
+        """Who was shown speaking at Unix time ``t`` (inside this segment)."""
+        rel = t - self.start
+        return tuple(sorted({name for name, s, e in self.speaking if s <= rel <= e}))
 
     @property
     def end(self) -> float:
@@ -89,8 +103,10 @@ def render_playlist(segments: list[Segment], *, ended: bool, window: int | None 
         if prev is not None and _breaks(prev, seg):
             lines.append("#EXT-X-DISCONTINUITY")
         stamp = datetime.fromtimestamp(seg.start, UTC).isoformat(timespec="milliseconds")
-        lines += [f"#EXT-X-PROGRAM-DATE-TIME:{stamp.replace('+00:00', 'Z')}",
-                  f"#EXTINF:{seg.duration:.3f},", seg.name]
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp.replace('+00:00', 'Z')}")
+        if seg.speaking:
+            lines.append(f"{SPEAKING_TAG}{json.dumps(list(seg.speaking))}")
+        lines += [f"#EXTINF:{seg.duration:.3f},", seg.name]
         prev = seg
     if ended:
         lines.append(ENDLIST)
@@ -110,10 +126,15 @@ def parse_playlist(text: str) -> list[Segment]:
     each discontinuity starts a new span."""
     out: list[Segment] = []
     span, start, duration = 0, 0.0, 0.0
+    speaking: Turns = ()
     for line in text.splitlines():
         line = line.strip()
         if line == "#EXT-X-DISCONTINUITY":
             span += 1
+        elif line.startswith(SPEAKING_TAG):
+            with contextlib.suppress(ValueError, TypeError):
+                turns = json.loads(line[len(SPEAKING_TAG):])
+                speaking = tuple((str(n), float(a), float(b)) for n, a, b in turns)
         elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
             stamp = line.split(":", 1)[1].replace("Z", "+00:00")
             start = datetime.fromisoformat(stamp).timestamp()
@@ -122,8 +143,9 @@ def parse_playlist(text: str) -> list[Segment]:
         elif line and not line.startswith("#"):
             named = _SPAN_RUN.search(line)
             s_, r_ = (int(named.group(1)), int(named.group(2))) if named else (span, span)
-            out.append(Segment(line, duration, start, s_, r_))
+            out.append(Segment(line, duration, start, s_, r_, speaking))
             start += duration
+            speaking = ()
     return out
 
 

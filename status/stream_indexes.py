@@ -35,6 +35,8 @@ class StreamIndexRecord(BaseModel):
     status: Literal["connected", "stopped"] = "connected"
     indexed_until: float = Field(default_factory=time.time)
     """Unix time up to which the stream's media has been looked at; a resume moves it to now."""
+    heard_until: float = 0.0
+    """Transcript indexes: the end of the last word given (the next window starts after it)."""
     records: int = 0
     error: str | None = None
     """The last failure of one window (the index goes on with the next)."""

@@ -57,6 +57,8 @@ from transcription.process import transcribe_in_process
 log = logging.getLogger("meetbot.stream_indexes")
 
 SEGMENTERS = ("word", "sentence", "time")
+WORD_HOLD_S = 0.3
+"""A word ending this close to a transcript window's end may be cut: the next window gives it."""
 
 
 class StreamIndexer:
@@ -202,19 +204,28 @@ class StreamIndexer:
         full = window[-1].end - window[0].start >= record.window - 0.05
         if not full and (live and window[-1] is segments[-1]):
             return False  # wait for the rest of the window
+        # A transcript window is heard with the segment before it (same run), so a word cut by the
+        # window's start is heard whole; a word touching the window's end waits for the next one.
+        before = [s for s in await self.streams.segments(stream)
+                  if s.run == window[0].run and abs(s.end - window[0].start) < 0.05]
+        lead = before[-1:] if record.kind == "transcript" else []
+        # The last window of a run: no later window will hear the end of it again.
+        following = segments[len(window)] if len(window) < len(segments) else None
+        last = (following.run != window[-1].run) if following is not None else not live
         started = time.time()
         async with self._slots:
             try:
-                pieces, warning = await self._index_window(record, stream, window)
+                pieces, warning = await self._index_window(record, stream, lead + window, last=last)
             except (MeetbotError, OSError) as exc:
                 # This window is lost, not the index: it goes on with the next one.
                 pieces, warning = [], f"a window was not indexed: {exc}"
                 log.warning("stream window not indexed", extra={"index": record.id, "error": str(exc)})
         until = window[-1].end
+        heard = max((p.end for p in pieces), default=record.heard_until)
         await self.search.add(pieces)
         await update_index(self.store, record.id, lambda r: r.model_copy(update={
             "indexed_until": max(r.indexed_until, until), "records": r.records + len(pieces),
-            "error": warning}))
+            "heard_until": max(r.heard_until, heard), "error": warning}))
         log.info("stream window indexed", extra={
             "index": record.id, "records": len(pieces), "seconds": round(time.time() - started, 2),
             "lag_s": round(time.time() - until, 2)})
@@ -223,47 +234,62 @@ class StreamIndexer:
         return True
 
     async def _index_window(self, record: StreamIndexRecord, stream: StreamRecord,
-                            window: list[Segment]) -> tuple[list[Piece], str | None]:
+                            window: list[Segment], *, last: bool) -> tuple[list[Piece], str | None]:
         storage = self.streams.storage(stream)
         with tempfile.TemporaryDirectory(prefix=f"meetbot-{record.id}-") as tmp:
             work = Path(tmp)
             files: list[Path] = []
+            origin: float | None = None
             for seg in window:
                 with contextlib.suppress(MeetbotError):  # gone from a live-only window meanwhile
                     files.append(await local_file(storage, f"hls/{seg.name}", work))
-            if not files:
+                    origin = seg.start if origin is None else origin
+            if origin is None:
                 return [], "segments were gone before they could be indexed (live-only window)"
             # MPEG-TS segments of one run concatenate byte for byte into one playable file.
             media = work / "window.ts"
             with media.open("wb") as out:
                 for f in files:
                     out.write(f.read_bytes())
-            origin = window[0].start
             if record.kind == "transcript":
-                return await self._transcript_pieces(record, media, origin), None
-            return await self._scene_pieces(record, media, origin, window[-1].end - origin, work)
+                return await self._transcript_pieces(record, media, origin, window, last=last), None
+            return await self._scene_pieces(record, media, origin, window, work)
 
-    async def _transcript_pieces(self, record: StreamIndexRecord, media: Path, origin: float) -> list[Piece]:
+    async def _transcript_pieces(self, record: StreamIndexRecord, media: Path, origin: float,
+                                 window: list[Segment], *, last: bool) -> list[Piece]:
         words, _engine = await transcribe_in_process(media, nice=self.settings.index_nice)
-        spoken = [SpokenWord(text=w.text, start=origin + w.start, end=origin + w.end) for w in words]
+        end = window[-1].end
+        spoken = [SpokenWord(text=w.text, start=origin + w.start, end=origin + w.end,
+                             speaker=_only(_speaking_at(window, origin + (w.start + w.end) / 2)))
+                  for w in words]
+        # Words already given by the window before are not given again; words that reach the
+        # window's end are left to the next window (which hears them whole), unless none follows.
+        spoken = [w for w in spoken if w.start >= record.heard_until - 0.05
+                  and (last or w.end <= end - WORD_HOLD_S)]
         cfg = record.extraction_config
         entries = segment(spoken, str(cfg.get("segmenter", "word")), float(cfg.get("segmentation_value", 10)))
         return [Piece(asset_id=record.rtstream_id, index_id=record.id, kind="transcript",
-                      start=round(e.start, 3), end=round(e.end, 3), text=e.text) for e in entries]
+                      start=round(e.start, 3), end=round(e.end, 3), text=e.text, speaker=e.speaker)
+                for e in entries]
 
-    async def _scene_pieces(self, record: StreamIndexRecord, media: Path, origin: float, length: float,
-                            work: Path) -> tuple[list[Piece], str | None]:
+    async def _scene_pieces(self, record: StreamIndexRecord, media: Path, origin: float,
+                            window: list[Segment], work: Path) -> tuple[list[Piece], str | None]:
         step = float(record.extraction_config.get("time") or 2)
+        length = window[-1].end - origin
         pieces, warning = [], None
         at = 0.0
         while at < length - 0.05:
-            png = await grab_frame(media, min(at + step / 2, length - 0.1), work / f"f{int(at * 1000)}.png",
-                                   nice=self.settings.index_nice)
+            mid = min(at + step / 2, length - 0.1)
+            png = await grab_frame(media, mid, work / f"f{int(at * 1000)}.png", nice=self.settings.index_nice)
             desc = await self.describer.describe(png, record.prompt)
             warning = desc.warning or warning
+            # A meeting's segments say who the page showed speaking: part of what the scene shows
+            # (anyone shown speaking during the scene's interval, not only at its one frame).
+            speaking = _speaking_during(window, origin + at, origin + min(at + step, length))
+            text = f"{desc.text} Speaking: {', '.join(speaking)}." if speaking else desc.text
             pieces.append(Piece(asset_id=record.rtstream_id, index_id=record.id, kind="scene",
                                 start=round(origin + at, 3), end=round(origin + min(at + step, length), 3),
-                                text=desc.text))
+                                text=text, speaker=", ".join(speaking) or None))
             at += step
         return pieces, warning
 
@@ -323,6 +349,22 @@ class StreamIndexer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.describer.aclose()
+
+
+def _speaking_at(window: list[Segment], t: float) -> tuple[str, ...]:
+    for seg in window:
+        if seg.start <= t < seg.end:
+            return seg.speakers_at(t)
+    return ()
+
+
+def _speaking_during(window: list[Segment], start: float, end: float) -> tuple[str, ...]:
+    return tuple(sorted({name for seg in window for name, a, b in seg.speaking
+                         if seg.start + a < end and seg.start + b > start}))
+
+
+def _only(names: tuple[str, ...]) -> str | None:
+    return names[0] if len(names) == 1 else None
 
 
 def index_data(r: StreamIndexRecord) -> dict[str, Any]:

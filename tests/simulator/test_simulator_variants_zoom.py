@@ -151,6 +151,8 @@ async def end_over_open_notice(sim: SimulatorServer, new_page: Any) -> None:
     assert await refused(notice.locator("button:text-is('Leave Meeting')"))
     await end.locator("button.zm-btn--primary:text-is('OK')").click(timeout=2000)
     await page.wait_for_url("https://app.zoom.us/", timeout=3000)
+    # The page reports the end on a request of its own, which may land after the navigation.
+    await sim.wait_for_event(sc.meeting_code, "ended", timeout=3)
     t = sim.truth(sc.meeting_code)
     assert [(d["kind"], d["dismissed_at"], d["reason"]) for d in t["dialogs"]] == [
         ("recording_notice", None, None)]

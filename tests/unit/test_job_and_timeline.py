@@ -127,3 +127,14 @@ def test_a_signal_stuck_on_over_silence_is_cut_where_the_sound_stopped() -> None
     # Without the audio cross-check the page's signal is taken as it was shown.
     plain = tl.segments(origin=100.0, end=110.0)
     assert (plain[0].speaker_name, plain[0].end_time_seconds) == ("Alice", 10.0) and tl.stuck == []
+
+
+def test_who_was_shown_speaking_during_a_range_counts_open_and_closed_turns() -> None:
+    tl = SpeakerTimeline()
+    tl.add(SpeakingChange("Alice", True, 100.0))
+    tl.add(SpeakingChange("Alice", False, 103.0))
+    tl.add(SpeakingChange("Bob", True, 102.5))
+    assert tl.speaking_during(100.5, 101.5) == (("Alice", 0.0, 1.0),)
+    assert tl.speaking_during(102.0, 104.0) == (("Alice", 0.0, 1.0), ("Bob", 0.5, 2.0))  # overlap
+    assert tl.speaking_during(103.5, 110.0) == (("Bob", 0.0, 6.5),)   # still open
+    assert tl.speaking_during(95.0, 99.0) == ()

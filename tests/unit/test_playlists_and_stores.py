@@ -73,3 +73,16 @@ async def test_stream_records_update_atomically_and_list_in_order(tmp_path: Path
     assert got is not None and got.spans[0].segments == 20
     assert [r.id for r in await list_streams(store)] == [a.id, b.id]
     assert await get_stream(store, "rts-unknown") is None
+
+
+def test_who_spoke_in_each_segment_rides_along_in_the_playlist() -> None:
+    turns = (("Alice", 0.0, 0.8), ("Bob, Jr.", 1.2, 2.0))
+    said = [Segment("s000r000_000000.ts", 2.0, 1000.0, 0, 0, turns),
+            Segment("s000r000_000001.ts", 2.0, 1002.0, 0, 0)]
+    text = render_playlist(said, ended=True)
+    tag = '#MEETBOT-SPEAKING:[["Alice", 0.0, 0.8], ["Bob, Jr.", 1.2, 2.0]]'
+    assert tag in text  # a comment line: players skip it
+    assert parse_playlist(text) == said
+    assert said[0].speakers_at(1000.5) == ("Alice",) and said[0].speakers_at(1001.0) == ()
+    assert said[0].speakers_at(1001.5) == ("Bob, Jr.",)
+    assert parse_playlist(text.replace(tag, "#MEETBOT-SPEAKING:x"))[0].speaking == ()
