@@ -52,7 +52,7 @@ from status.stream_indexes import (
 from status.streams import StreamRecord
 from storage import local_file
 from transcription.attribution import SpokenWord
-from transcription.process import transcribe_in_process
+from transcription.process import TranscriptionWorker
 
 log = logging.getLogger("meetbot.stream_indexes")
 
@@ -67,6 +67,9 @@ class StreamIndexer:
         self.store, self.settings, self.streams, self.search = store, settings, streams, search
         self.deliverer = deliverer
         self.describer = Describer(settings)
+        # One transcription process that stays up for every live window (no process start and
+        # model load per window); at most one window is transcribed at a time.
+        self.transcriber = TranscriptionWorker(nice=settings.index_nice)
         self._slots = asyncio.Semaphore(settings.index_concurrency)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -257,7 +260,7 @@ class StreamIndexer:
 
     async def _transcript_pieces(self, record: StreamIndexRecord, media: Path, origin: float,
                                  window: list[Segment], *, last: bool) -> list[Piece]:
-        words, _engine = await transcribe_in_process(media, nice=self.settings.index_nice)
+        words, _engine = await self.transcriber.transcribe(media)
         end = window[-1].end
         spoken = [SpokenWord(text=w.text, start=origin + w.start, end=origin + w.end,
                              speaker=_only(_speaking_at(window, origin + (w.start + w.end) / 2)))
@@ -349,6 +352,7 @@ class StreamIndexer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.describer.aclose()
+        await self.transcriber.aclose()
 
 
 def _speaking_at(window: list[Segment], t: float) -> tuple[str, ...]:
