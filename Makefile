@@ -6,7 +6,7 @@ demo: setup
 	.venv/bin/meetbot demo
 
 test: setup
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q --durations=25
 
 lint: setup
 	.venv/bin/ruff check .

@@ -197,7 +197,9 @@ async def test_sigkill_loses_at_most_a_segment_and_leftovers_are_reaped(
     assert proc.returncode == 0
     duration = json.loads(stdout)["duration"]
     in_call = killed[0] - simulator.truth(meeting_code)["admitted_at"]
-    assert in_call - 3.0 < duration <= in_call + 0.5, (duration, in_call)
+    # Lost: the open segment (up to 2 s) and a closed one not yet stored when the kill came (the
+    # bot stores a segment ~0.5 s after it closes; later under load: 2.8 s lost once in a full run).
+    assert in_call - 3.5 < duration <= in_call + 0.5, (duration, in_call)
 
 
 async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_code: str,
