@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import videodb
 from videodb.exceptions import InvalidRequestError
@@ -218,3 +220,32 @@ def test_the_npm_sdk_indexes_a_stream_and_searches_it(server: Serve, camera: Rts
     assert shots and shots[0]["sceneIndexId"] == si["rtstreamIndexId"], out[6]
     wait_until(lambda: videodb.connect(api_key=KEY, base_url=server.url).get_collection()
                .get_rtstream(out[1]["result"]["id"]).status == "stopped", 10, "the stream to stop")
+
+
+def test_the_npm_sdk_indexes_transcribes_and_searches_a_video(server: Serve, camera: RtspSource) -> None:
+    """A video (a stream's export) through the npm SDK: indexSpokenWords as the long job it polls,
+    getTranscript / getTranscriptText, and its legacy video search."""
+    from tests.support.npm_sdk import run_sdk
+
+    coll = videodb.connect(api_key=KEY, base_url=server.url).get_collection()
+    rts = coll.connect_rtstream(url=camera.url, name="Recorded board", media_types=["video", "audio"],
+                                store=True)
+    wait_until(lambda: sum(1 for ln in httpx.get(rts.stream_url, timeout=5).text.splitlines()
+                           if ln.endswith(".ts")) >= 5, 30, "10 s of the stream stored")
+    rts.stop()
+    video_id = rts.export().video_id
+    steps = [
+        {"call": "getCollection", "args": ["default"], "as": "coll"},
+        {"call": "getVideo", "on": "coll", "args": [video_id], "as": "v"},
+        {"call": "indexSpokenWords", "on": "v"},
+        {"call": "getTranscript", "on": "v"},
+        {"call": "getTranscriptText", "on": "v"},
+        {"call": "search", "on": "v", "args": ["budget"]},
+    ]
+    out = run_sdk(server.url, KEY, steps, timeout=180)
+    assert all(r["ok"] for r in out), [r for r in out if not r["ok"]]
+    assert out[2]["result"] == {"success": True}
+    words = out[3]["result"]["wordTimestamps"]
+    assert any(w["text"] == "budget" for w in words) and all(w["start"] < w["end"] for w in words)
+    assert "budget" in out[4]["result"]
+    assert "budget" in json.dumps(out[5]["result"]).lower(), out[5]
