@@ -30,7 +30,11 @@ async def transcribe_in_process(media: Path, *, nice: int = 10) -> tuple[list[Wo
             await run([sys.executable, "-m", "transcription", str(media), str(out)], timeout=None, nice=nice)
         except RecordingError as exc:
             raise TranscriptionError(f"transcription failed: {exc.message}") from exc
-        body = json.loads(out.read_text())
+        return _read_words(out)
+
+
+def _read_words(out: Path) -> tuple[list[Word], str]:
+    body = json.loads(out.read_text())
     return [Word(**w) for w in body["words"]], str(body["engine"])
 
 
@@ -72,8 +76,7 @@ class TranscriptionWorker:
                 answer = json.loads(line)
                 if not answer.get("ok"):
                     raise TranscriptionError(f"transcription failed: {answer.get('error')}")
-                body = json.loads(out.read_text())
-        return [Word(**w) for w in body["words"]], str(body["engine"])
+                return _read_words(out)
 
     async def aclose(self) -> None:
         proc, self._proc = self._proc, None

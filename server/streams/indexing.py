@@ -193,7 +193,8 @@ class StreamIndexer:
 
     async def _step(self, record: StreamIndexRecord, stream: StreamRecord) -> bool:
         """Index one window if one is ready; False when there is nothing to do yet."""
-        segments = [s for s in await self.streams.segments(stream) if s.end > record.indexed_until + 0.01]
+        stored = await self.streams.segments(stream)  # a meeting's: read from its playlist, once
+        segments = [s for s in stored if s.end > record.indexed_until + 0.01]
         if not segments:
             return False
         live = stream.want == "connected" and stream.status != "stopped"
@@ -209,9 +210,8 @@ class StreamIndexer:
             return False  # wait for the rest of the window
         # A transcript window is heard with the segment before it (same run), so a word cut by the
         # window's start is heard whole; a word touching the window's end waits for the next one.
-        before = [s for s in await self.streams.segments(stream)
-                  if s.run == window[0].run and abs(s.end - window[0].start) < 0.05]
-        lead = before[-1:] if record.kind == "transcript" else []
+        lead = [s for s in stored if s.run == window[0].run
+                and abs(s.end - window[0].start) < 0.05][-1:] if record.kind == "transcript" else []
         # The last window of a run: no later window will hear the end of it again.
         following = segments[len(window)] if len(window) < len(segments) else None
         last = (following.run != window[-1].run) if following is not None else not live
