@@ -36,7 +36,7 @@ async def run_job(job: Job, settings: Settings) -> JobResult:
     uri = job.storage_uri or (job.output_dir or settings.output_dir / job.meeting_id).resolve().as_uri()
     storage = open_storage(uri, settings, asset_id=job.video_id,
                            public_url=str(settings.public_url) if settings.public_url else None)
-    files = RecordingStore(storage)
+    files = RecordingStore(storage, audio_bitrate=settings.audio_bitrate)
     store = open_store(settings)
     loop = asyncio.get_running_loop()
     signals_seen = 0

@@ -32,6 +32,7 @@ log = logging.getLogger("meetbot.recorder")
 PLAYLIST = "playlist.m3u8"
 SILENCE_DB = -50
 SILENCE_MIN_S = 0.5
+AUDIO_HARD_COMP_S = 0.02
 _SILENCE = re.compile(r"silence_(start|end): ")
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
@@ -103,8 +104,14 @@ class Recorder:
         # up as they were on the page (see audio_delay_ms in the settings).
         cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{self._audio_delay:.3f}",
                   thread_queue_size=1024)
+        # Players take the sound sample by sample, the picture by its times: the sound must have
+        # exactly one sample per 1/48000 s of its clock. Pulse's packet times settle only after
+        # ~0.7 s (they ran 80 ms ahead of the samples delivered) and jump when a read falls behind,
+        # so the samples are made to follow the times: gaps filled with silence, overlaps trimmed.
+        # Without it the sound played up to 90 ms early for the rest of the recording.
         # Silence on the bot's own sink is what the silence auto-leave acts on.
-        cmd.filter_complex(f"[1:a]silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}[a]")
+        cmd.filter_complex(f"[1:a]aresample=async=1:min_hard_comp={AUDIO_HARD_COMP_S},"
+                           f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}[a]")
         return cmd.output(self.playlist, {"map": ["0:v", "[a]"], "b:a": self._audio_bitrate},
             vcodec="libx264", preset=self._preset,
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.

@@ -67,8 +67,10 @@ def segment_name(span: int, n: int) -> str:
 
 
 class RecordingStore:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, audio_bitrate: str = "128k") -> None:
         self.storage = storage
+        self.audio_bitrate = audio_bitrate
+        """For the sound of a recording with pauses, re-encoded to stay with the picture."""
         self.segments: list[Segment] = []
         self._spans: list[_Span] = []
 
@@ -124,7 +126,9 @@ class RecordingStore:
         await self._store_leftovers(spans)
         work = Path(tempfile.mkdtemp(prefix="meetbot-final-", dir=spans[0].recorder.dir.parent))
         mp4 = work / "recording.mp4"
-        await concat_to_mp4([p for s in spans for p in s.recorder.segments], mp4)
+        await concat_to_mp4([s.recorder.segments for s in spans], mp4,
+                            lengths=[sum(segment_durations(s.recorder.playlist).values()) for s in spans],
+                            audio_bitrate=self.audio_bitrate)
         info = await probe(mp4)
         duration = float(info["format"]["duration"])
         video = stream_of(info, "video")

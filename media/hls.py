@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
 import math
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from media.ffmpeg import FFmpeg, run
+from media.ffmpeg import FFmpeg, Options, probe, run, stream_of
 
 ENDLIST = "#EXT-X-ENDLIST"
 SPEAKING_TAG = "#MEETBOT-SPEAKING:"
@@ -165,18 +167,70 @@ def segment_durations(playlist: Path) -> dict[str, float]:
     return out
 
 
-async def concat_to_mp4(files: list[Path], out: Path) -> None:
-    """Segments from several runs (each restarting its timestamps) -> one MP4, back to back,
-    without re-encoding: the concat demuxer places each file after the previous one."""
+async def concat_to_mp4(runs: list[list[Path]], out: Path, *, lengths: list[float] | None = None,
+                        audio_bitrate: str = "128k") -> None:
+    """Runs of segments -> one MP4, the runs back to back, the picture never re-encoded.
+
+    A run's segments share one continuous clock, so they are read as one byte stream (the concat
+    protocol) and keep their timestamps. Placing every segment after the previous one's duration
+    (which exceeds the segment by the sound frame straddling its cut) stretched the picture by
+    5 ms per 2 s segment, while players take the sound sample by sample: the sound ran ahead of
+    the picture by 0.5 % of the elapsed time, 300 ms after a minute.
+
+    Between runs the clock restarts: each run is placed ``lengths[i]`` (its picture's length;
+    default: the run's own duration) after the previous one, and the sound is re-encoded with its
+    gaps filled and overlaps trimmed, so it stays with the picture after every break.
+    """
+    runs = [r for r in runs if r]
+    if lengths is not None and len(lengths) != len(runs):
+        raise ValueError("one length per run")
     listing = out.with_suffix(".concat.txt")
-    listing.write_text("".join(f"file '{f.as_posix()}'\n" for f in files))
+    scratch: list[Path] = []
+    lines = []
+    for i, files in enumerate(runs):
+        if any("|" in f.as_posix() for f in files):
+            # The concat protocol splits on "|": such a run is joined into a file of its own.
+            joined = out.with_suffix(f".run{i}.ts")
+            await asyncio.to_thread(_join_files, files, joined)
+            scratch.append(joined)
+            url = joined.as_posix()
+        else:
+            url = "concat:" + "|".join(f.as_posix() for f in files)
+        lines.append("file '" + url.replace("'", "'\\''") + "'\n")
+        if lengths is not None and i < len(runs) - 1:
+            lines.append(f"duration {lengths[i]:.6f}\n")
+    listing.write_text("".join(lines))
+    options: Options = {"map": "0", "c": "copy"}
+    if len(runs) > 1 and stream_of(await probe(runs[0][0]), "audio") is not None:
+        options.update({"c:a": "aac", "b:a": audio_bitrate,
+                        "filter:a": "aresample=async=1:min_hard_comp=0.01"})
     tmp = out.with_suffix(".part.mp4")
     try:
-        await run(FFmpeg().input(listing, f="concat", safe=0)
-                  .output(tmp, {"map": "0"}, c="copy", movflags="+faststart").args(), timeout=1800)
+        await run(FFmpeg().input(listing, f="concat", safe=0, protocol_whitelist="file,concat")
+                  .output(tmp, options, movflags="+faststart").args(), timeout=1800)
         tmp.replace(out)
     finally:
         listing.unlink(missing_ok=True)
+        for f in scratch:
+            f.unlink(missing_ok=True)
+
+
+def runs_of(segments: list[Segment]) -> list[list[Segment]]:
+    """Consecutive segments grouped by the capture run they belong to."""
+    out: list[list[Segment]] = []
+    for seg in segments:
+        if out and out[-1][-1].run == seg.run and out[-1][-1].span == seg.span:
+            out[-1].append(seg)
+        else:
+            out.append([seg])
+    return out
+
+
+def _join_files(files: list[Path], out: Path) -> None:
+    with out.open("wb") as dst:
+        for f in files:
+            with f.open("rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def clip(segments: list[Segment], ranges: list[tuple[float, float]], *, base: str = "") -> list[Segment]:

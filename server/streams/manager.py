@@ -27,7 +27,7 @@ from core.errors import MeetbotError
 from core.settings import Settings
 from core.urls import media_url, player_url
 from media.ffmpeg import probe
-from media.hls import Segment, concat_to_mp4, parse_playlist, render_playlist
+from media.hls import Segment, concat_to_mp4, parse_playlist, render_playlist, runs_of
 from server.errors import ApiError
 from server.streams.ingest import Ingest
 from status import StatusStore
@@ -252,11 +252,10 @@ class StreamManager:
         target = open_storage(video.storage, self.settings, public_url=self.public_url, asset_id=video.id)
         with tempfile.TemporaryDirectory(prefix=f"meetbot-export-{video.id}-") as tmp:
             work = Path(tmp)
-            files: list[Path] = []
-            for seg in segments:
-                files.append(await local_file(source, f"hls/{seg.name}", work))
+            runs = runs_of(segments)
+            files = [[await local_file(source, f"hls/{seg.name}", work) for seg in run] for run in runs]
             mp4 = work / "recording.mp4"
-            await concat_to_mp4(files, mp4)
+            await concat_to_mp4(files, mp4, lengths=[sum(s.duration for s in run) for run in runs])
             info = await probe(mp4)
             video.length = round(float(info["format"]["duration"]), 3)
             await target.put_file("recording.mp4", mp4)

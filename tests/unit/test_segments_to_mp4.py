@@ -1,0 +1,103 @@
+"""Segments -> MP4: the picture and the sound stay together however many segments there are.
+
+The recorder's segments are HLS TS files on one continuous clock. Joined file by file, each file
+was placed after the previous one's duration, which exceeds the segment by its last frame and
+the sound's overhang: the picture stretched by ~0.5 % while players take the sound sample by
+sample, so the sound ran ahead of the picture further with every segment.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from media.hls import Segment, concat_to_mp4, playlist_segments, runs_of, segment_durations
+from simulator.measure import _audio, audio_onset, marker_levels
+
+pytestmark = pytest.mark.unit
+
+PERIOD = 2.0  # a flash and a beep together every PERIOD seconds, from 0.4 s (on a frame)
+SIZE = (160, 120)
+LAG = 0.07  # the beep is heard this long after its flash
+
+
+def make_segments(out: Path, seconds: float, *, offset: float) -> list[Path]:
+    """A recorder-like HLS run (x264 15 fps, AAC 48 kHz, 2 s segments, timestamps from
+    ``offset``) of a black picture that flashes white while a beep sounds."""
+    out.mkdir(parents=True)
+    w, h = SIZE
+    on = f"lt(mod(t+{PERIOD}-0.4,{PERIOD}),0.3)"
+    beep = "0.5*sin(2*PI*1000*t)*" + on.replace(",", "\\,")
+    subprocess.run([
+        "ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"color=black:s={w}x{h}:r=15:d={seconds}",
+        # aevalsrc: a beep exact to the sample (a filter's enable= switches whole frames).
+        # Like the recorder's: the sound's packets run a little behind the picture's, so a
+        # segment's sound goes on past its last frame.
+        "-itsoffset", str(LAG), "-f", "lavfi", "-i", f"aevalsrc={beep}:s=48000:d={seconds}",
+        # The picture's t is k/15 in floating point: a hair of margin keeps 14.4 s on its frame.
+        "-vf", f"drawbox=c=white:t=fill:enable='{on.replace('(t+', '(t+0.001+')}'",
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30",
+        "-keyint_min", "30", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        # As the recorder muxes: each sound frame on its own, so a segment's sound ends with the
+        # frame that straddles its cut, up to 21 ms past its last picture.
+        "-muxdelay", "0", "-muxpreload", "0",
+        "-output_ts_offset", str(offset), "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
+        "-hls_segment_filename", str(out / "seg_%05d.ts"), str(out / "playlist.m3u8"),
+    ], check=True, timeout=120)
+    return [out / name for name in playlist_segments(out / "playlist.m3u8")]
+
+
+def av_offsets(mp4: Path) -> list[float]:
+    levels = marker_levels(mp4, {"x": 0, "y": 0, "w": SIZE[0], "h": SIZE[1]},
+                           width=SIZE[0], height=SIZE[1])
+    flashes = [t for (_, a), (t, b) in zip(levels, levels[1:], strict=False) if a < 128 <= b]
+    start, samples = _audio(mp4)
+    out = []
+    for t in flashes:
+        onset = audio_onset(samples, start, t - 0.4, t + 0.4)
+        assert onset is not None, f"no beep near the flash at {t:.2f} s"
+        out.append(onset - t - LAG)
+    return out
+
+
+async def test_a_long_run_keeps_sound_and_picture_together(tmp_path: Path) -> None:
+    files = make_segments(tmp_path / "run", 40, offset=1000)
+    assert len(files) >= 20
+    mp4 = tmp_path / "out.mp4"
+    await concat_to_mp4([files], mp4)
+    offsets = av_offsets(mp4)
+    assert len(offsets) == 20, offsets
+    # Beep and flash begin together; joined file by file, the sound came 5-20 ms earlier with
+    # every segment (-0.2 s by the end here).
+    assert all(abs(o) < 0.01 for o in offsets), [round(o, 4) for o in offsets]
+
+
+async def test_runs_follow_each_other_and_the_sound_stays_with_the_picture(tmp_path: Path) -> None:
+    first = make_segments(tmp_path / "a", 10, offset=1000)
+    second = make_segments(tmp_path / "b", 10, offset=5000)  # a new run restarts its clock
+    mp4 = tmp_path / "out.mp4"
+    lengths = [sum(segment_durations(f[0].parent / "playlist.m3u8").values()) for f in (first, second)]
+    await concat_to_mp4([first, second], mp4, lengths=lengths)
+    offsets = av_offsets(mp4)
+    assert len(offsets) == 10, offsets
+    assert all(abs(o) < 0.01 for o in offsets), [round(o, 4) for o in offsets]
+    duration = float(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(mp4)],
+        capture_output=True, text=True, check=True).stdout)
+    assert 19.9 < duration < 20.3
+
+
+async def test_a_path_the_concat_protocol_cannot_take_is_joined_first(tmp_path: Path) -> None:
+    files = make_segments(tmp_path / "odd|dir", 6, offset=1000)
+    mp4 = tmp_path / "out.mp4"
+    await concat_to_mp4([files], mp4)
+    assert len(av_offsets(mp4)) == 3
+    assert not list((tmp_path).glob("out.run*.ts")), "the joined scratch file is removed"
+
+
+def test_segments_group_into_runs_in_order() -> None:
+    segs = [Segment("a", 2, 0, 0, 0), Segment("b", 2, 2, 0, 0), Segment("c", 2, 9, 0, 1),
+            Segment("d", 2, 20, 1, 2), Segment("e", 2, 22, 1, 2)]
+    assert [[s.name for s in r] for r in runs_of(segs)] == [["a", "b"], ["c"], ["d", "e"]]
