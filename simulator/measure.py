@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AvOffset", "audio_onset", "av_offsets", "marker_levels", "summary", "timeline_errors"]
+__all__ = ["AvOffset", "audio_onset", "audio_samples", "av_offsets", "marker_levels", "summary",
+           "timeline_errors"]
 
 AUDIO_RATE = 48_000
 _WINDOW = 48  # 1 ms at 48 kHz
@@ -59,7 +60,7 @@ def marker_levels(mp4: Path, rect: dict[str, float], *, height: int = 720,
     return list(zip(pts, [float(v) for v in lumas], strict=False))
 
 
-def _audio(mp4: Path) -> tuple[float, array.array[int]]:
+def audio_samples(mp4: Path) -> tuple[float, array.array[int]]:
     out = _run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
                 "stream=start_time", "-of", "csv=p=0", str(mp4)]).decode().split()
     start = out[0].strip(",") if out else ""
@@ -97,7 +98,7 @@ def av_offsets(mp4: Path, truth: dict[str, Any], origin: float) -> list[AvOffset
         return []
     levels = marker_levels(mp4, rect)
     ramp = float(rect.get("ramp_ms") or 0) / 1000
-    start, samples = _audio(mp4)
+    start, samples = audio_samples(mp4)
     out = []
     for flip in flips:
         expect = float(flip["t"]) - origin

@@ -8,13 +8,15 @@ sample, so the sound ran ahead of the picture further with every segment.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from media.ffmpeg import probe
 from media.hls import Segment, concat_to_mp4, playlist_segments, runs_of, segment_durations
-from simulator.measure import _audio, audio_onset, marker_levels
+from simulator.measure import audio_onset, audio_samples, marker_levels
 
 pytestmark = pytest.mark.unit
 
@@ -52,8 +54,8 @@ def make_segments(out: Path, seconds: float, *, offset: float) -> list[Path]:
 def av_offsets(mp4: Path) -> list[float]:
     levels = marker_levels(mp4, {"x": 0, "y": 0, "w": SIZE[0], "h": SIZE[1]},
                            width=SIZE[0], height=SIZE[1])
-    flashes = [t for (_, a), (t, b) in zip(levels, levels[1:], strict=False) if a < 128 <= b]
-    start, samples = _audio(mp4)
+    flashes = [t for (_, a), (t, b) in itertools.pairwise(levels) if a < 128 <= b]
+    start, samples = audio_samples(mp4)
     out = []
     for t in flashes:
         onset = audio_onset(samples, start, t - 0.4, t + 0.4)
@@ -83,9 +85,7 @@ async def test_runs_follow_each_other_and_the_sound_stays_with_the_picture(tmp_p
     offsets = av_offsets(mp4)
     assert len(offsets) == 10, offsets
     assert all(abs(o) < 0.01 for o in offsets), [round(o, 4) for o in offsets]
-    duration = float(subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(mp4)],
-        capture_output=True, text=True, check=True).stdout)
+    duration = float((await probe(mp4))["format"]["duration"])
     assert 19.9 < duration < 20.3
 
 
