@@ -110,7 +110,7 @@ class Recorder:
         # so the samples are made to follow the times: gaps filled with silence, overlaps trimmed.
         # Without it the sound played up to 90 ms early for the rest of the recording.
         # Silence on the bot's own sink is what the silence auto-leave acts on.
-        cmd.filter_complex(f"[1:a]aresample=async=1:min_hard_comp={AUDIO_HARD_COMP_S},"
+        cmd.filter_complex(f"[1:a]aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
                            f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}[a]")
         return cmd.output(self.playlist, {"map": ["0:v", "[a]"], "b:a": self._audio_bitrate},
             vcodec="libx264", preset=self._preset,

@@ -17,6 +17,9 @@ class Outcome(StrEnum):
     MAX_DURATION_REACHED = "max_duration_reached"
     STOPPED = "stopped"
     """Asked to stop: SIGTERM/SIGINT or the API."""
+    RECORDING_INTERRUPTED = "recording_interrupted"
+    """The bot was lost mid-meeting (killed with its host, or its server restarted without it):
+    the recording is what it had stored, with a warning."""
 
     # The job failed: status "failed" with this code.
     INVALID_JOB = "invalid_job"
@@ -33,6 +36,8 @@ class Outcome(StrEnum):
     STORAGE_ERROR = "storage_error"
     WORKER_LOST = "worker_lost"
     """The worker running the bot stopped sending heartbeats (crashed, killed, machine gone)."""
+    SERVER_RESTARTED = "server_restarted"
+    """The server restarted and the bot it had started was gone, having stored nothing."""
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -48,6 +53,7 @@ _NORMAL_ENDS = frozenset(
         Outcome.SILENCE_TIMEOUT,
         Outcome.MAX_DURATION_REACHED,
         Outcome.STOPPED,
+        Outcome.RECORDING_INTERRUPTED,
     }
 )
 
@@ -58,6 +64,7 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.SILENCE_TIMEOUT: "Nobody spoke for too long.",
     Outcome.MAX_DURATION_REACHED: "The recording reached its maximum duration.",
     Outcome.STOPPED: "The recording was stopped on request.",
+    Outcome.RECORDING_INTERRUPTED: "The bot was lost mid-meeting; the recording holds what it had stored.",
     Outcome.INVALID_JOB: "The recording job is malformed.",
     Outcome.INVALID_MEETING_URL: "The meeting URL is not a supported Google Meet, Zoom or Teams link.",
     Outcome.INVALID_BOT_IMAGE: "The bot image could not be fetched or is not a PNG or JPEG.",
@@ -71,5 +78,6 @@ MESSAGES: dict[Outcome, str] = {
     Outcome.NOONE_JOINED_TIMEOUT: "Nobody else joined the meeting in time.",
     Outcome.STORAGE_ERROR: "The recording could not be stored.",
     Outcome.WORKER_LOST: "The worker recording the meeting was lost.",
+    Outcome.SERVER_RESTARTED: "The server restarted and the bot it had started was gone.",
     Outcome.INTERNAL_ERROR: "The bot failed unexpectedly.",
 }

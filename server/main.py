@@ -25,7 +25,7 @@ from core.settings import Settings
 from indexes.fts import SearchIndex
 from server.api import create_app
 from server.indexing import Indexer
-from server.launchers import BotLauncher, reap_leftovers, reap_lost
+from server.launchers import BotLauncher, reap_leftovers, reap_lost, recover_meetings
 from server.limits import BodyLimit
 from server.media import media_router
 from server.player import STATIC, player_router
@@ -74,6 +74,14 @@ async def _every(interval: float, step: Callable[[], Awaitable[object]], what: s
         await asyncio.sleep(interval)
 
 
+async def _once(step: Awaitable[object], what: str) -> None:
+    try:
+        result = await step
+        log.info("startup step done", extra={"step": what, "result": result})
+    except Exception:
+        log.warning("startup step failed", extra={"step": what}, exc_info=True)
+
+
 async def serve(settings: Settings, *, host: str, port: int) -> int:
     closers: list[Callable[[], Awaitable[object]]] = []
     if settings.redis_url:
@@ -112,6 +120,9 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         asyncio.create_task(deliverer.run_pending(once=False, poll_interval=5.0), name="outbox"),
         asyncio.create_task(_every(settings.reap_interval, lambda: reap_lost(store, settings), "reap"),
                             name="reaper"),
+        # Meetings a previous server left started: adopted if their bot still runs, else
+        # settled from what they stored (beside the API: joining a long recording takes a while).
+        asyncio.create_task(_once(recover_meetings(store, settings), "recover"), name="recover"),
     ]
     print(f"meetbot serve: listening on {public} (bots: {type(bots).__name__}, "
           f"{settings.max_bots if not settings.redis_url else 'queued'}; store: {where})", flush=True)

@@ -1,6 +1,6 @@
 """What every way of launching bots shares: the bot's command and environment, the record <-> job
-conversion, failing a meeting from outside its bot (with the failure callback it could not send),
-and running one bot process to its end with the crash handled.
+conversion, running one bot process to its end with a crash handled (the meeting settled from
+what the bot stored), and releasing what dead bots left on the machine.
 
 Launchers: ``EmbeddedLauncher`` (``meetbot serve`` runs bot processes itself), ``QueueLauncher``
 (jobs go to Redis for ``meetbot worker`` consumers, which run bot processes the same way) and
@@ -14,19 +14,15 @@ import asyncio
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from callbacks.factory import build_deliverer
 from core.job import Job
-from core.lifecycle import Status
-from core.outcomes import MESSAGES, Outcome
-from core.payloads import FailurePayload, to_wire
+from core.outcomes import Outcome
 from core.settings import Settings
-from status import MeetingRecord, Result, StatusStore
-from status.streams import update_stream
+from server.launchers.recovery import fail_meeting, settle_lost
+from status import MeetingRecord, StatusStore
 
 log = logging.getLogger("meetbot.launch")
 
@@ -103,8 +99,9 @@ async def run_bot_process(job: Job, settings: Settings, store: StatusStore, *,
             await fail_meeting(store, settings, job, Outcome.STOPPED,
                                "stopped before the bot started; nothing was recorded")
         else:
-            await fail_meeting(store, settings, job, Outcome.INTERNAL_ERROR, "the bot process ended "
-                               f"unexpectedly (exit status {rc}) in phase {record.phase}")
+            # What it stored before it died is still a recording.
+            await settle_lost(store, settings, record, Outcome.INTERNAL_ERROR, "the bot process ended "
+                              f"unexpectedly (exit status {rc}) in phase {record.phase}", job=job)
     return rc
 
 
@@ -129,54 +126,6 @@ def job_of(record: MeetingRecord) -> Job:
                       "rtstream_id": record.rtstream_id})
 
 
-# -- failing a meeting from outside its bot -------------------------------------------------------
-async def fail_meeting(store: StatusStore, settings: Settings, job: Job | MeetingRecord,
-                       outcome: Outcome, error: str,
-                       background: set[asyncio.Task[None]] | None = None) -> bool:
-    """End the meeting as failed, once; then call back (in a task added to ``background`` when
-    given, so the caller does not wait on the receiver). False if it had already ended."""
-    ended = await store.finish(job.meeting_id, Result(status=Status.FAILED, reason=outcome.value,
-                                                      error=error))
-    if ended and job.rtstream_id:
-        # The meeting's stream stops with it; what its bot stored stays exportable.
-        await update_stream(store, job.rtstream_id, lambda r: r.model_copy(update={
-            "status": "stopped", "want": "stopped", "error": error,
-            "spans": [s if s.stopped_at else s.model_copy(update={"stopped_at": time.time()})
-                      for s in r.spans]}))
-    if ended:
-        log.warning("meeting failed", extra={"meeting_id": job.meeting_id, "code": outcome.value,
-                                             "error": error})
-        if job.callback_url is not None:
-            call_back = _call_back(settings, job, outcome, error)
-            if background is None:
-                await call_back
-            else:
-                task = asyncio.create_task(call_back, name="failure-callback")
-                background.add(task)
-                task.add_done_callback(background.discard)
-    return ended
-
-
-async def _call_back(settings: Settings, job: Job | MeetingRecord, outcome: Outcome, error: str) -> None:
-    try:
-        await send_failure_callback(settings, job, outcome, error)
-    except Exception:
-        log.exception("failure callback not sent", extra={"meeting_id": job.meeting_id})
-
-
-async def send_failure_callback(settings: Settings, job: Job | MeetingRecord, outcome: Outcome,
-                                error: str) -> None:
-    """Durable: written to the outbox first, so a delivery that runs out of grace is retried."""
-    body = to_wire(FailurePayload(
-        status="failed", error_code=outcome.value, error=error or MESSAGES[outcome],
-        meeting_id=job.meeting_id, callback_data=job.callback_data, reason=outcome.value,
-        meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title))
-    async with build_deliverer(settings) as deliverer:
-        pending = await deliverer.enqueue(str(job.callback_url), body, event="callback",
-                                          meeting_id=job.meeting_id)
-        await deliverer.deliver(pending, give_up_at=time.time() + settings.callback_grace)
-
-
 async def reap_leftovers(settings: Settings) -> list[str]:
     """Displays and sinks whose bot is gone (SIGKILLed with its host process): released when a
     server or worker starts, as every bot does when it starts."""
@@ -189,17 +138,3 @@ async def reap_leftovers(settings: Settings) -> list[str]:
     except Exception:
         log.warning("leftovers not reaped", exc_info=True)
         return []
-
-
-async def reap_lost(store: StatusStore, settings: Settings) -> list[str]:
-    """Fail the started meetings whose bot stopped renewing its heartbeat (a killed bot, pod,
-    worker or machine): noticed within ``heartbeat_ttl`` plus one reaper pass."""
-    lost = []
-    for record in await store.active():
-        started = record.phase != "created"
-        stale = time.time() - record.updated_at > settings.heartbeat_ttl
-        if started and stale and await store.heartbeat_of(record.meeting_id) is None:
-            error = f"no heartbeat from its bot for {settings.heartbeat_ttl:g} s (phase {record.phase})"
-            if await fail_meeting(store, settings, record, Outcome.WORKER_LOST, error):
-                lost.append(record.meeting_id)
-    return lost

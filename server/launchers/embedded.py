@@ -15,7 +15,8 @@ import signal
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
-from server.launchers.base import bot_env, fail_meeting, job_of, run_bot_process
+from server.launchers.base import bot_env, job_of, run_bot_process
+from server.launchers.recovery import fail_meeting
 from status import StatusStore
 
 log = logging.getLogger("meetbot.pool")

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
-from server.launchers.base import bot_env, fail_meeting
+from server.launchers.base import bot_env
+from server.launchers.recovery import fail_meeting
 from status import StatusStore
 
 LABELS = {"app.kubernetes.io/name": "meetbot", "app.kubernetes.io/component": "bot"}

@@ -25,7 +25,8 @@ from core.aio import die_with_parent
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
-from server.launchers.base import bot_env, fail_meeting, reap_leftovers, reap_lost, run_bot_process
+from server.launchers.base import bot_env, reap_leftovers, run_bot_process
+from server.launchers.recovery import fail_meeting, reap_lost, recover_meetings
 from status.redis import RedisStatusStore
 
 log = logging.getLogger("meetbot.worker")
@@ -131,6 +132,10 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}"
     ctx["public_url"] = str(settings.public_url) if settings.public_url else None
     await reap_leftovers(settings)
+    try:
+        await recover_meetings(ctx["store"], settings)
+    except Exception:
+        log.warning("recovery pass failed", exc_info=True)
 
     async def reaper() -> None:
         while True:

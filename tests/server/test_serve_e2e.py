@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import videodb
 from videodb.exceptions import AuthenticationError, InvalidRequestError
@@ -39,23 +40,22 @@ async def sdk(fn: Any, *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
-@contextlib.asynccontextmanager
-async def running_serve(tmp: Path, simulator: Any, redis_url: str | None, **extra: str) -> AsyncIterator[str]:
+async def start_serve(tmp: Path, simulator: Any, redis_url: str | None, port: int,
+                      **extra: str) -> list[asyncio.subprocess.Process]:
     """`meetbot serve` running its own bots, or (with ``redis_url``) handing them over Redis to a
-    `meetbot worker`."""
-    port = free_port()
+    `meetbot worker`; returns once the API answers. Output goes to ``tmp/serve.log``."""
     url = f"http://127.0.0.1:{port}"
     env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(simulator), MEETBOT_API_KEYS=KEY,
                       MEETBOT_DATA_DIR=str(tmp / "data"), MEETBOT_OUTPUT_DIR=str(tmp / "recordings"),
                       MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2", **extra)
     if redis_url:
         env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url)
-    log = (tmp / "serve.log").open("wb")
-    procs = [await asyncio.create_subprocess_exec(*meetbot_cmd(), "serve", "--port", str(port), env=env,
-                                                  stdout=log, stderr=asyncio.subprocess.STDOUT)]
-    if redis_url:
-        procs.append(await asyncio.create_subprocess_exec(*meetbot_cmd(), "worker", env=env, stdout=log,
-                                                          stderr=asyncio.subprocess.STDOUT))
+    with (tmp / "serve.log").open("ab") as log:
+        procs = [await asyncio.create_subprocess_exec(*meetbot_cmd(), "serve", "--port", str(port), env=env,
+                                                      stdout=log, stderr=asyncio.subprocess.STDOUT)]
+        if redis_url:
+            procs.append(await asyncio.create_subprocess_exec(*meetbot_cmd(), "worker", env=env, stdout=log,
+                                                              stderr=asyncio.subprocess.STDOUT))
     async with httpx.AsyncClient() as http:
         for _ in range(200):
             try:
@@ -65,13 +65,20 @@ async def running_serve(tmp: Path, simulator: Any, redis_url: str | None, **extr
                 await asyncio.sleep(0.05)
         else:
             raise AssertionError((tmp / "serve.log").read_text())
+    return procs
+
+
+@contextlib.asynccontextmanager
+async def running_serve(tmp: Path, simulator: Any, redis_url: str | None, **extra: str) -> AsyncIterator[str]:
+    """A server for the block; stopped gracefully (SIGTERM) after it, and it must exit cleanly."""
+    port = free_port()
+    procs = await start_serve(tmp, simulator, redis_url, port, **extra)
     try:
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         for proc in procs:
             proc.terminate()
         codes = [await asyncio.wait_for(proc.wait(), 60) for proc in procs]
-        log.close()
         print((tmp / "serve.log").read_text()[-2000:])
     assert codes == [0] * len(procs), codes
 
@@ -346,3 +353,53 @@ async def test_a_worker_records_into_s3_and_the_server_plays_it(simulator: Any, 
                                         "format=duration", "-of", "csv=p=0", cb["recording_url"]],
                                         capture_output=True, text=True, check=True)
         assert abs(float(probe.stdout) - video.length) < 0.5
+
+
+async def test_a_server_killed_with_its_bots_settles_the_meeting_when_it_starts_again(
+        simulator: Any, tmp_path: Path, meeting_code: str) -> None:
+    """As when the container or host dies: `serve` and its bots SIGKILLed together mid-recording.
+    Started again on the same data, the server finds the bot gone and settles the meeting from
+    the segments it had stored: `done` / `recording_interrupted`, with the callback."""
+    await simulator.add_scenario(scenario(meeting_code, end={"kind": "none"}))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    procs = await start_serve(tmp_path, simulator, None, port)
+    async with CallbackReceiver() as rx:
+        conn = await sdk(videodb.connect, api_key=KEY, base_url=url)
+        meeting = await sdk(conn.record_meeting, meeting_url=f"https://meet.google.com/{meeting_code}",
+                            callback_url=rx.url, callback_data={"n": 1})
+        await wait_status(meeting, "processing", 90)
+        await asyncio.sleep(7)
+        family = [psutil.Process(procs[0].pid), *psutil.Process(procs[0].pid).children(recursive=True)]
+        for p in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        await procs[0].wait()
+        t_killed = time.time()
+        assert not rx.received, "nothing reported by the dead"
+        async with running_serve_on(tmp_path, simulator, port):
+            t_done = await wait_status(meeting, "done", 60)
+            [cb] = [r.json() for r in await rx.wait_for(1, timeout=30)]
+    print(f"restart -> done: {t_done - t_killed:.2f} s")
+    assert cb["success"] is True and cb["reason"] == "recording_interrupted", cb
+    assert cb["callback_data"] == {"n": 1} and cb["warnings"]
+    mp4 = Path(cb["recording_url"].removeprefix("file://"))
+    # The bot recorded ~7 s; at most the open segment (2 s) and one being stored were lost.
+    assert float(await probe_duration(mp4)) > 3.5
+    assert any(s["speaker_name"] == "Alice" for s in cb["data"]["speaker_timeline"])
+
+
+@contextlib.asynccontextmanager
+async def running_serve_on(tmp: Path, simulator: Any, port: int) -> AsyncIterator[None]:
+    procs = await start_serve(tmp, simulator, None, port)
+    try:
+        yield
+    finally:
+        procs[0].terminate()
+        assert await asyncio.wait_for(procs[0].wait(), 60) == 0
+
+
+async def probe_duration(path: Path) -> float:
+    from media.ffmpeg import probe
+
+    return float((await probe(path))["format"]["duration"])
