@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from bot.recorder import Recorder
 from bot.timeline import SpeakerTimeline
-from core.errors import MeetbotError, RecordingError
+from core.errors import MeetbotError, RecordingError, StorageError
 from core.payloads import Pause, SpeakerSegment, TranscriptLine
 from media.ffmpeg import probe, stream_of
 from media.hls import Segment, Turns, concat_to_mp4, render_playlist, segment_durations
@@ -70,6 +70,8 @@ class RecordingStore:
     def __init__(self, storage: Storage, *, audio_bitrate: str = "128k") -> None:
         self.storage = storage
         self.audio_bitrate = audio_bitrate
+        self.full: str | None = None
+        """Why the store refused a segment for lack of room (the recording should stop)."""
         """For the sound of a recording with pauses, re-encoded to stay with the picture."""
         self.segments: list[Segment] = []
         self._spans: list[_Span] = []
@@ -107,6 +109,11 @@ class RecordingStore:
             span.stored += 1
             await self.storage.put_bytes(PLAYLIST_KEY, render_playlist(self.segments, ended=False).encode())
         except MeetbotError as exc:
+            if isinstance(exc, StorageError) and exc.full:
+                self.full = self.full or exc.message
+                log.error("the store is full: the recording stops with what it stored",
+                          extra={"segment": path.name, "error": exc.message})
+                return
             # Kept on local disk; stored again when the recording is finalized.
             log.warning("segment not stored yet", extra={"segment": path.name, "error": exc.message})
 
@@ -123,7 +130,9 @@ class RecordingStore:
         spans = [s for s in self._spans if s.recorder.segments]
         if not spans:
             raise RecordingError("the recorder produced no media")
-        await self._store_leftovers(spans)
+        warnings: list[str] = []
+        if self.full is None:
+            await self._store_leftovers(spans)
         work = Path(tempfile.mkdtemp(prefix="meetbot-final-", dir=spans[0].recorder.dir.parent))
         mp4 = work / "recording.mp4"
         await concat_to_mp4([s.recorder.segments for s in spans], mp4,
@@ -135,7 +144,6 @@ class RecordingStore:
         v_start = float(video.get("start_time", 0.0)) if video else 0.0
         timeline_out: list[SpeakerSegment] = []
         pauses: list[Pause] = []
-        warnings: list[str] = []
         offset = 0.0  # where each span starts in the MP4
         first_origin = 0.0
         for i, span in enumerate(spans):
@@ -162,9 +170,18 @@ class RecordingStore:
                     "speaker": stuck.name, "at_s": stuck.at_seconds, "silence_s": stuck.silence})
                 warnings.append(stuck.describe())
             offset += length
-        await self.storage.put_bytes(PLAYLIST_KEY, render_playlist(self.segments, ended=True).encode())
         stream_url = self.storage.url(PLAYLIST_KEY)
-        recording_url = await self.storage.put_file("recording.mp4", mp4)
+        recording_url: str | None = None
+        try:
+            await self.storage.put_bytes(PLAYLIST_KEY, render_playlist(self.segments, ended=True).encode())
+            recording_url = await self.storage.put_file("recording.mp4", mp4)
+        except StorageError as exc:
+            if not exc.full:
+                raise
+            # The playlist as last stored lists exactly the segments that were stored.
+            warnings.append(f"the store is full: recording.mp4 was not stored; the {len(self.segments)} "
+                            f"stored segments play from stream_url ({exc.message})")
+            log.error("recording not stored: the store is full", extra={"error": exc.message})
         transcript = None
         if transcribe_nice is not None:
             transcript = await self._transcript(mp4, timeline_out, transcribe_nice, warnings)

@@ -186,7 +186,7 @@ class Reporter:
     def payload(self, result: JobResult) -> CallbackPayload:
         job, rec = self.job, result.recording
         data = None
-        if rec is not None and rec.recording_url:
+        if rec is not None and (rec.recording_url or rec.stream_url):
             data = RecordingData(video_id=job.video_id, speaker_timeline=rec.timeline,
                                  stream_url=rec.stream_url,
                                  player_url=self._live.get("player_url"))

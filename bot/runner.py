@@ -136,6 +136,10 @@ class JobRunner:
 
     async def _segment_closed(self, path: Path) -> None:
         await self.recordings.segment_closed(path, self.timeline.speaking_during)
+        if self.recordings.full and not self._stop.is_set():
+            # Recording on would only fill the local disk too; what was stored stays playable.
+            self.warnings.append(f"recording stopped: the store is full ({self.recordings.full})")
+            self.request_stop(Outcome.STORAGE_ERROR)
 
     async def _record(self, work: Path, images: httpx.AsyncClient) -> tuple[Outcome, Recording]:
         """``images``: the SSRF-guarded client the bot's picture is fetched with."""

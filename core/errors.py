@@ -38,5 +38,7 @@ class RecordingError(MeetbotError):
 
 
 class StorageError(MeetbotError):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, full: bool = False) -> None:
         super().__init__(Outcome.STORAGE_ERROR, message)
+        self.full = full
+        """The store has no room left (not an outage that may pass)."""

@@ -94,7 +94,7 @@ class Job(BaseModel):
                     raise JobError(Outcome.INVALID_JOB, "a job must be a JSON object")
                 return cls.model_validate(data)
             return cls.model_validate(raw)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise JobError(Outcome.INVALID_JOB, f"job is not valid JSON: {exc}") from exc
         except ValidationError as exc:
             problems = "; ".join(

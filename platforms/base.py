@@ -561,7 +561,12 @@ def split_link(url: str) -> SplitResult | None:
         return None
     if "://" not in raw:
         raw = "https://" + raw
-    return urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - a bad port or IPv6 host raises here, not later
+    except ValueError as exc:  # "[" or a port out of range: not a link at all
+        raise JoinError(Outcome.INVALID_MEETING_URL, f"the meeting URL is malformed: {exc}") from exc
+    return parts
 
 
 def normalize_text(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import shutil
 import tempfile
@@ -63,7 +64,8 @@ class LocalStorage:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise StorageError(f"could not write {key}: {exc}") from exc
+            raise StorageError(f"could not write {key}: {exc}",
+                               full=exc.errno in (errno.ENOSPC, errno.EDQUOT)) from exc
         return self.url(key)
 
     async def put_file(self, key: str, path: Path) -> str:

@@ -99,3 +99,40 @@ def test_malformed_job_exits_2_with_the_problem_named(tmp_path: Path) -> None:
                           timeout=60)
     assert proc.returncode == 2
     assert "max_duration" in proc.stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Any:
+    """A 320 KB filesystem (tmpfs) for the output: room for a few segments only."""
+    import subprocess
+
+    mount = tmp_path / "rec"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+async def test_a_full_disk_stops_the_recording_and_keeps_what_was_stored(
+        tmp_path: Path, simulator: Any, meeting_code: str, small_disk: Path) -> None:
+    talk = [{"speaker": "Alice", "at": 0.5 + 4 * i, "text": "Hello there, this is a long meeting."}
+            for i in range(10)]
+    await simulator.add_scenario(scenario(meeting_code, **{**FAST, "speech": talk}))
+    out = small_disk  # the bot's log goes beside it, on the big disk
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out)
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    assert rc == 1 and body["status"] == "failed" and body["error_code"] == "storage_error", log[-3000:]
+    assert any("store is full" in w for w in body["warnings"]), body["warnings"]
+    # What fitted is stored, listed and playable: the last playlist lists only stored segments.
+    playlist = out / "hls" / "playlist.m3u8"
+    names = [ln for ln in playlist.read_text().splitlines() if ln and not ln.startswith("#")]
+    assert names and all((out / "hls" / n).is_file() for n in names), names
+    assert body["data"]["stream_url"] == playlist.as_uri() and body["recording_url"] is None
+    assert 2 <= len(names) <= 10, names
+    truth = simulator.truth(meeting_code)
+    assert truth["left_at"] is not None, "the bot left the call when it stopped"
+    assert truth["left_at"] - truth["admitted_at"] < 30, "it stopped at the first refused segment"
