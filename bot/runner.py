@@ -25,6 +25,7 @@ import platforms
 from bot.audio import AudioSink, pulse_server
 from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
+from bot.capture_health import CaptureHealth
 from bot.display import VirtualDisplay
 from bot.leases import reap_stale
 from bot.recorder import Recorder
@@ -80,6 +81,7 @@ class JobRunner:
         self._admitted_at: float | None = None
         """Wall-clock time the page showed the bot in the call."""
         self._observed: dict[str, str] = {}
+        self.health = CaptureHealth(fps=settings.video_fps)
         """What the adapter saw that decided things (admission and speaking signals), for stats."""
         self._timings: dict[str, float] = {}
         self._started = time.time()
@@ -348,6 +350,7 @@ class JobRunner:
                     self._log_stuck(silent, stuck_logged)
                 if not recorder.running:
                     raise RecordingError("ffmpeg exited during the call: " + " | ".join(recorder.tail()[-3:]))
+                self.health.sample(recorder.health())
         finally:
             await cancel_and_wait(stop)
             if nxt is not None:
@@ -402,7 +405,8 @@ class JobRunner:
             error = MESSAGES[outcome] + " Nothing was recorded."
         if not self.state.phase.is_terminal:
             self.state.move(Phase.DONE if done else Phase.FAILED)
-        warnings = self.warnings + (recording.warnings if recording else [])
+        warnings = self.warnings + self.health.warnings + (recording.warnings if recording else [])
+        self._timings.update({f"capture_{k}": v for k, v in self.health.figures().items()})
         log.info("job finished", extra={"status": "done" if done else "failed", "reason": outcome.value})
         return JobResult(
             meeting_id=self.job.meeting_id, video_id=self.job.video_id,
