@@ -93,7 +93,7 @@ class CaptureSettings(BaseModel):
     x264_preset: str = "veryfast"
     """veryfast keeps 2 bots per 2 cores at 720p15; ultrafast fits 3 (see docs/media notes)."""
     audio_bitrate: str = "128k"
-    audio_delay_ms: float = Field(15.0, ge=0, le=500)
+    audio_delay_ms: float = Field(25.0, ge=0, le=500)
     """The recording's sound is delayed this much to match the picture: Chromium draws a page change
     on the virtual display about a compositor frame or two after the sound leaves it. Measured by
     benchmarks/variants.py (the A/V offset of its sync marker); 0 keeps the raw capture times."""
