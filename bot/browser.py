@@ -12,6 +12,7 @@ from types import TracebackType
 
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 
+from bot.leases import Lease
 from bot.routing import install_host_overrides
 from core.aio import cleanup_step
 from core.errors import RecordingError
@@ -60,6 +61,7 @@ class BrowserSession:
         height: int,
         fake_camera: Path | None,
         host_overrides: dict[str, str],
+        lease_dir: Path | None = None,
     ) -> None:
         self._executable = executable
         self._display = display
@@ -70,12 +72,16 @@ class BrowserSession:
         self._pw: Playwright | None = None
         self._context: BrowserContext | None = None
         self._profile: str | None = None
+        self._lease_dir = lease_dir
+        self._lease: Lease | None = None
         self.page: Page | None = None
 
     async def __aenter__(self) -> BrowserSession:
         if not self._executable.exists():
             raise RecordingError(f"Chromium not found at {self._executable} (run scripts/setup.sh)")
         self._profile = tempfile.mkdtemp(prefix="meetbot-profile-")
+        if self._lease_dir is not None:
+            self._lease = Lease(self._lease_dir, "dir", path=self._profile, name=Path(self._profile).name)
         # env= replaces the whole environment: it must carry the display and the Pulse routing,
         # or libpulse would autospawn a daemon of its own and the audio would go elsewhere.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
@@ -118,5 +124,8 @@ class BrowserSession:
         profile, self._profile = self._profile, None
         if profile:
             await asyncio.to_thread(shutil.rmtree, profile, True)
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         if context is not None:
             log.info("browser closed")

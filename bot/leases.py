@@ -1,4 +1,5 @@
-"""Leases on resources that outlive a SIGKILLed bot: its Xvfb server and its PulseAudio sink.
+"""Leases on resources that outlive a SIGKILLed bot: its Xvfb server, its PulseAudio sink and its
+temporary directories (the browser profile, the segments being recorded).
 
 ffmpeg and pacat die with the bot (PR_SET_PDEATHSIG) and Chromium with Playwright's driver, but
 Xvfb and a loaded sink module would stay forever. Each owner writes a lease while it holds one;
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,12 @@ def reap_stale(directory: Path, pulse_server: str) -> list[str]:
             if b"Xvfb" in cmdline:  # the pid may have been reused by something else
                 os.kill(pid, signal.SIGTERM)
                 released.append(f"xvfb:{pid}")
+        elif lease.get("kind") == "dir":
+            where = Path(str(lease.get("path", "")))
+            # Only a directory of ours: the lease file could have been written by anything.
+            if where.is_absolute() and where.name.startswith("meetbot-") and where.is_dir():
+                shutil.rmtree(where, ignore_errors=True)
+                released.append(f"dir:{where}")
         elif lease.get("kind") == "sink":
             try:
                 with pulsectl.Pulse("meetbot-reaper", server=pulse_server) as pulse:

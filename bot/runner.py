@@ -27,7 +27,7 @@ from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
 from bot.capture_health import CaptureHealth
 from bot.display import VirtualDisplay
-from bot.leases import reap_stale
+from bot.leases import Lease, reap_stale
 from bot.recorder import Recorder
 from bot.recording_store import Recording, RecordingStore
 from bot.reporting import JobResult, SpanChange
@@ -111,6 +111,7 @@ class JobRunner:
         error: str | None = None
         recording: Recording | None = None
         work = Path(tempfile.mkdtemp(prefix=f"meetbot-{self.job.meeting_id}-"))
+        lease = Lease(self.settings.runtime_dir / "leases", "dir", path=str(work), name=work.name)
         keep_work = False
         try:
             async with httpx.AsyncClient(transport=GuardedTransport(url_policy(self.settings))) as images:
@@ -134,6 +135,7 @@ class JobRunner:
         finally:
             if not keep_work:
                 shutil.rmtree(work, ignore_errors=True)
+            lease.release()  # a directory kept on purpose is not a leftover
         return self._result(outcome, error, recording)
 
     async def _segment_closed(self, path: Path) -> None:
@@ -166,7 +168,7 @@ class JobRunner:
             browser = await stack.enter_async_context(BrowserSession(
                 executable=s.chromium_path, display=display.name, audio_env=sink.client_env(),
                 width=s.video_width, height=s.video_height, fake_camera=camera,
-                host_overrides=s.host_overrides,
+                host_overrides=s.host_overrides, lease_dir=leases,
             ))
             assert browser.page is not None
             adapter = adapter_cls(ref, browser.page)

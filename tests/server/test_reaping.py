@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -41,3 +42,27 @@ def test_serve_releases_the_display_of_a_dead_bot(tmp_path: Path) -> None:
         if xvfb.poll() is None:
             xvfb.kill()
             xvfb.wait()
+
+
+def test_serve_removes_the_temporary_directories_of_a_dead_bot_and_nothing_else(tmp_path: Path) -> None:
+    runtime = tmp_path / "runtime"
+    leases = runtime / "leases"
+    leases.mkdir(parents=True)
+    owner = dead_pid()
+    left = tmp_path / "meetbot-mt-dead-abc"
+    (left / "hls0").mkdir(parents=True)
+    (left / "hls0" / "seg_00001.ts").write_bytes(b"x" * 1000)
+    precious = tmp_path / "user-data"
+    precious.mkdir()
+    for i, where in enumerate((left, precious)):
+        (leases / f"{owner}-dir-{i}.json").write_text(
+            json.dumps({"owner": owner, "kind": "dir", "path": str(where), "name": where.name}))
+    alive = tmp_path / "meetbot-mt-alive"
+    alive.mkdir()
+    (leases / f"{os.getpid()}-dir-alive.json").write_text(
+        json.dumps({"owner": os.getpid(), "kind": "dir", "path": str(alive), "name": alive.name}))
+    with serve(tmp_path / "serve", MEETBOT_RUNTIME_DIR=str(runtime)) as server:
+        assert "released resources of dead bots" in server.log.read_text()
+    assert not left.exists(), "the dead bot's directory is removed"
+    assert precious.is_dir(), "a lease never removes a directory that is not ours"
+    assert alive.is_dir() and (leases / f"{os.getpid()}-dir-alive.json").exists(), "a live owner keeps it"
