@@ -72,6 +72,7 @@ class JobRunner:
         self.warnings: list[str] = []
         self._stop = asyncio.Event()
         self._stop_outcome = Outcome.STOPPED
+        self._stop_error: str | None = None
         self._job_task: asyncio.Task[tuple[Outcome, Recording]] | None = None
         self._recorder: Recorder | None = None
         """The current span's recorder (None before admission, or while paused)."""
@@ -87,12 +88,22 @@ class JobRunner:
         self._started = time.time()
 
     # -- control ------------------------------------------------------------------------------
-    def request_stop(self, outcome: Outcome = Outcome.STOPPED) -> None:
-        """Graceful stop: leave, finalize, store and call back. Safe to call more than once."""
+    def request_stop(self, outcome: Outcome = Outcome.STOPPED, error: str | None = None) -> None:
+        """Graceful stop: leave, finalize, store and call back. Safe to call more than once.
+        ``error``: why, when the stop is a failure (the callback's ``error``)."""
         if not self._stop.is_set():
             log.info("stop requested", extra={"reason": outcome.value, "phase": self.state.phase.value})
             self._stop_outcome = outcome
+            self._stop_error = error
             self._stop.set()
+
+    def _page_crashed(self) -> None:
+        # Every later look at the page would fail or read nothing: that must not pass for the
+        # meeting's end. What was recorded up to here is kept and reported.
+        at = round(time.time() - (self._admitted_at or self._started), 1)
+        log.error("the meeting page crashed (Chromium's renderer died)", extra={"after_s": at})
+        self.request_stop(Outcome.INTERNAL_ERROR, f"the meeting page crashed {at} s into the call; "
+                                                  "the recording holds what came before")
 
     def cancel(self) -> None:
         """Hard stop: cancel what is running now; resources are still released and what was
@@ -118,6 +129,8 @@ class JobRunner:
                 self._job_task = asyncio.create_task(self._record(work, images), name="job")
                 try:
                     outcome, recording = await self._job_task
+                    if not outcome.is_success:
+                        error = self._stop_error
                 except asyncio.CancelledError:
                     me = asyncio.current_task()
                     if me is not None and me.cancelling():
@@ -142,8 +155,8 @@ class JobRunner:
         await self.recordings.segment_closed(path, self.timeline.speaking_during)
         if self.recordings.full and not self._stop.is_set():
             # Recording on would only fill the local disk too; what was stored stays playable.
-            self.warnings.append(f"recording stopped: the store is full ({self.recordings.full})")
-            self.request_stop(Outcome.STORAGE_ERROR)
+            self.request_stop(Outcome.STORAGE_ERROR, f"recording stopped: the store is full "
+                                                     f"({self.recordings.full})")
 
     async def _record(self, work: Path, images: httpx.AsyncClient) -> tuple[Outcome, Recording]:
         """``images``: the SSRF-guarded client the bot's picture is fetched with."""
@@ -171,6 +184,7 @@ class JobRunner:
                 host_overrides=s.host_overrides, lease_dir=leases,
             ))
             assert browser.page is not None
+            browser.page.on("crash", lambda _page: self._page_crashed())
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
             admitted_at = await self._join(adapter)

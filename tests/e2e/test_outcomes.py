@@ -126,7 +126,8 @@ async def test_a_full_disk_stops_the_recording_and_keeps_what_was_stored(
         await rx.wait_for(1, timeout=10)
     body = rx.received[0].json()
     assert rc == 1 and body["status"] == "failed" and body["error_code"] == "storage_error", log[-3000:]
-    assert any("store is full" in w for w in body["warnings"]), body["warnings"]
+    assert "the store is full" in body["error"], body["error"]
+    assert any("recording.mp4 was not stored" in w for w in body["warnings"]), body["warnings"]
     # What fitted is stored, listed and playable: the last playlist lists only stored segments.
     playlist = out / "hls" / "playlist.m3u8"
     names = [ln for ln in playlist.read_text().splitlines() if ln and not ln.startswith("#")]
@@ -136,3 +137,45 @@ async def test_a_full_disk_stops_the_recording_and_keeps_what_was_stored(
     truth = simulator.truth(meeting_code)
     assert truth["left_at"] is not None, "the bot left the call when it stopped"
     assert truth["left_at"] - truth["admitted_at"] < 30, "it stopped at the first refused segment"
+
+
+async def test_a_renderer_crash_mid_meeting_is_reported_with_the_recording_so_far(
+        tmp_path: Path, simulator: Any, meeting_code: str) -> None:
+    """Chromium's renderer SIGKILLed 4 s into the call (as the OOM killer would): the bot notices
+    at once, not as the meeting's end, and reports failed with what it had recorded."""
+    import asyncio
+    import time
+
+    import psutil
+
+    talk = [{"speaker": "Alice", "at": 0.5 + 3 * i, "text": "Hello there, this is a long meeting."}
+            for i in range(10)]
+    await simulator.add_scenario(scenario(meeting_code, **{**FAST, "speech": talk}))
+    out = tmp_path / "rec"
+    killed: list[float] = []
+
+    async def crash_renderer(proc: Any) -> None:
+        async def later() -> None:
+            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
+            await asyncio.sleep(4)
+            renderers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                         if "--type=renderer" in " ".join(p.cmdline())
+                         and "--extension-process" not in " ".join(p.cmdline())]
+            assert renderers, "no renderer to crash"
+            for p in renderers:
+                p.kill()
+            killed.append(time.time())
+        asyncio.get_running_loop().create_task(later())
+
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=crash_renderer)
+        await rx.wait_for(1, timeout=10)
+        reported = rx.received[0].at
+    body = rx.received[0].json()
+    assert killed, log[-2000:]
+    assert rc == 1 and body["status"] == "failed" and body["error_code"] == "internal_error", log[-3000:]
+    assert "crash" in body["error"].lower(), body["error"]
+    assert body["data"] and body["recording_url"], "what was recorded before the crash is kept"
+    assert 2.5 < body["duration"] < 8, body["duration"]
+    print(f"renderer killed -> callback: {reported - killed[0]:.1f} s")
+    assert reported - killed[0] < 20

@@ -23,7 +23,7 @@ from tests.server.support import KEY, running_server
 
 pytestmark = pytest.mark.unit
 
-EXAMPLES = 15  # per operation
+EXAMPLES = 6  # per operation (~230 cases; more found nothing more)
 HEADERS = {"x-access-token": KEY}
 
 
@@ -72,5 +72,5 @@ async def test_generated_requests_get_no_5xx_and_errors_in_the_envelope(tmp_path
         counts = await asyncio.to_thread(fuzz, url)
     print(f"schemathesis: {counts['operations']} operations, {counts['cases']} cases, "
           f"{len(counts['failures'])} failures")
-    assert counts["operations"] >= 30 and counts["cases"] >= 30 * 8, counts
+    assert counts["operations"] >= 30 and counts["cases"] >= 30 * 4, counts
     assert not counts["failures"], "\n".join(sorted(set(counts["failures"]))[:20])

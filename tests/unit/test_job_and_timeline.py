@@ -71,7 +71,8 @@ def test_every_outcome_has_a_message_and_a_side() -> None:
     assert set(MESSAGES) == set(Outcome)
     assert {o for o in Outcome if o.is_success} == {
         Outcome.MEETING_ENDED, Outcome.REMOVED_BY_HOST, Outcome.EVERYONE_LEFT,
-        Outcome.SILENCE_TIMEOUT, Outcome.MAX_DURATION_REACHED, Outcome.STOPPED}
+        Outcome.SILENCE_TIMEOUT, Outcome.MAX_DURATION_REACHED, Outcome.STOPPED,
+        Outcome.RECORDING_INTERRUPTED}
 
 
 def test_callback_bodies_keep_videodb_keys_first_and_exact() -> None:
