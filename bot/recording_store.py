@@ -70,9 +70,9 @@ class RecordingStore:
     def __init__(self, storage: Storage, *, audio_bitrate: str = "128k") -> None:
         self.storage = storage
         self.audio_bitrate = audio_bitrate
+        """For the sound of a recording with pauses, re-encoded to stay with the picture."""
         self.full: str | None = None
         """Why the store refused a segment for lack of room (the recording should stop)."""
-        """For the sound of a recording with pauses, re-encoded to stay with the picture."""
         self.segments: list[Segment] = []
         self._spans: list[_Span] = []
 

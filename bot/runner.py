@@ -82,8 +82,8 @@ class JobRunner:
         self._admitted_at: float | None = None
         """Wall-clock time the page showed the bot in the call."""
         self._observed: dict[str, str] = {}
-        self.health = CaptureHealth(fps=settings.video_fps)
         """What the adapter saw that decided things (admission and speaking signals), for stats."""
+        self.health = CaptureHealth(fps=settings.video_fps)
         self._timings: dict[str, float] = {}
         self._started = time.time()
 

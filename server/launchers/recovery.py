@@ -112,11 +112,7 @@ async def settle_lost(store: StatusStore, settings: Settings, record: MeetingRec
         return "already_ended"
     log.warning("meeting settled from storage", extra={
         "meeting_id": record.meeting_id, "duration_s": duration, "error": error})
-    if record.rtstream_id:
-        await update_stream(store, record.rtstream_id, lambda r: r.model_copy(update={
-            "status": "stopped", "want": "stopped", "error": error,
-            "spans": [s if s.stopped_at else s.model_copy(update={"stopped_at": time.time()})
-                      for s in r.spans]}))
+    await _stop_stream(store, record.rtstream_id, error)
     if target.callback_url:
         body = to_wire(SuccessPayload(
             status="done", data=data, meeting_id=record.meeting_id, callback_data=target.callback_data,
@@ -163,18 +159,20 @@ def timeline_of(runs: list[list[Segment]], *, merge_gap: float) -> list[SpeakerS
     """Who the page showed speaking, from the turns each segment carries, on the recording's
     clock (the runs back to back); a turn split by a segment's edge is one turn again."""
     out: list[SpeakerSegment] = []
+    last: dict[str, SpeakerSegment] = {}  # each speaker's latest turn
     offset = 0.0
     for run in runs:
         for seg in run:
             for name, start, end in seg.speaking:
                 s, e = round(offset + seg.start - run[0].start + start, 3), \
                     round(offset + seg.start - run[0].start + end, 3)
-                prev = next((p for p in reversed(out) if p.speaker_name == name), None)
+                prev = last.get(name)
                 if prev is not None and s - prev.end_time_seconds <= merge_gap:
                     prev.end_time_seconds = max(prev.end_time_seconds, e)
                 else:
-                    out.append(SpeakerSegment(speaker_name=name, start_time_seconds=s,
-                                              end_time_seconds=e))
+                    last[name] = SpeakerSegment(speaker_name=name, start_time_seconds=s,
+                                                end_time_seconds=e)
+                    out.append(last[name])
         offset += sum(s.duration for s in run)
     return sorted(out, key=lambda s: s.start_time_seconds)
 
@@ -187,12 +185,8 @@ async def fail_meeting(store: StatusStore, settings: Settings, job: Job | Meetin
     given, so the caller does not wait on the receiver). False if it had already ended."""
     ended = await store.finish(job.meeting_id, Result(status=Status.FAILED, reason=outcome.value,
                                                       error=error))
-    if ended and job.rtstream_id:
-        # The meeting's stream stops with it; what its bot stored stays exportable.
-        await update_stream(store, job.rtstream_id, lambda r: r.model_copy(update={
-            "status": "stopped", "want": "stopped", "error": error,
-            "spans": [s if s.stopped_at else s.model_copy(update={"stopped_at": time.time()})
-                      for s in r.spans]}))
+    if ended:
+        await _stop_stream(store, job.rtstream_id, error)
     if ended:
         log.warning("meeting failed", extra={"meeting_id": job.meeting_id, "code": outcome.value,
                                              "error": error})
@@ -225,3 +219,12 @@ async def send_failure_callback(settings: Settings, job: Job | MeetingRecord, ou
         pending = await deliverer.enqueue(str(job.callback_url), body, event="callback",
                                           meeting_id=job.meeting_id)
         await deliverer.deliver(pending, give_up_at=time.time() + settings.callback_grace)
+
+
+async def _stop_stream(store: StatusStore, rtstream_id: str | None, error: str) -> None:
+    """The meeting's stream stops with it; what its bot stored stays exportable."""
+    if rtstream_id:
+        await update_stream(store, rtstream_id, lambda r: r.model_copy(update={
+            "status": "stopped", "want": "stopped", "error": error,
+            "spans": [s if s.stopped_at else s.model_copy(update={"stopped_at": time.time()})
+                      for s in r.spans]}))
