@@ -16,26 +16,34 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pulsectl
 
 log = logging.getLogger("meetbot.leases")
+_STARTED = psutil.Process().create_time()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int, started: float | None = None) -> bool:
+    """Whether ``pid`` runs and, given its start time, is still that process.
+
+    A zombie counts as dead: a SIGKILLed bot whose parent died too stays a zombie until its new
+    parent reaps it, forever where PID 1 does not (a container without an init); a pid can be
+    reused after a wrap-around, hence the start time."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(proc.create_time() - started) < 0.05
+    except psutil.Error:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Lease:
     def __init__(self, directory: Path, kind: str, **facts: Any) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{os.getpid()}-{kind}-{facts.get('pid') or facts.get('name')}.json"
-        self.path.write_text(json.dumps({"owner": os.getpid(), "kind": kind, **facts}))
+        self.path.write_text(json.dumps({"owner": os.getpid(), "started": _STARTED, "kind": kind,
+                                         **facts}))
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -52,7 +60,7 @@ def reap_stale(directory: Path, pulse_server: str) -> list[str]:
         except (OSError, json.JSONDecodeError):
             path.unlink(missing_ok=True)
             continue
-        if _alive(int(lease.get("owner", 0))):
+        if process_alive(int(lease.get("owner", 0)), lease.get("started")):
             continue
         if lease.get("kind") == "xvfb":
             pid = int(lease["pid"])
@@ -78,8 +86,14 @@ def reap_stale(directory: Path, pulse_server: str) -> list[str]:
                             pulse.module_unload(mod.index)
                             released.append(f"sink:{lease['name']}")
             except pulsectl.PulseError:
-                pass  # no daemon: nothing of the sink is left
+                if _daemon_socket(pulse_server).exists():
+                    continue  # a daemon that did not answer now: keep the lease for the next pass
+                # no daemon: nothing of the sink is left
         path.unlink(missing_ok=True)
     if released:
         log.warning("released resources of dead bots", extra={"released": released})
     return released
+
+
+def _daemon_socket(pulse_server: str) -> Path:
+    return Path(pulse_server.removeprefix("unix:"))

@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
+from bot.leases import process_alive
 from callbacks.factory import build_deliverer
 from core.errors import MeetbotError
 from core.job import Job
@@ -47,10 +46,7 @@ def owner_alive(owner: str, host: str | None = None) -> bool | None:
         return None
     if name != (host or socket.gethostname()):
         return None
-    try:
-        return abs(psutil.Process(pid_n).create_time() - started_at) < 0.05
-    except psutil.Error:
-        return False
+    return process_alive(pid_n, started_at)
 
 
 async def recover_meetings(store: StatusStore, settings: Settings) -> dict[str, str]:

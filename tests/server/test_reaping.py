@@ -66,3 +66,39 @@ def test_serve_removes_the_temporary_directories_of_a_dead_bot_and_nothing_else(
     assert not left.exists(), "the dead bot's directory is removed"
     assert precious.is_dir(), "a lease never removes a directory that is not ours"
     assert alive.is_dir() and (leases / f"{os.getpid()}-dir-alive.json").exists(), "a live owner keeps it"
+
+
+def test_a_zombie_or_a_reused_pid_is_no_owner(tmp_path: Path) -> None:
+    """A SIGKILLed bot orphaned with its server stays a zombie where PID 1 does not reap (a
+    container without an init); a pid is reused after a wrap-around. Neither keeps a lease."""
+    from bot.leases import process_alive, reap_stale
+
+    zombie = subprocess.Popen(["true"])
+    try:
+        wait_until_zombie(zombie.pid)
+        assert not process_alive(zombie.pid)
+        reused = os.getpid()  # runs, but started long after the lease's owner did
+        leases = tmp_path / "leases"
+        leases.mkdir()
+        dirs = []
+        for i, (owner, started) in enumerate([(zombie.pid, None), (reused, 1_000_000.0)]):
+            left = tmp_path / f"meetbot-left-{i}"
+            left.mkdir()
+            dirs.append(left)
+            (leases / f"{owner}-dir-{i}.json").write_text(json.dumps(
+                {"owner": owner, "started": started, "kind": "dir", "path": str(left)}))
+        released = reap_stale(leases, "unix:/nonexistent/native")
+        assert sorted(released) == sorted(f"dir:{d}" for d in dirs)
+        assert not any(d.exists() for d in dirs) and not list(leases.glob("*.json"))
+    finally:
+        zombie.wait()
+
+
+def wait_until_zombie(pid: int) -> None:
+    import psutil
+
+    for _ in range(100):
+        if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{pid} did not end")
