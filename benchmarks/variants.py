@@ -1,6 +1,7 @@
 """Benchmark: every platform x variant of the e2e matrix, recorded N times, measured against truth.
 
     .venv/bin/python benchmarks/variants.py [--runs 10] [--only zoom-auto] [--json out.json]
+        [--env MEETBOT_X264_PRESET=ultrafast]
 
 Per variant: admission (as the page showed it) -> the recording's first frame; speaker start and
 end errors against the simulator's audio (median, p95 of |error|); the A/V offset of each run (the
@@ -30,14 +31,15 @@ from simulator.urls import ROUTED_HOSTS
 from tests.e2e.test_platforms import MATRIX, build, meet_code, teams_code, zoom_id
 
 
-async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path) -> dict[str, Any]:
+async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
+              env_extra: dict[str, str]) -> dict[str, Any]:
     _, platform, options, changes, form = entry
     code = {"zoom": zoom_id, "teams": teams_code, "meet": meet_code}[platform]()
     sc = build(platform, code, options, **changes)
     await sim.add_scenario(sc)
     async with CallbackReceiver() as rx:
         env = dict(os.environ, MEETBOT_ALLOW_PRIVATE_URLS="127.0.0.1/32",
-                   MEETBOT_HOST_OVERRIDES=",".join(f"{h}={sim.url}" for h in ROUTED_HOSTS))
+                   MEETBOT_HOST_OVERRIDES=",".join(f"{h}={sim.url}" for h in ROUTED_HOSTS), **env_extra)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cli", "run", "--meeting-url", sc.public_url(form),
             "--bot-name", "Bench Notetaker", "--callback-url", rx.url, "--output-dir", str(out),
@@ -93,7 +95,7 @@ def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return fig
 
 
-async def main(runs: int, only: str | None, out_json: Path | None) -> None:
+async def main(runs: int, only: str | None, out_json: Path | None, env_extra: dict[str, str]) -> None:
     figures = []
     with tempfile.TemporaryDirectory(prefix="meetbot-variants-") as tmp:
         async with SimulatorServer() as sim:
@@ -103,8 +105,13 @@ async def main(runs: int, only: str | None, out_json: Path | None) -> None:
                 rows = []
                 for i in range(runs):
                     t0 = time.time()
-                    row = await one(sim, entry, Path(tmp) / f"{entry[0]}-{i}")
+                    row = await one(sim, entry, Path(tmp) / f"{entry[0]}-{i}", env_extra)
                     row["wall_s"] = time.time() - t0
+                    av = row.get("av_all") or []
+                    print(f"  {entry[0]} #{i}: " + (f"failed {row['failed']}" if "failed" in row else
+                          f"A/V {1000 * row['av_mean']:+.0f} ms (markers {1000 * min(av):+.0f}.."
+                          f"{1000 * max(av):+.0f}), first frame {1000 * (row['first_frame_s'] or 0):.0f} ms"
+                          if av else "no A/V markers"), flush=True)
                     rows.append(row)
                 figures.append(report(entry[0], rows))
     if out_json:
@@ -117,5 +124,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", help="run the variants whose id contains this")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting for every bot (repeatable)")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.only, args.json))
+    asyncio.run(main(args.runs, args.only, args.json, dict(kv.split("=", 1) for kv in args.env)))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AvOffset", "audio_onset", "audio_samples", "av_offsets", "marker_levels", "summary",
+__all__ = ["AvOffset", "audio_gaps", "audio_onset", "audio_samples", "av_offsets", "marker_levels", "summary",
            "timeline_errors"]
 
 AUDIO_RATE = 48_000
@@ -88,6 +88,30 @@ def audio_onset(samples: array.array[int], start: float, after: float, until: fl
         else:
             quiet += 1
     return None
+
+
+def audio_gaps(samples: array.array[int], start: float, after: float, until: float, *,
+               floor_db: float, window: float = 0.01) -> list[tuple[float, float]]:
+    """(file time, duration) of each run of ``window``-long stretches quieter than ``floor_db``
+    in [after, until): with a room tone playing throughout, sound that went missing."""
+    limit = 32768 * 10 ** (floor_db / 20)
+    n = max(1, int(window * AUDIO_RATE))
+    a = max(0, int((after - start) * AUDIO_RATE))
+    b = min(len(samples), int((until - start) * AUDIO_RATE))
+    gaps: list[tuple[float, float]] = []
+    run_from: int | None = None
+    for i in range(a, b - n + 1, n):
+        quiet = max(samples[i:i + n]) <= limit and -min(samples[i:i + n]) <= limit
+        if quiet and run_from is None:
+            run_from = i
+        elif not quiet and run_from is not None:
+            gaps.append((start + run_from / AUDIO_RATE, (i - run_from) / AUDIO_RATE))
+            run_from = None
+    if run_from is not None:
+        gaps.append((start + run_from / AUDIO_RATE, (b - run_from) / AUDIO_RATE))
+    if b < int((until - start) * AUDIO_RATE):  # the sound stops before the span does
+        gaps.append((start + b / AUDIO_RATE, until - start - b / AUDIO_RATE))
+    return gaps
 
 
 def av_offsets(mp4: Path, truth: dict[str, Any], origin: float) -> list[AvOffset]:

@@ -293,6 +293,10 @@ class Scenario(_Model):
     48x48 CSS px square at the viewport's bottom-left, above everything, ignoring the pointer; black
     while no remote audio plays, white while some does, switched when the audio reaches the output."""
     speech: list[SpeechSegment] = Field(default_factory=list)
+    room_tone_db: float | None = Field(None, ge=-90, le=-20)
+    """A quiet 440 Hz tone (dBFS) under the remote audio from admission to the end: an instrument,
+    not a platform signal. Where the recording lacks it, sound was lost (benchmarks/density.py).
+    Keep it under the bot's silence threshold (-50 dB) so its speaker gating is unaffected."""
     end: End = Field(default_factory=End)
     not_found: bool = False
     """Meet "Check your meeting code"; Zoom "This meeting link is invalid (3,001)"; Teams "Looks like

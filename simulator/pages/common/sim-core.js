@@ -87,9 +87,10 @@
   // Segments are put on the audio clock ~1 s ahead using a fresh clock mapping; the indicator hook
   // runs from a timer aimed at the moment the scheduled sample reaches the output.
   class Speech {
-    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true }) {
+    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true, toneDb = null }) {
       this.report = report; this.onStart = onStart; this.onEnd = onEnd; this.onArm = onArm; this.audible = audible;
       this.ctx = null; this.out = null; this.live = false; this.t0 = 0; this.tick = null;
+      this.toneDb = toneDb; this.tone = null;
       try {
         this.ctx = new AudioContext({ latencyHint: 'interactive' });
         this.out = this.ctx.createGain();
@@ -124,6 +125,16 @@
     begin(t0) {
       this.t0 = t0; this.live = true;
       if (this.ctx) this.ctx.resume().catch(() => {});
+      if (this.ctx && this.toneDb !== null && this.toneDb !== undefined) {
+        // The room tone: always under the speech, so a gap in the recording's sound shows.
+        const gain = this.ctx.createGain();
+        gain.gain.value = Math.pow(10, this.toneDb / 20);
+        this.tone = this.ctx.createOscillator();
+        this.tone.frequency.value = 440;
+        this.tone.connect(gain).connect(this.out);
+        this.tone.start();
+        this.report('room_tone', { db: this.toneDb });
+      }
       this.step();
     }
     step() {
@@ -201,6 +212,7 @@
     stopAll() {
       this.live = false;
       clearTimeout(this.tick);
+      if (this.tone) { try { this.tone.stop(); } catch (e) { /* not started */ } this.tone = null; }
       for (const seg of this.segments) if (!seg.done && seg.src) this.stopSegment(seg);
       for (const seg of this.segments) seg.done = true;
     }
@@ -275,7 +287,7 @@
       this.stuckOn = new Set();                           // stuck speakers whose signal is lit
       this.marker = null; this.markerOn = false;
       this.dialogs = new Map(); this.dialogSeq = 0;
-      this.speech = new Speech({ speech: cfg.speech || [], report, audible,
+      this.speech = new Speech({ speech: cfg.speech || [], report, audible, toneDb: cfg.room_tone_db,
         onStart: (seg) => this.segStart(seg), onEnd: (seg) => this.segEnd(seg),
         onArm: (seg, s, e) => this.markSegment(seg, s, e) });
     }
