@@ -62,6 +62,7 @@ class BrowserSession:
         fake_camera: Path | None,
         host_overrides: dict[str, str],
         lease_dir: Path | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self._executable = executable
         self._display = display
@@ -73,6 +74,7 @@ class BrowserSession:
         self._context: BrowserContext | None = None
         self._profile: str | None = None
         self._lease_dir = lease_dir
+        self._extra_args = list(extra_args or [])
         self._lease: Lease | None = None
         self.page: Page | None = None
 
@@ -96,7 +98,7 @@ class BrowserSession:
                 no_viewport=True,
                 ignore_default_args=["--enable-automation", "--mute-audio"],
                 args=chromium_args(width=self._size[0], height=self._size[1],
-                                   fake_camera=self._fake_camera),
+                                   fake_camera=self._fake_camera) + self._extra_args,
                 locale="en-US",
             )
             await install_host_overrides(self._context, self._overrides)

@@ -25,27 +25,30 @@ class CaptureHealth:
     frames: float = 0.0
     expected: float = 0.0
     worst_window_lost: float = 0.0
+    last_window_lost: float = 0.0
     warnings: list[str] = field(default_factory=list)
     _window: tuple[float, float] | None = None
     """(time, frame count) at the window's start."""
 
-    def sample(self, progress: dict[str, float], now: float | None = None) -> None:
-        """One look at the recorder's ``health()``; windows of WINDOW_S seconds are judged."""
+    def sample(self, progress: dict[str, float], now: float | None = None) -> bool:
+        """One look at the recorder's ``health()``; windows of WINDOW_S seconds are judged.
+        True when this look closed a window (new figures)."""
         now = time.time() if now is None else now
         frame = progress.get("frame")
         if frame is None:
-            return
+            return False
         if self._window is None or frame < self._window[1]:  # a new span restarts the count
             self._window = (now, frame)
-            return
+            return False
         t0, f0 = self._window
         if now - t0 < WINDOW_S:
-            return
+            return False
         want = (now - t0) * self.fps
         got = frame - f0
         self.frames += got
         self.expected += want
         lost = max(0.0, 1 - got / want)
+        self.last_window_lost = lost
         self.worst_window_lost = max(self.worst_window_lost, lost)
         if lost > LOST_WARN and not self.warnings:
             msg = (f"overload: {lost:.0%} of the video frames were not captured over {now - t0:.0f} s "
@@ -53,8 +56,10 @@ class CaptureHealth:
             self.warnings.append(msg)
             log.warning("overload: frames not captured", extra={"lost": round(lost, 3)})
         self._window = (now, frame)
+        return True
 
     def figures(self) -> dict[str, float]:
         return {"frames_captured": round(self.frames), "frames_expected": round(self.expected),
-                "worst_window_lost": round(self.worst_window_lost, 3)}
+                "worst_window_lost": round(self.worst_window_lost, 3),
+                "last_window_lost": round(self.last_window_lost, 3)}
 

@@ -24,7 +24,7 @@ from types import TracebackType
 
 from core.aio import cleanup_step, die_with_parent
 from core.errors import RecordingError
-from media.ffmpeg import FFmpeg, first_packet_pts
+from media.ffmpeg import FFmpeg, Value, first_packet_pts
 from media.hls import playlist_segments
 
 log = logging.getLogger("meetbot.recorder")
@@ -53,6 +53,7 @@ class Recorder:
         segment_seconds: int,
         stop_timeout: float,
         audio_delay: float = 0.0,
+        audio_only: bool = False,
         on_segment: SegmentHandler,
     ) -> None:
         self._display = display
@@ -66,6 +67,7 @@ class Recorder:
         self._segment_seconds = segment_seconds
         self._stop_timeout = stop_timeout
         self._audio_delay = audio_delay
+        self._audio_only = audio_only
         self._on_segment = on_segment
         self._proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,8 +99,10 @@ class Recorder:
         cmd = FFmpeg(loglevel="info", interactive=True, global_options={
             # info level for silencedetect's reports; -nostats keeps the rest quiet.
             "copyts": True, "nostats": True, "progress": "pipe:2"})
-        cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps, draw_mouse=0,
-                  thread_queue_size=512)
+        if not self._audio_only:
+            cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps, draw_mouse=0,
+                      thread_queue_size=512)
+        sound = 0 if self._audio_only else 1
         # The sound is stamped as it leaves Chromium; the picture only when Chromium has drawn it on
         # the display, a frame or two later. Delaying the sound by that drawing time lines the two
         # up as they were on the page (see audio_delay_ms in the settings).
@@ -110,17 +114,19 @@ class Recorder:
         # so the samples are made to follow the times: gaps filled with silence, overlaps trimmed.
         # Without it the sound played up to 90 ms early for the rest of the recording.
         # Silence on the bot's own sink is what the silence auto-leave acts on.
-        cmd.filter_complex(f"[1:a]aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
+        cmd.filter_complex(f"[{sound}:a]aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
                            f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}[a]")
-        return cmd.output(self.playlist, {"map": ["0:v", "[a]"], "b:a": self._audio_bitrate},
+        picture: dict[str, Value] = {} if self._audio_only else dict(
             vcodec="libx264", preset=self._preset,
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
             tune="zerolatency", pix_fmt="yuv420p", g=gop, keyint_min=gop, sc_threshold=0,
-            acodec="aac", ar=48000,
             # passthrough: every frame keeps its capture time. The default constant-rate mode snaps
             # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
             # against the sound by up to a frame for as long as the grid stays off.
-            fps_mode="passthrough",
+            fps_mode="passthrough")
+        return cmd.output(self.playlist, {"map": ["[a]"] if self._audio_only else ["0:v", "[a]"],
+                                          "b:a": self._audio_bitrate},
+            acodec="aac", ar=48000, **picture,
             output_ts_offset=f"-{self.ts_base}", muxdelay=0, muxpreload=0,
             f="hls", hls_time=self._segment_seconds, hls_list_size=0, hls_playlist_type="event",
             hls_flags="independent_segments", hls_segment_filename=str(self.dir / "seg_%05d.ts"),
@@ -148,7 +154,10 @@ class Recorder:
             asyncio.create_task(self._read_stderr(), name="ffmpeg-stderr"),
             asyncio.create_task(self._watch_segments(), name="ffmpeg-segments"),
         ]
-        log.info("recording started", extra={"pid": self._proc.pid, "dir": str(self.dir)})
+        w, h = self._size
+        log.info("recording started", extra={
+            "pid": self._proc.pid, "dir": str(self.dir),
+            "capture": "sound only" if self._audio_only else f"{w}x{h}@{self._fps}"})
         return self
 
     async def __aexit__(
@@ -216,7 +225,7 @@ class Recorder:
 
     async def _anchor_clock(self, first_segment: Path) -> None:
         try:
-            pts = await first_packet_pts(first_segment, "v")
+            pts = await first_packet_pts(first_segment, "a" if self._audio_only else "v")
         except RecordingError:
             log.warning("could not read the first segment's timestamps", exc_info=True)
             return

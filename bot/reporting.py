@@ -26,6 +26,7 @@ from bot.recording_store import Recording, RecordingStore
 from bot.usage import Usage
 from callbacks.delivery import Deliverer, DeliveryReport
 from core.aio import cancel_and_wait
+from core.health import update_health
 from core.job import Job
 from core.lifecycle import Phase, Status
 from core.outcomes import MESSAGES, Outcome
@@ -86,8 +87,9 @@ class Reporter:
         self._writes: asyncio.Queue[tuple[Phase, float] | Result | SpanChange] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         base = settings.public_url
-        self._live = ({"stream_url": stream_url(str(base), job.video_id),
-                       "player_url": player_url(str(base), job.video_id)} if base else {})
+        self._live = ({"stream_url": stream_url(str(base), job.video_id)} if base else {})
+        if base and not job.audio_only:  # nothing to watch in a sound-only recording
+            self._live["player_url"] = player_url(str(base), job.video_id)
 
     # -- while the job runs -------------------------------------------------------------------
     async def start(self) -> None:
@@ -206,6 +208,7 @@ class Reporter:
     async def report(self, result: JobResult) -> DeliveryReport | None:
         """Store the result, tell the status store, then deliver the callback (durably)."""
         body = to_wire(self.payload(result))
+        update_health(self.settings.health_file, outcome=result.outcome.value)
         await self.files.put_json("result.json", body)
         await self.files.put_json("stats.json", {
             "usage": result.usage.model_dump(), "timings": result.timings, "observed": result.observed,
@@ -241,6 +244,11 @@ class Reporter:
         if not delivery.delivered:
             log.warning("callback not delivered yet; left in the outbox",
                         extra={"delivery_id": delivery.id, "state": str(delivery.state)})
+        else:
+            # From the moment the bot stopped recording (left, or failed) to the receiver's 2xx.
+            ended = next((at for p, at in result.phases if p in ("leaving", "uploading", "failed")), None)
+            if ended is not None:
+                update_health(self.settings.health_file, callback_latency_s=round(time.time() - ended, 3))
         await self.files.put_json("delivery.json", delivery.model_dump(mode="json"))
         return delivery
 

@@ -37,6 +37,7 @@ from callbacks.factory import url_policy
 from callbacks.guard import GuardedTransport, UnsafeUrlError, check_url
 from core.aio import cancel_and_wait, cleanup_step
 from core.errors import JobError, JoinError, MeetbotError, RecordingError
+from core.health import update_health
 from core.job import Job
 from core.lifecycle import JobStateMachine, Phase, Status
 from core.outcomes import MESSAGES, Outcome
@@ -83,7 +84,11 @@ class JobRunner:
         """Wall-clock time the page showed the bot in the call."""
         self._observed: dict[str, str] = {}
         """What the adapter saw that decided things (admission and speaking signals), for stats."""
-        self.health = CaptureHealth(fps=settings.video_fps)
+        # The job's capture options win over the settings' defaults.
+        self.width = job.video_width or settings.video_width
+        self.height = job.video_height or settings.video_height
+        self.fps = job.video_fps or settings.video_fps
+        self.health = CaptureHealth(fps=self.fps)
         self._timings: dict[str, float] = {}
         self._started = time.time()
 
@@ -175,13 +180,13 @@ class JobRunner:
         await asyncio.to_thread(reap_stale, leases, pulse_server(s.pulse_runtime_path))
         async with AsyncExitStack() as stack:
             display = await stack.enter_async_context(
-                VirtualDisplay(width=s.video_width, height=s.video_height, lease_dir=leases))
+                VirtualDisplay(width=self.width, height=self.height, lease_dir=leases))
             sink = await stack.enter_async_context(
                 AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases))
             browser = await stack.enter_async_context(BrowserSession(
                 executable=s.chromium_path, display=display.name, audio_env=sink.client_env(),
-                width=s.video_width, height=s.video_height, fake_camera=camera,
-                host_overrides=s.host_overrides, lease_dir=leases,
+                width=self.width, height=self.height, fake_camera=camera,
+                host_overrides=s.host_overrides, lease_dir=leases, extra_args=s.chromium_extra_args,
             ))
             assert browser.page is not None
             browser.page.on("crash", lambda _page: self._page_crashed())
@@ -192,12 +197,11 @@ class JobRunner:
             # joining (computer audio, dialogs, camera) runs beside it, never before it.
             self.state.move(Phase.IN_CALL_RECORDING)
 
-
             async def new_recorder() -> Recorder:
                 """A recording span: the first at admission, one more after each resume."""
                 recorder = Recorder(
-                    display=display.name, width=s.video_width, height=s.video_height,
-                    fps=s.video_fps, audio_env=sink.client_env(), monitor=sink.monitor,
+                    display=display.name, width=self.width, height=self.height, fps=self.fps,
+                    audio_only=job.audio_only, audio_env=sink.client_env(), monitor=sink.monitor,
                     work_dir=work / f"hls{len(self._recorders)}", preset=s.x264_preset,
                     audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
                     stop_timeout=s.ffmpeg_stop_timeout, audio_delay=s.audio_delay_ms / 1000,
@@ -366,7 +370,8 @@ class JobRunner:
                     self._log_stuck(silent, stuck_logged)
                 if not recorder.running:
                     raise RecordingError("ffmpeg exited during the call: " + " | ".join(recorder.tail()[-3:]))
-                self.health.sample(recorder.health())
+                if not self.job.audio_only and self.health.sample(recorder.health()):
+                    update_health(self.settings.health_file, **self.health.figures())
         finally:
             await cancel_and_wait(stop)
             if nxt is not None:

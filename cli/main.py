@@ -79,6 +79,10 @@ def run(
         "--status-events", help="Also POST a status_change event at every phase change.")] = False,
     transcribe: Annotated[bool, typer.Option(
         "--transcribe", help="Transcribe after the meeting, each word given to its speaker.")] = False,
+    audio_only: Annotated[bool, typer.Option(
+        "--audio-only", help="Record the sound only: no screen capture or video encode.")] = False,
+    video_size: Annotated[str | None, typer.Option(help="Capture size WxH (default 1280x720).")] = None,
+    fps: Annotated[int | None, typer.Option(help="Capture frame rate (default 15).")] = None,
     job: Annotated[Path | None, typer.Option("--job", help="A JSON job file (or env MEETBOT_JOB).")] = None,
 ) -> None:
     """Record one meeting to completion in this process. Exit 0 when done, 1 when failed."""
@@ -91,10 +95,16 @@ def run(
             max_duration=max_duration, waiting_room_timeout=waiting_room_timeout,
             everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
             silence_timeout=silence_timeout, status_events=status_events or None,
-            transcribe=transcribe or None,
+            transcribe=transcribe or None, audio_only=audio_only or None, video_fps=fps,
         ).items() if v is not None
     }
     try:
+        if video_size is not None:
+            try:
+                w, h = (int(x) for x in video_size.lower().split("x"))
+            except ValueError as exc:
+                raise JobError(Outcome.INVALID_JOB, f"--video-size is not WxH: {video_size}") from exc
+            fields.update(video_width=w, video_height=h)
         if callback_data is not None:
             try:
                 fields["callback_data"] = json.loads(callback_data)

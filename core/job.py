@@ -39,6 +39,15 @@ class Job(BaseModel):
     status_events: bool = False
     """Also POST a ``status_change`` event to ``callback_url`` at every phase change."""
 
+    # What is captured (unset: the settings' defaults, 1280x720 at 15 fps). Costs on this
+    # 2-core machine are in the README ("What a bot costs").
+    audio_only: bool = False
+    """Record the sound only: no screen capture, no video encode (about a third of a bot's CPU);
+    the callback's ``data`` is the same, ``player_url`` is None."""
+    video_width: int | None = Field(None, ge=320, le=3840)
+    video_height: int | None = Field(None, ge=240, le=2160)
+    video_fps: int | None = Field(None, ge=1, le=60)
+
     meeting_id: str = Field(default_factory=lambda: new_id("mt"))
     video_id: str = Field(default_factory=lambda: new_id("m"))
     output_dir: Path | None = None
@@ -61,6 +70,13 @@ class Job(BaseModel):
     """Leave (done, silence_timeout) after this long without sound on the bot's sink."""
     max_duration: float = Field(4 * 3600, gt=0)
     """Leave (done, max_duration_reached) after recording this long."""
+
+    @field_validator("video_width", "video_height")
+    @classmethod
+    def _even(cls, v: int | None) -> int | None:
+        if v is not None and v % 2:
+            raise ValueError("must be even (the encoder's 4:2:0 sampling needs it)")
+        return v
 
     @field_validator("bot_name")
     @classmethod

@@ -74,6 +74,9 @@ class BrowserSettings(BaseModel):
     host_overrides: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Serve every browser request for a listed host from another origin (tests, demo, rehearsals).
     Production leaves it empty."""
+    chromium_extra_args: Annotated[list[str], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=list)
+    """Switches added to the bot's Chromium (comma-separated), after its own."""
     join_timeout: float = 120.0
     """Seconds from page load until the bot is in the call or in the waiting room."""
     leave_timeout: float = 10.0
@@ -186,6 +189,24 @@ class QueueSettings(BaseModel):
     reap_interval: float = Field(15.0, gt=0)
     bot_command: Annotated[list[str] | None, BeforeValidator(_comma_list)] = None
     """The bot process command (default ``python -m bot``); tests swap in a stand-in."""
+    health_file: Path | None = None
+    """Where a bot writes its live figures (core/health.py); set by ``serve`` and ``worker`` for
+    the bots they run, read by their metrics."""
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    """``meetbot worker``: serve Prometheus metrics on this port (``serve`` has ``/metrics``)."""
+
+
+class AdmissionSettings(BaseModel):
+    admission_control: bool = True
+    """A pool or worker starts another bot only when the machine has room for it (below); else the
+    meeting waits in the queue (``initializing``) rather than every bot losing media."""
+    bot_cpu_cores: float = Field(0.8, gt=0)
+    """What one bot costs over its meeting, in cores (measured by benchmarks/density.py: Chromium,
+    ffmpeg, Xvfb, Python). Running bots count for at least this, whatever they use now."""
+    bot_memory_mb: int = Field(900, ge=64)
+    """Peak PSS of one bot (benchmarks/density.py); a bot starts only with this much available."""
+    admission_cpu_limit: float = Field(1.0, gt=0, le=4)
+    """Share of the machine's cores (its cgroup quota in a container) bots may take together."""
 
 
 class StreamSettings(BaseModel):
@@ -231,8 +252,8 @@ class LogSettings(BaseModel):
 
 
 class Settings(BrowserSettings, CaptureSettings, TimelineSettings, StorageSettings, WebhookSettings,
-               ServerSettings, QueueSettings, StreamSettings, TranscriptionSettings, LogSettings,
-               BaseSettings):
+               ServerSettings, QueueSettings, AdmissionSettings, StreamSettings, TranscriptionSettings,
+               LogSettings, BaseSettings):
     """Every setting, each readable as ``MEETBOT_<FIELD>``; see the groups for what each is for."""
 
     model_config = SettingsConfigDict(env_prefix="MEETBOT_", extra="ignore")

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,6 +28,7 @@ from indexes.fts import SearchIndex
 from server.errors import ApiError
 from server.indexing import Indexer
 from server.launchers import BotLauncher, record_of
+from server.metrics import CONTENT_TYPE_LATEST
 from server.streams.index_routes import add_stream_index_routes
 from server.streams.indexing import StreamIndexer
 from server.streams.manager import StreamManager
@@ -55,6 +56,12 @@ class RecordMeeting(BaseModel):
     time_zone: str | None = "UTC"
     transcribe: bool | None = None
     """Our extension (the SDKs never send it): default ``MEETBOT_TRANSCRIBE_MEETINGS``."""
+    audio_only: bool | None = None
+    """Our extension: record the sound only (``player_url`` None)."""
+    video_width: int | None = None
+    video_height: int | None = None
+    video_fps: int | None = None
+    """Our extension: the capture's size and rate (default the server's, 1280x720 at 15 fps)."""
 
 
 class Envelope(BaseModel):
@@ -204,6 +211,12 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
     add_stream_routes(api, streams)
     add_video_routes(api, store, indexer, indexer.search, lambda: streams.public_url, settings)
     app.include_router(api)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus: bots running and queued, their CPU, memory and losses, how they ended."""
+        return Response(await bots.exposition(), media_type=CONTENT_TYPE_LATEST)
+
     install_error_handlers(app)
     return app
 

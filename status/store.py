@@ -49,6 +49,9 @@ class MeetingRecord(BaseModel):
     """Where its files are (a ``storage.location`` URI); None for records from before it existed:
     then ``output_dir``."""
     rtstream_id: str | None = None
+    capture: dict[str, Any] = Field(default_factory=dict)
+    """The job's capture options (``audio_only``, ``video_width``/``_height``/``_fps``) that were
+    set, so a requeued or settled meeting keeps them."""
     """The RTStream of its capture."""
     status: Status = Status.INITIALIZING
     phase: str = Phase.CREATED.value

@@ -22,6 +22,7 @@ from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
 from server.launchers.recovery import fail_meeting, settle_lost
+from server.metrics import health_path
 from status import MeetingRecord, StatusStore
 
 log = logging.getLogger("meetbot.launch")
@@ -47,6 +48,10 @@ class BotLauncher(Protocol):
         """Stop taking jobs; running bots stop gracefully where this launcher can reach them."""
         ...
 
+    async def exposition(self) -> bytes:
+        """Its Prometheus metrics (server/metrics.py), current."""
+        ...
+
 
 # -- the bot process ----------------------------------------------------------------------------
 def bot_command(settings: Settings) -> list[str]:
@@ -57,7 +62,8 @@ def bot_command(settings: Settings) -> list[str]:
 def bot_env(job: Job, settings: Settings, *, public_url: str | None = None) -> dict[str, str]:
     """The variables a bot needs beyond the launcher's own: its job, where to report, the URLs it
     is served at."""
-    env = {"MEETBOT_JOB": job.model_dump_json()}
+    env = {"MEETBOT_JOB": job.model_dump_json(),
+           "MEETBOT_HEALTH_FILE": str(health_path(settings.runtime_dir, job.meeting_id))}
     if settings.redis_url:
         env["MEETBOT_REDIS_URL"] = str(settings.redis_url)
     elif settings.status_db:
@@ -106,6 +112,8 @@ async def run_bot_process(job: Job, settings: Settings, store: StatusStore, *,
 
 
 # -- records and jobs ---------------------------------------------------------------------------
+CAPTURE_FIELDS = ("audio_only", "video_width", "video_height", "video_fps")
+
 def record_of(job: Job, *, collection_id: str = "default") -> MeetingRecord:
     """The status record a new job starts as."""
     return MeetingRecord(
@@ -113,7 +121,8 @@ def record_of(job: Job, *, collection_id: str = "default") -> MeetingRecord:
         meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
         time_zone=job.time_zone, callback_url=str(job.callback_url) if job.callback_url else None,
         callback_data=job.callback_data, output_dir=str(job.output_dir), storage=job.storage_uri,
-        rtstream_id=job.rtstream_id)
+        rtstream_id=job.rtstream_id,
+        capture={k: v for k in CAPTURE_FIELDS if (v := getattr(job, k)) not in (None, False)})
 
 
 def job_of(record: MeetingRecord) -> Job:
@@ -123,7 +132,7 @@ def job_of(record: MeetingRecord) -> Job:
                       "callback_data": record.callback_data, "time_zone": record.time_zone,
                       "meeting_id": record.meeting_id, "video_id": record.video_id,
                       "output_dir": record.output_dir, "storage_uri": record.storage,
-                      "rtstream_id": record.rtstream_id})
+                      "rtstream_id": record.rtstream_id, **record.capture})
 
 
 async def reap_leftovers(settings: Settings) -> list[str]:

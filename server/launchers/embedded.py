@@ -15,8 +15,10 @@ import signal
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
+from server.launchers.admission import Admission
 from server.launchers.base import bot_env, job_of, run_bot_process
 from server.launchers.recovery import fail_meeting
+from server.metrics import Metrics
 from status import StatusStore
 
 log = logging.getLogger("meetbot.pool")
@@ -35,6 +37,11 @@ class EmbeddedLauncher:
         self._leaving: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: list[asyncio.Task[None]] = []
+        self.admission = Admission(settings)
+        self.metrics = Metrics(bots=lambda: {m: p.pid for m, p in self._procs.items()},
+                               queued=self.queued, runtime_dir=settings.runtime_dir)
+        self._admitting = asyncio.Lock()
+        self._starting: set[str] = set()
 
     # -- control ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -50,6 +57,9 @@ class EmbeddedLauncher:
 
     def running(self) -> list[str]:
         return list(self._procs)
+
+    def queued(self) -> int:
+        return len(self._queued)
 
     async def leave(self, meeting_id: str) -> bool:
         """Make the bot leave: SIGTERM (its graceful stop) if running; drop it if still queued."""
@@ -88,8 +98,15 @@ class EmbeddedLauncher:
     async def _worker(self) -> None:
         while True:
             job = await self._queue.get()
-            if self._queued.pop(job.meeting_id, None) is None:
-                continue  # left while queued
+            mid = job.meeting_id
+            # One decision at a time, each counting the bots admitted before it (even those not
+            # yet spawned); the job stays leavable (dropped from the queue) while it waits.
+            async with self._admitting:
+                await self.admission.wait_for_room(lambda: len(self._starting | set(self._procs)),
+                                                   lambda m=mid: m in self._queued, meeting_id=mid)
+                if self._queued.pop(mid, None) is None:
+                    continue  # left while queued
+                self._starting.add(mid)
             try:
                 await self._run(job)
             except Exception:
@@ -107,4 +124,10 @@ class EmbeddedLauncher:
                 stopped=lambda: mid in self._leaving)
         finally:
             self._procs.pop(mid, None)
+            self._starting.discard(mid)
             self._leaving.discard(mid)
+            record = await self.store.get(mid)
+            self.metrics.bot_ended(mid, record.reason if record else None)
+
+    async def exposition(self) -> bytes:
+        return self.metrics.render()

@@ -16,6 +16,7 @@ from core.outcomes import Outcome
 from core.settings import Settings
 from server.launchers.base import bot_env
 from server.launchers.recovery import fail_meeting
+from server.metrics import Metrics
 from status import StatusStore
 
 LABELS = {"app.kubernetes.io/name": "meetbot", "app.kubernetes.io/component": "bot"}
@@ -70,6 +71,8 @@ class KubernetesLauncher:
     def __init__(self, settings: Settings, store: StatusStore, *, public_url: str | None = None,
                  api: KubeApi | None = None) -> None:
         self.settings, self.store, self.public_url = settings, store, public_url
+        # Bots run in their pods: their figures are the cluster's to scrape; here, what ended.
+        self.metrics = Metrics(bots=dict, queued=lambda: 0, runtime_dir=settings.runtime_dir)
         self.api = api or ClusterApi()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -80,6 +83,9 @@ class KubernetesLauncher:
 
     async def start(self) -> None:
         """Nothing to pick up: a Job, once created, runs by itself."""
+
+    async def exposition(self) -> bytes:
+        return self.metrics.render()
 
     async def aclose(self) -> None:
         if self._tasks:

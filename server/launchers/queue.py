@@ -17,22 +17,28 @@ import signal
 import socket
 from typing import Any
 
-from arq import func
+from arq import Retry, func
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
+from prometheus_client import start_http_server
 
 from core.aio import die_with_parent
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
+from server.launchers.admission import Admission
 from server.launchers.base import bot_env, reap_leftovers, run_bot_process
 from server.launchers.recovery import fail_meeting, reap_lost, recover_meetings
+from server.metrics import Metrics
 from status.redis import RedisStatusStore
 
 log = logging.getLogger("meetbot.worker")
 
 QUEUE = "meetbot:queue"
 RECORD = "record_meeting"
+ROOM_RETRY_S = 5.0
+ROOM_TRIES = 100_000  # about six days of waiting for room, ROOM_RETRY_S apart
 
 
 def leave_channel(meeting_id: str) -> str:
@@ -42,6 +48,16 @@ def leave_channel(meeting_id: str) -> str:
 async def enqueue(redis: ArqRedis, job: Job) -> None:
     """Hand a meeting to the consumers; the meeting id is the queue's job id (no duplicates)."""
     await redis.enqueue_job(RECORD, job.model_dump_json(), _job_id=job.meeting_id, _queue_name=QUEUE)
+
+
+async def queue_depth(redis: Any) -> int:
+    """Meetings waiting in the queue: arq keeps a job there while a worker runs it, so those
+    in progress are not counted."""
+    ids = await redis.zrange(QUEUE, 0, -1)
+    if not ids:
+        return 0
+    running = await redis.exists(*[in_progress_key_prefix + i.decode() for i in ids])
+    return len(ids) - int(running)
 
 
 async def request_leave(redis: Any, meeting_id: str) -> int:
@@ -57,9 +73,16 @@ class QueueLauncher:
         self.public_url: str | None = None
         """Unused: workers know where they are served from (their own MEETBOT_PUBLIC_URL)."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._depth = 0
+        # The workers run the bots and export their figures; here, the queue's depth.
+        self.metrics = Metrics(bots=dict, queued=lambda: self._depth, runtime_dir=settings.runtime_dir)
 
     async def start(self) -> None:
         """Nothing to pick up: jobs a previous server accepted are still in the queue."""
+
+    async def exposition(self) -> bytes:
+        self._depth = await queue_depth(self.redis)
+        return self.metrics.render()
 
     def submit(self, job: Job) -> None:
         task = asyncio.create_task(enqueue(self.redis, job), name=f"enqueue-{job.meeting_id}")
@@ -91,6 +114,29 @@ async def record_meeting(ctx: dict[str, Any], job_json: str) -> str:
     record = await store.get(mid)
     if record is not None and record.is_terminal:
         return "already ended"  # left while queued
+    if ctx.get("job_try", 1) > 1 and record is not None and record.phase != "created":
+        # Tries after the first are only ever for room (below); a bot that started once and
+        # lost its worker is settled by recovery, never run twice.
+        return "started before"
+    running: set[str] = ctx["running"]
+    async with ctx["admitting"]:
+        reason = await ctx["admission"].room(len(running))
+        if reason is not None:
+            # Back to the queue: another worker (or this one, later) may have room.
+            log.warning("no room for the bot; back in the queue", extra={"meeting_id": mid, "why": reason})
+            raise Retry(defer=ROOM_RETRY_S)
+        running.add(mid)
+    try:
+        return await _record(ctx, settings, store, job)
+    finally:
+        running.discard(mid)
+        ctx["pids"].pop(mid, None)
+        record = await store.get(mid)
+        ctx["metrics"].bot_ended(mid, record.reason if record else None)
+
+
+async def _record(ctx: dict[str, Any], settings: Settings, store: RedisStatusStore, job: Job) -> str:
+    mid = job.meeting_id
     procs: list[asyncio.subprocess.Process] = []
     leaving: list[bool] = []
     pubsub = store.redis.pubsub()
@@ -109,7 +155,8 @@ async def record_meeting(ctx: dict[str, Any], job_json: str) -> str:
         # The bot dies with its worker: a lost worker's meeting is failed as worker_lost, and a
         # bot finishing on its own afterwards would contradict that.
         preexec_fn=lambda: die_with_parent(signal.SIGKILL),
-        on_started=procs.append, stopped=lambda: bool(leaving)), name=f"bot-{mid}")
+        on_started=lambda p: (procs.append(p), ctx["pids"].__setitem__(mid, p.pid)),
+        stopped=lambda: bool(leaving)), name=f"bot-{mid}")
     try:
         rc = await asyncio.shield(run)
     except asyncio.CancelledError:
@@ -131,6 +178,13 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["store"] = RedisStatusStore(str(settings.redis_url))
     ctx["worker_id"] = f"{socket.gethostname()}-{os.getpid()}"
     ctx["public_url"] = str(settings.public_url) if settings.public_url else None
+    ctx["admission"], ctx["admitting"], ctx["running"] = Admission(settings), asyncio.Lock(), set()
+    ctx["pids"], ctx["depth"] = {}, 0
+    metrics = ctx["metrics"] = Metrics(bots=lambda: dict(ctx["pids"]), queued=lambda: ctx["depth"],
+                                       runtime_dir=settings.runtime_dir)
+    if settings.metrics_port is not None:
+        ctx["metrics_server"], _ = start_http_server(settings.metrics_port, registry=metrics.registry)
+        log.info("metrics served", extra={"port": ctx["metrics_server"].server_port})
     await reap_leftovers(settings)
     try:
         await recover_meetings(ctx["store"], settings)
@@ -145,14 +199,24 @@ async def _startup(ctx: dict[str, Any]) -> None:
                 log.warning("reaper pass failed", exc_info=True)
             await asyncio.sleep(settings.reap_interval)
 
+    async def queue_watch() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                ctx["depth"] = await queue_depth(ctx["redis"])
+            await asyncio.sleep(5)
+
     ctx["reaper"] = asyncio.create_task(reaper(), name="reaper")
+    ctx["queue_watch"] = asyncio.create_task(queue_watch(), name="queue-watch")
     log.info("worker started", extra={"worker": ctx["worker_id"], "bots": settings.bots_per_worker})
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
-    ctx["reaper"].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await ctx["reaper"]
+    for name in ("reaper", "queue_watch"):
+        ctx[name].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ctx[name]
+    if "metrics_server" in ctx:
+        ctx["metrics_server"].shutdown()
     await ctx["store"].aclose()
 
 
@@ -162,12 +226,14 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     # A meeting may last max_duration (per job, at most this) plus joining and finishing.
     longest = 6 * 3600
     return Worker(
-        functions=[func(record_meeting, name=RECORD, max_tries=1, timeout=longest)],
+        functions=[func(record_meeting, name=RECORD, max_tries=ROOM_TRIES, timeout=longest)],
         queue_name=QUEUE, redis_settings=RedisSettings.from_dsn(str(settings.redis_url)),
         max_jobs=settings.bots_per_worker, job_timeout=longest, keep_result=3600, poll_delay=0.5,
         on_startup=_startup, on_shutdown=_shutdown, ctx={"settings": settings},
-        # On SIGTERM: stop taking jobs and give running bots time to leave and store.
-        handle_signals=handle_signals, job_completion_wait=150, retry_jobs=False,
+        # On SIGTERM: stop taking jobs and give running bots time to leave and store. Retries:
+        # a job waiting for room goes back to the queue (Retry); one cancelled at shutdown runs
+        # again elsewhere only if its bot never started (record_meeting checks).
+        handle_signals=handle_signals, job_completion_wait=150, retry_jobs=True,
     )
 
 

@@ -36,6 +36,9 @@ class FakeBots:
         self.left.append(meeting_id)
         return True
 
+    async def exposition(self) -> bytes:
+        return b""
+
 
 def settings_for(tmp: Path, **over: object) -> Settings:
     return Settings(api_keys=f"other-key,{KEY}", data_dir=tmp / "data", output_dir=tmp / "recordings",

@@ -99,3 +99,33 @@ async def _is(store: SqliteStatusStore, mid: str, want: Status) -> bool:
 
 async def _no_bots(pool: EmbeddedLauncher) -> bool:
     return not pool.running()
+
+
+async def test_the_pools_metrics_show_running_and_queued_bots_and_how_they_ended(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape(text: bytes) -> dict[str, float]:
+        return {s.name + "".join(f"[{v}]" for v in s.labels.values()): s.value
+                for fam in text_string_to_metric_families(text.decode()) for s in fam.samples}
+
+    store, pool = pool_for(tmp_path, "wait", slots=1)
+    await pool.start()
+    try:
+        first = await submit(store, pool, tmp_path)
+        second = await submit(store, pool, tmp_path)
+        await until(lambda: _is(store, first.meeting_id, Status.PROCESSING))
+        live = scrape(await pool.exposition())
+        assert (live["meetbot_bots_running"], live["meetbot_bots_queued"]) == (1, 1), live
+        assert live[f"meetbot_bot_memory_bytes[{first.meeting_id}]"] > 5e6, live  # a Python process
+        assert f"meetbot_bot_cpu_cores[{first.meeting_id}]" in live
+        assert await pool.leave(second.meeting_id) and await pool.leave(first.meeting_id)
+        await until(lambda: _no_bots(pool))
+        for _ in range(50):
+            ended = scrape(await pool.exposition())
+            if ended.get("meetbot_bots_ended_total[stopped]"):
+                break
+            await asyncio.sleep(0.1)
+        assert ended["meetbot_bots_ended_total[stopped]"] == 1, ended  # the queued one never ran
+        assert (ended["meetbot_bots_running"], ended["meetbot_bots_queued"]) == (0, 0)
+    finally:
+        await pool.aclose()

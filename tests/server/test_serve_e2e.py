@@ -40,6 +40,22 @@ async def sdk(fn: Any, *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
+METRICS: dict[str, str] = {}
+"""Where the bots' metrics are, by server URL: the worker's port in queue mode (else /metrics)."""
+
+
+async def scrape(server: str) -> dict[str, float]:
+    """The bots' Prometheus metrics as ``{'name{label="v"}': value}``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient() as http:
+        r = await http.get(METRICS.get(server, f"{server}/metrics"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), r.text
+    return {s.name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items())) + "}"
+                      if s.labels else ""): s.value
+            for fam in text_string_to_metric_families(r.text) for s in fam.samples}
+
+
 async def start_serve(tmp: Path, simulator: Any, redis_url: str | None, port: int,
                       **extra: str) -> list[asyncio.subprocess.Process]:
     """`meetbot serve` running its own bots, or (with ``redis_url``) handing them over Redis to a
@@ -49,7 +65,10 @@ async def start_serve(tmp: Path, simulator: Any, redis_url: str | None, port: in
                       MEETBOT_DATA_DIR=str(tmp / "data"), MEETBOT_OUTPUT_DIR=str(tmp / "recordings"),
                       MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2", **extra)
     if redis_url:
-        env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url)
+        metrics_port = free_port()
+        env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url,
+                   MEETBOT_METRICS_PORT=str(metrics_port))
+        METRICS[url] = f"http://127.0.0.1:{metrics_port}/metrics"
     with (tmp / "serve.log").open("ab") as log:
         procs = [await asyncio.create_subprocess_exec(*meetbot_cmd(), "serve", "--port", str(port), env=env,
                                                       stdout=log, stderr=asyncio.subprocess.STDOUT)]
@@ -129,6 +148,11 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
                             callback_data={"crm_id": 42})
         assert meeting.status == "initializing" and meeting.id.startswith("mt-")
         t_processing = await wait_status(meeting, "processing", 90)
+        live_bot = await scrape(server)
+        assert live_bot["meetbot_bots_running"] == 1 and live_bot["meetbot_bots_queued"] == 0, live_bot
+        # A bot's process tree (Chromium, Xvfb, ffmpeg, Python): hundreds of MB, busy.
+        assert live_bot[f'meetbot_bot_memory_bytes{{meeting_id="{meeting.id}"}}'] > 100e6, live_bot
+        assert live_bot[f'meetbot_bot_cpu_cores{{meeting_id="{meeting.id}"}}'] > 0.05, live_bot
         # The meeting's stream, indexed live while the bot records.
         rts_id = (await sdk(conn.get, f"collection/default/meeting/{meeting.id}"))["rtstream_id"]
         meeting_stream = await sdk(coll.get_rtstream, rts_id)
@@ -138,6 +162,18 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
         t_done = await wait_status(meeting, "done", 120)
         [cb] = [r.json() for r in await rx.wait_for(1, timeout=30)]
     truth = simulator.truth(meeting_code)
+    # Counted once the bot has exited (just after its callback): how it ended, the callback's
+    # latency, the frames it captured.
+    for _ in range(50):
+        ended = await scrape(server)
+        if ended.get('meetbot_bots_ended_total{outcome="meeting_ended"}', 0) >= 1:
+            break
+        await asyncio.sleep(0.2)
+    assert ended['meetbot_bots_ended_total{outcome="meeting_ended"}'] >= 1, ended
+    calls = ended["meetbot_callback_latency_seconds_count"]
+    assert calls >= 1 and 0 < ended["meetbot_callback_latency_seconds_sum"] / calls < 30, ended
+    assert ended["meetbot_video_frames_due_total"] > 100, ended
+    assert ended["meetbot_video_frames_lost_total"] < 0.05 * ended["meetbot_video_frames_due_total"], ended
     # Through the call's audio path and 4 s windows a word or two may be misheard: most words,
     # in order of the script, must be there once the last window (after the stream stopped) is in.
     script = [w.strip(".,").lower().replace("colours", "colors") for u in truth["speech"]

@@ -1,0 +1,112 @@
+"""Prometheus metrics of one `meetbot serve` (``GET /metrics``) or `meetbot worker` (its own port).
+
+Live, read at each scrape: bots running and queued, and per running bot its CPU (cores, since the
+last scrape) and memory (PSS of its process tree: Python, Chromium, Xvfb, ffmpeg) and the share
+of video frames its last 10 s window did not capture (from its health file). Counted as bots end:
+outcomes, callback latency (bot stopped recording -> receiver's 2xx), frames due and lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import psutil
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from core.health import read_health
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "health_path"]
+
+
+def health_path(runtime_dir: Path, meeting_id: str) -> Path:
+    return runtime_dir / "health" / f"{meeting_id}.json"
+
+
+class Metrics:
+    def __init__(self, *, bots: Callable[[], Mapping[str, int]], queued: Callable[[], int],
+                 runtime_dir: Path) -> None:
+        """``bots``: meeting id -> bot pid of the bots running now; ``queued``: jobs waiting."""
+        self._bots, self._queued, self._runtime = bots, queued, runtime_dir
+        self._cpu: dict[str, tuple[float, float]] = {}  # meeting id -> (time, CPU seconds) last seen
+        self.registry = CollectorRegistry()
+        self.ended = Counter("meetbot_bots_ended", "Bots that ended, by outcome", ["outcome"],
+                             registry=self.registry)
+        self.callback_latency = Histogram(
+            "meetbot_callback_latency_seconds", "From the bot's stop to its callback delivered",
+            buckets=(0.5, 1, 2, 5, 10, 30, 60, 300), registry=self.registry)
+        self.frames_due = Counter("meetbot_video_frames_due", "Video frames ended bots should have "
+                                  "captured", registry=self.registry)
+        self.frames_lost = Counter("meetbot_video_frames_lost", "Of those, frames never captured "
+                                   "(overload)", registry=self.registry)
+        self.registry.register(_Live(self))
+
+    def bot_ended(self, meeting_id: str, outcome: str | None) -> None:
+        """Count a bot that ended, with what its health file says; the file is then removed."""
+        path = health_path(self._runtime, meeting_id)
+        health = read_health(path)
+        self.ended.labels(outcome=health.get("outcome") or outcome or "unknown").inc()
+        if isinstance(health.get("callback_latency_s"), int | float):
+            self.callback_latency.observe(health["callback_latency_s"])
+        due = float(health.get("frames_expected") or 0)
+        if due:
+            self.frames_due.inc(due)
+            self.frames_lost.inc(max(0.0, due - float(health.get("frames_captured") or 0)))
+        path.unlink(missing_ok=True)
+        self._cpu.pop(meeting_id, None)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # -- live figures, at scrape time ---------------------------------------------------------
+    def live(self) -> Iterator[Metric]:
+        bots = dict(self._bots())
+        yield GaugeMetricFamily("meetbot_bots_running", "Bots running now", value=len(bots))
+        yield GaugeMetricFamily("meetbot_bots_queued", "Meetings waiting for a bot", value=self._queued())
+        cpu = GaugeMetricFamily("meetbot_bot_cpu_cores", "CPU of a bot's process tree since the "
+                                "last scrape (cores)", labels=["meeting_id"])
+        mem = GaugeMetricFamily("meetbot_bot_memory_bytes", "PSS of a bot's process tree",
+                                labels=["meeting_id"])
+        lost = GaugeMetricFamily("meetbot_bot_frames_lost_ratio", "Share of video frames not "
+                                 "captured in the bot's last 10 s window", labels=["meeting_id"])
+        for mid, pid in bots.items():
+            seconds, pss, started = _tree(pid)
+            if started is None:
+                continue
+            now = time.time()
+            t0, s0 = self._cpu.get(mid, (started, 0.0))
+            self._cpu[mid] = (now, seconds)
+            if now > t0:
+                cpu.add_metric([mid], max(0.0, (seconds - s0) / (now - t0)))
+            mem.add_metric([mid], pss)
+            window = read_health(health_path(self._runtime, mid)).get("last_window_lost")
+            if isinstance(window, int | float):
+                lost.add_metric([mid], window)
+        yield from (cpu, mem, lost)
+
+
+class _Live:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.live()
+
+
+def _tree(pid: int) -> tuple[float, float, float | None]:
+    """CPU seconds and PSS bytes of a process and its descendants, and when it started."""
+    try:
+        root = psutil.Process(pid)
+        procs, started = [root, *root.children(recursive=True)], root.create_time()
+    except psutil.Error:
+        return 0.0, 0.0, None
+    seconds = pss = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            seconds += t.user + t.system
+            pss += getattr(p.memory_full_info(), "pss", 0.0)
+    return seconds, pss, started
