@@ -19,10 +19,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
 PEOPLE = [{"name": "Alice", "voice": "en+f3"}, {"name": "Bob", "voice": "en+m3"},
           {"name": "Carol", "voice": "en+f4"}]
 SPEECH = [
-    {"speaker": "Alice", "at": 1.5, "text": "Let us review the new design today."},
-    {"speaker": "Bob", "at": 5.0, "text": "I like the colours a lot."},
-    {"speaker": "Carol", "at": 8.5, "text": "The buttons are too small on phones."},
-    {"speaker": "Alice", "at": 12.0, "text": "Good point, we will fix that."},
+    {"speaker": "Alice", "at": 1.0, "text": "Let us review the new design today."},
+    {"speaker": "Bob", "at": 3.9, "text": "I like the colours a lot."},
+    {"speaker": "Carol", "at": 6.1, "text": "The buttons are too small on phones."},
+    {"speaker": "Alice", "at": 8.9, "text": "Good point, we will fix that."},
 ]
 
 
@@ -38,24 +38,25 @@ def build(platform: str, code: str, options: dict[str, Any], **over: Any) -> Any
     raw: dict[str, Any] = {
         "platform": platform, "meeting_code": code, "title": "Design review", "participants": PEOPLE,
         "lobby": {"mode": "ask", "admit_after": 1.5}, "speech": SPEECH,
-        "end": {"kind": "host_ended", "at": 15.5}, platform: options,
+        "end": {"kind": "host_ended", "at": 12.3}, platform: options,
     }
     raw.update(over)
     return load_scenario(raw)
 
 
-async def record(simulator: Any, sc: Any, url: str, out: Path, *args: str) -> tuple[int, str, dict, dict]:
+async def record(simulator: Any, sc: Any, url: str, out: Path, *args: str,
+                 env: dict[str, str] | None = None) -> tuple[int, str, dict, dict]:
     await simulator.add_scenario(sc)
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, url, out, *args)
+        rc, log = await run_bot(simulator, rx, url, out, *args, env=env)
         await rx.wait_for(1, timeout=10)
     body = rx.received[-1].json()
     body["_received_at"] = rx.received[-1].at
     return rc, log, body, simulator.truth(sc.meeting_code)
 
 
-# Carol's signal sticks after her turn; 3.5 s of silence follow it before Alice speaks again.
-STUCK_SPEECH = [*SPEECH[:3], {"speaker": "Alice", "at": 14.5, "text": "Good point, we will fix that."}]
+# Carol's signal sticks after her turn; 3.8 s of silence follow it before Alice speaks again.
+STUCK_SPEECH = [*SPEECH[:3], {"speaker": "Alice", "at": 12.1, "text": "Good point, we will fix that."}]
 # The platform x variant matrix: each documented and plausible rendering of the signals the
 # adapters rely on, written in the simulator from the reference, recorded end to end.
 # (id, platform, platform options, scenario changes, URL form)
@@ -64,7 +65,7 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
      {"lobby": {"mode": "open"},
       "dialogs": [{"kind": "recorded", "at": 0}, {"kind": "transcribed", "at": 6}]}, "meet"),
     ("meet-audio-level-stuck", "meet", {"speaking_signal": "audio_level"},
-     {"stuck_indicator": ["Carol"], "speech": STUCK_SPEECH, "end": {"kind": "host_ended", "at": 17.5}},
+     {"stuck_indicator": ["Carol"], "speech": STUCK_SPEECH, "end": {"kind": "host_ended", "at": 15.6}},
      "meet"),
     ("zoom-dialog-react-launcher", "zoom",
      {"client": "react", "passcode": "s3cret1", "audio_join": "dialog"}, {}, "j"),
@@ -73,7 +74,9 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("zoom-auto-audio-classic", "zoom", {"client": "classic", "audio_join": "auto"},
      {"speech": [{**SPEECH[0], "at": 0.6}, *SPEECH[1:]]}, "wc_classic"),
     ("zoom-late-dialog-gallery", "zoom", {"audio_join": "late_dialog", "audio_dialog_delay": 2.0,
-                                          "speaker_view": "gallery"}, {}, "j"),
+                                          "speaker_view": "gallery"},
+     {"speech": [{**SPEECH[0], "at": 1.5}, {**SPEECH[1], "at": 4.3}, {**SPEECH[2], "at": 6.6},
+                 {**SPEECH[3], "at": 9.4}]}, "j"),
     ("zoom-footer-single-iframe", "zoom", {"client": "classic", "iframe": True, "audio_join": "footer",
                                            "speaker_view": "single", "cookie_banner": True,
                                            "permission_dialog": True, "passcode": "abc123"}, {}, "wc"),
@@ -83,8 +86,8 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("teams-style-live", "teams", {"host": "teams.live.com", "passcode": "Pa55", "speaking_signal": "style",
                                    "lobby_text": "Waiting to be admitted"}, {}, "meet"),
     ("teams-class-transparent", "teams", {"speaking_signal": "class_transparent"},
-     {"speech": [*SPEECH, {"speaker": "Bob", "at": 14.0, "text": "Yes."}],
-      "end": {"kind": "host_ended", "at": 16.5}}, "v2"),
+     {"speech": [*SPEECH, {"speaker": "Bob", "at": 11.6, "text": "Yes."}],
+      "end": {"kind": "host_ended", "at": 13.4}}, "v2"),
     ("teams-aria-post-meeting", "teams", {"speaking_signal": "aria", "end_screen": "post_meeting_url"},
      {"dialogs": [{"kind": "recording_notice", "at": 0}]}, "launcher"),
     ("teams-pseudo-popup", "teams", {"speaking_signal": "pseudo", "count_signal": "tiles"},
