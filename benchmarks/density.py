@@ -65,6 +65,17 @@ def code_of(n: int, i: int) -> str:
     return f"d{letters[n]}{letters[i]}-{tail}-{letters[(n * 7 + i) % 26]}zz"
 
 
+def part_of(p: psutil.Process) -> str:
+    """What a process of a bot is: chromium-<type>, ffmpeg, Xvfb, node (Playwright), python..."""
+    name = p.name()
+    if "chrom" in name:
+        kind = next((a.split("=", 1)[1] for a in p.cmdline() if a.startswith("--type=")), "browser")
+        sub = next((a.split("=", 1)[1].split(".")[0] for a in p.cmdline()
+                    if a.startswith("--utility-sub-type=")), "")
+        return f"chromium-{kind}" + (f"-{sub}" if sub else "")
+    return name
+
+
 class TreeMeter:
     """CPU seconds and PSS of a process and its descendants, sampled; the CPU time of a process
     that ended counts as last seen."""
@@ -72,6 +83,7 @@ class TreeMeter:
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.cpu: dict[int, float] = {}
+        self.part: dict[int, str] = {}
         self.pss: list[float] = []
 
     def sample(self) -> None:
@@ -84,6 +96,8 @@ class TreeMeter:
             with contextlib.suppress(psutil.Error):
                 t = p.cpu_times()
                 self.cpu[p.pid] = t.user + t.system
+                if p.pid not in self.part:
+                    self.part[p.pid] = part_of(p)
                 total += p.memory_full_info().pss
         if total:
             self.pss.append(total)
@@ -126,6 +140,11 @@ async def level(sim: SimulatorServer, n: int, seconds: float, tmp: Path,
     bots = []
     for i, (sc, out, m) in enumerate(zip(scenarios, outs, meters, strict=True)):
         row = measure(out, sim.truth(sc.meeting_code))
+        parts: dict[str, float] = {}
+        for pid, seconds in m.cpu.items():
+            key = m.part.get(pid, "?")
+            parts[key] = parts.get(key, 0.0) + seconds / (ended[i] - t0)
+        row["cpu_parts"] = dict(sorted(parts.items(), key=lambda kv: -kv[1]))
         row.update(rc=waits[i].result(), cpu_cores=sum(m.cpu.values()) / (ended[i] - t0),
                    pss_mean_gb=statistics.fmean(m.pss) / 1e9 if m.pss else None,
                    pss_peak_gb=max(m.pss) / 1e9 if m.pss else None)

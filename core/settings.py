@@ -200,9 +200,10 @@ class AdmissionSettings(BaseModel):
     admission_control: bool = True
     """A pool or worker starts another bot only when the machine has room for it (below); else the
     meeting waits in the queue (``initializing``) rather than every bot losing media."""
-    bot_cpu_cores: float = Field(0.8, gt=0)
-    """What one bot costs over its meeting, in cores (measured by benchmarks/density.py: Chromium,
-    ffmpeg, Xvfb, Python). Running bots count for at least this, whatever they use now."""
+    bot_cpu_cores: float = Field(0.5, gt=0)
+    """What one bot costs over its meeting, in cores: 0.44-0.48 measured at 720p15 by
+    benchmarks/density.py (Chromium, ffmpeg, Xvfb, Python, Playwright). Running bots count for at
+    least this, whatever they use now; 0.5 lets four record at once on two cores, not five."""
     bot_memory_mb: int = Field(900, ge=64)
     """Peak PSS of one bot (benchmarks/density.py); a bot starts only with this much available."""
     admission_cpu_limit: float = Field(1.0, gt=0, le=4)
