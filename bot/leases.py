@@ -8,11 +8,14 @@ the next bot on the machine releases what dead owners left (``reap_stale``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,20 @@ class Lease:
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def leased_tempdir(lease_dir: Path, prefix: str) -> Iterator[Path]:
+    """A scratch directory (``meetbot-<prefix>...``) removed on exit and, should this process be
+    SIGKILLed first, by the next bot, worker or server on the machine (its lease names a dead
+    owner)."""
+    path = Path(tempfile.mkdtemp(prefix=f"meetbot-{prefix}"))
+    lease = Lease(lease_dir, "dir", path=str(path), name=path.name)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        lease.release()
 
 
 def reap_stale(directory: Path, pulse_server: str) -> list[str]:

@@ -15,13 +15,12 @@ import contextlib
 import json
 import logging
 import secrets
-import tempfile
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bot.leases import leased_tempdir
 from core.errors import MeetbotError
 from core.payloads import SpeakerSegment
 from core.settings import Settings
@@ -107,8 +106,8 @@ class Indexer:
         with contextlib.suppress(MeetbotError):  # the bot transcribed it already (job.transcribe)
             done = json.loads(await storage.get_bytes("transcript.json"))
             return [Word(**w) for w in done["words"]], str(done["engine"])
-        with tempfile.TemporaryDirectory(prefix=f"meetbot-index-{asset_id}-") as tmp:
-            media = await local_file(storage, "recording.mp4", Path(tmp))
+        with leased_tempdir(self.settings.runtime_dir / "leases", f"index-{asset_id}-") as tmp:
+            media = await local_file(storage, "recording.mp4", tmp)
             return await transcribe_in_process(media, nice=self.settings.index_nice)
 
     async def aclose(self) -> None:

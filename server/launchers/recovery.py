@@ -13,11 +13,9 @@ import asyncio
 import json
 import logging
 import socket
-import tempfile
 import time
-from pathlib import Path
 
-from bot.leases import process_alive
+from bot.leases import leased_tempdir, process_alive
 from callbacks.factory import build_deliverer
 from core.errors import MeetbotError
 from core.job import Job
@@ -135,8 +133,7 @@ async def salvage(record: MeetingRecord,
     if not present:
         return None
     runs = runs_of(present)
-    with tempfile.TemporaryDirectory(prefix=f"meetbot-salvage-{record.meeting_id}-") as tmp:
-        work = Path(tmp)
+    with leased_tempdir(settings.runtime_dir / "leases", f"salvage-{record.meeting_id}-") as work:
         files = [[await local_file(storage, f"hls/{s.name}", work) for s in run] for run in runs]
         mp4 = work / "recording.mp4"
         await concat_to_mp4(files, mp4, lengths=[sum(s.duration for s in run) for run in runs],

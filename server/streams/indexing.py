@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bot.leases import leased_tempdir
 from callbacks.delivery import Deliverer
 from core.errors import MeetbotError
 from core.payloads import AlertEvent
@@ -239,8 +239,7 @@ class StreamIndexer:
     async def _index_window(self, record: StreamIndexRecord, stream: StreamRecord,
                             window: list[Segment], *, last: bool) -> tuple[list[Piece], str | None]:
         storage = self.streams.storage(stream)
-        with tempfile.TemporaryDirectory(prefix=f"meetbot-{record.id}-") as tmp:
-            work = Path(tmp)
+        with leased_tempdir(self.settings.runtime_dir / "leases", f"{record.id}-") as work:
             files: list[Path] = []
             origin: float | None = None
             for seg in window:

@@ -17,14 +17,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import shutil
 import signal
-import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot.leases import leased_tempdir
 from core.aio import die_with_parent
 from core.errors import RecordingError
 from core.settings import Settings
@@ -119,14 +118,12 @@ class Ingest:
         began = time.time()
         error_reported = False
         while not self._stopping.is_set():
-            work = Path(tempfile.mkdtemp(prefix=f"meetbot-ingest-{self.record.id}-"))
             got = 0
-            try:
-                got = await self._one_run(work, attempt)
-            except RecordingError as exc:
-                self._tail.append(exc.message)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+            with leased_tempdir(self.settings.runtime_dir / "leases", f"ingest-{self.record.id}-") as work:
+                try:
+                    got = await self._one_run(work, attempt)
+                except RecordingError as exc:
+                    self._tail.append(exc.message)
             if self._stopping.is_set():
                 break
             if got:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
+from bot.leases import leased_tempdir
 from callbacks.factory import url_policy
 from callbacks.guard import UnsafeUrlError, check_url
 from core.errors import MeetbotError
@@ -250,8 +249,7 @@ class StreamManager:
         video.storage = location(self.settings, "videos", video.id)
         source = self.storage(record)
         target = open_storage(video.storage, self.settings, public_url=self.public_url, asset_id=video.id)
-        with tempfile.TemporaryDirectory(prefix=f"meetbot-export-{video.id}-") as tmp:
-            work = Path(tmp)
+        with leased_tempdir(self.settings.runtime_dir / "leases", f"export-{video.id}-") as work:
             runs = runs_of(segments)
             files = [[await local_file(source, f"hls/{seg.name}", work) for seg in run] for run in runs]
             mp4 = work / "recording.mp4"

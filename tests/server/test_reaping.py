@@ -102,3 +102,17 @@ def wait_until_zombie(pid: int) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"{pid} did not end")
+
+
+def test_a_servers_scratch_directory_is_leased_while_in_use(tmp_path: Path) -> None:
+    """Salvage, export, index and ingest work in such directories: a SIGKILLed server's are
+    released by the next process on the machine, like a bot's."""
+    from bot.leases import leased_tempdir, reap_stale
+
+    leases = tmp_path / "leases"
+    with leased_tempdir(leases, "export-v1-") as work:
+        assert work.name.startswith("meetbot-export-v1-") and work.is_dir()
+        [lease] = list(leases.glob("*.json"))
+        assert json.loads(lease.read_text())["path"] == str(work)
+        assert reap_stale(leases, "unix:/nonexistent/native") == [], "its owner is alive"
+    assert not work.exists() and not list(leases.glob("*.json"))
