@@ -169,6 +169,10 @@ class Recorder:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode if self._proc is not None else None
+
     def health(self) -> dict[str, float]:
         """Encoder speed and frame counts from ffmpeg -progress: speed < 0.95 means overload."""
         out: dict[str, float] = {}

@@ -52,6 +52,7 @@ from platforms.base import (
     SpeakingChanged,
 )
 
+MAX_RECORDER_RESTARTS = 3
 log = logging.getLogger("meetbot.runner")
 
 
@@ -79,6 +80,7 @@ class JobRunner:
         """The current span's recorder (None before admission, or while paused)."""
         self._recorders: list[Recorder] = []
         self._new_recorder: Callable[[], Awaitable[Recorder]] | None = None
+        self._recorder_restarts = 0
         self._gate_by_sound = False
         self._admitted_at: float | None = None
         """Wall-clock time the page showed the bot in the call."""
@@ -241,6 +243,21 @@ class JobRunner:
                                      stopped_at=recorder.stopped_at or time.time(),
                                      segments=len(recorder.segments)))
 
+    async def _restart_recorder(self, dead: Recorder) -> None:
+        """ffmpeg died under the bot (killed, out of memory, a device error): what it stored stays
+        and a new span starts at once, so the meeting loses a second or two, not the rest. The
+        gap is in the callback's ``pauses``; after MAX_RECORDER_RESTARTS the job fails."""
+        why = " | ".join(dead.tail()[-3:]) or f"exit status {dead.returncode}"
+        self._recorder_restarts += 1
+        if self._recorder_restarts > MAX_RECORDER_RESTARTS or self._new_recorder is None:
+            raise RecordingError(f"ffmpeg exited during the call ({self._recorder_restarts} times): {why}")
+        log.warning("ffmpeg exited during the call; recording again",
+                    extra={"restart": self._recorder_restarts, "why": why})
+        await self._pause()
+        self._recorder = await self._new_recorder()
+        self.warnings.append(f"the recorder stopped during the call ({why[:200]}) and was started "
+                             "again; the gap is listed in pauses")
+
     async def _follow_control(self) -> None:
         """Pause or resume as the meeting's RTStream asks (``stop``/``start`` through the API)."""
         if self._control is None or self._new_recorder is None:
@@ -369,7 +386,8 @@ class JobRunner:
                 if silent is not None and not self._gate_by_sound:
                     self._log_stuck(silent, stuck_logged)
                 if not recorder.running:
-                    raise RecordingError("ffmpeg exited during the call: " + " | ".join(recorder.tail()[-3:]))
+                    await self._restart_recorder(recorder)
+                    continue
                 if not self.job.audio_only and self.health.sample(recorder.health()):
                     update_health(self.settings.health_file, **self.health.figures())
         finally:

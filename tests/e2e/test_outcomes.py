@@ -179,3 +179,43 @@ async def test_a_renderer_crash_mid_meeting_is_reported_with_the_recording_so_fa
     assert 2.5 < body["duration"] < 8, body["duration"]
     print(f"renderer killed -> callback: {reported - killed[0]:.1f} s")
     assert reported - killed[0] < 20
+
+
+async def test_ffmpeg_killed_mid_meeting_is_restarted_and_the_meeting_recorded_around_the_gap(
+        tmp_path: Path, simulator: Any, meeting_code: str) -> None:
+    """The recorder SIGKILLed 3 s into the call (OOM killer, a crash): the bot starts a new span
+    at once and records the rest; the gap is in the callback's pauses and warnings."""
+    import asyncio
+
+    import psutil
+
+    talk = [{"speaker": "Alice", "at": 0.5, "text": "Hello there, this is the first turn."},
+            {"speaker": "Bob", "at": 6.0, "text": "And this is the second turn."}]
+    await simulator.add_scenario(scenario(meeting_code, **{
+        **FAST, "speech": talk, "end": {"kind": "host_ended", "at": 10.0}}))
+    out = tmp_path / "rec"
+    killed: list[int] = []
+
+    async def kill_ffmpeg(proc: Any) -> None:
+        async def later() -> None:
+            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
+            await asyncio.sleep(3)
+            for p in psutil.Process(proc.pid).children(recursive=True):
+                if p.name() == "ffmpeg" and "x11grab" in p.cmdline():
+                    p.kill()
+                    killed.append(p.pid)
+        asyncio.get_running_loop().create_task(later())
+
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_ffmpeg)
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    truth = simulator.truth(meeting_code)
+    assert killed, log[-2000:]
+    assert rc == 0 and body["status"] == "done" and body["reason"] == "meeting_ended", log[-3000:]
+    assert any("recorder stopped" in w for w in body["warnings"]), body["warnings"]
+    [gap] = body["pauses"]
+    assert 2.0 < gap["at"] < 5.0 and 0 < gap["duration"] < 3.0, gap
+    in_call = truth["ended_at"] - truth["admitted_at"]
+    assert abs(body["duration"] + gap["duration"] - in_call) < 1.5, (body["duration"], gap, in_call)
+    assert [s["speaker_name"] for s in body["data"]["speaker_timeline"]] == ["Alice", "Bob"]
