@@ -40,8 +40,8 @@ async def test_an_audio_only_job_records_the_sound_and_the_timeline_without_a_pi
 async def test_a_job_sets_the_pictures_size_and_rate(simulator: Any, tmp_path: Path) -> None:
     sc = build("meet", meet_code(), {}, **SHORT)
     out = tmp_path / "rec"
-    rc, log, body, truth = await record(simulator, sc, sc.public_url("meet"), out,
-                                        "--video-size", "640x360", "--fps", "10")
+    rc, log, body, _ = await record(simulator, sc, sc.public_url("meet"), out,
+                                    "--video-size", "640x360", "--fps", "10")
     assert rc == 0 and body["success"] is True, log[-3000:]
     assert "capture=640x360@10" in log, log[-3000:]
     info = ffprobe(out / "recording.mp4")
