@@ -149,7 +149,9 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
         assert meeting.status == "initializing" and meeting.id.startswith("mt-")
         t_processing = await wait_status(meeting, "processing", 90)
         live_bot = await scrape(server)
-        assert live_bot["meetbot_bots_running"] == 1 and live_bot["meetbot_bots_queued"] == 0, live_bot
+        assert live_bot["meetbot_bots_running"] == 1, live_bot
+        if server not in METRICS:  # a worker samples the Redis queue every 5 s: not exact here
+            assert live_bot["meetbot_bots_queued"] == 0, live_bot
         # A bot's process tree (Chromium, Xvfb, ffmpeg, Python): hundreds of MB, busy.
         assert live_bot[f'meetbot_bot_memory_bytes{{meeting_id="{meeting.id}"}}'] > 100e6, live_bot
         assert live_bot[f'meetbot_bot_cpu_cores{{meeting_id="{meeting.id}"}}'] > 0.05, live_bot
