@@ -145,7 +145,7 @@ class RecordingStore:
         timeline_out: list[SpeakerSegment] = []
         pauses: list[Pause] = []
         offset = 0.0  # where each span starts in the MP4
-        first_origin = 0.0
+        first_origin = prev_end = 0.0
         for i, span in enumerate(spans):
             rec = span.recorder
             # A span's t=0 on the wall clock: its first frame's capture time (the MP4's own first
@@ -157,8 +157,10 @@ class RecordingStore:
             if i == 0:
                 first_origin = origin
             else:
-                paused = first - (spans[i - 1].recorder.stopped_at or first)
-                pauses.append(Pause(at=round(offset, 3), duration=round(paused, 3)))
+                # From where the previous span's picture ends, not from when it was stopped: a
+                # recorder that died lost what it had not yet put in a segment.
+                pauses.append(Pause(at=round(offset, 3), duration=round(max(0.0, first - prev_end), 3)))
+            prev_end = origin + length
             for seg in timeline.segments(origin=origin, end=origin + length, sound=rec.sound,
                                          gate=gate_by_sound, stuck_after=stuck_after):
                 timeline_out.append(seg.model_copy(update={

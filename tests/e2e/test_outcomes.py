@@ -215,7 +215,9 @@ async def test_ffmpeg_killed_mid_meeting_is_restarted_and_the_meeting_recorded_a
     assert rc == 0 and body["status"] == "done" and body["reason"] == "meeting_ended", log[-3000:]
     assert any("recorder stopped" in w for w in body["warnings"]), body["warnings"]
     [gap] = body["pauses"]
-    assert 2.0 < gap["at"] < 5.0 and 0 < gap["duration"] < 3.0, gap
+    # The killed span keeps its finished segments (2 s each): the gap starts at the last of them
+    # and lasts until the new span's first frame, the lost second or so included.
+    assert 1.5 <= gap["at"] <= 4.5 and 0.3 < gap["duration"] < 4.0, gap
     in_call = truth["ended_at"] - truth["admitted_at"]
     assert abs(body["duration"] + gap["duration"] - in_call) < 1.5, (body["duration"], gap, in_call)
     assert [s["speaker_name"] for s in body["data"]["speaker_timeline"]] == ["Alice", "Bob"]
