@@ -112,6 +112,17 @@ class JobRunner:
         self.request_stop(Outcome.INTERNAL_ERROR, f"the meeting page crashed {at} s into the call; "
                                                   "the recording holds what came before")
 
+    def _browser_lost(self, what: str) -> None:
+        """The page or the whole browser went away without the bot closing it (Chromium killed,
+        its display gone): the meeting did not end, the bot lost it. Reported as a failure with
+        the recording so far, never as the meeting's end."""
+        if self.state.phase is not Phase.IN_CALL_RECORDING or self._stop.is_set():
+            return  # our own leave closes the page too
+        at = round(time.time() - (self._admitted_at or self._started), 1)
+        log.error("the browser was lost mid-call", extra={"what": what, "after_s": at})
+        self.request_stop(Outcome.INTERNAL_ERROR, f"{what} {at} s into the call; the recording "
+                                                  "holds what came before")
+
     def cancel(self) -> None:
         """Hard stop: cancel what is running now; resources are still released and what was
         recorded is still finalized and reported."""
@@ -192,6 +203,7 @@ class JobRunner:
             ))
             assert browser.page is not None
             browser.page.on("crash", lambda _page: self._page_crashed())
+            browser.page.on("close", lambda _page: self._browser_lost("the meeting page closed"))
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
             admitted_at = await self._join(adapter)
@@ -352,6 +364,9 @@ class JobRunner:
                     try:
                         ev = nxt.result()
                     except StopAsyncIteration:
+                        if adapter.page.is_closed():  # Chromium died: not the meeting's end
+                            self._browser_lost("the browser exited")
+                            return self._stop_outcome
                         return Outcome.MEETING_ENDED
                     nxt = None
                     if isinstance(ev, SpeakerSignal):
