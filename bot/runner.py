@@ -248,12 +248,14 @@ class JobRunner:
         recorder, self._recorder = self._recorder, None
         if recorder is None:
             return
-        await recorder.stop()
-        if self._on_span is not None:
-            index = len(self._recorders) - 1
-            self._on_span(SpanChange(index=index, started_at=recorder.started_at or 0.0,
-                                     stopped_at=recorder.stopped_at or time.time(),
-                                     segments=len(recorder.segments)))
+        try:
+            await recorder.stop()
+        finally:
+            if self._on_span is not None:
+                index = len(self._recorders) - 1
+                self._on_span(SpanChange(index=index, started_at=recorder.started_at or 0.0,
+                                         stopped_at=recorder.stopped_at or time.time(),
+                                         segments=len(recorder.segments)))
 
     async def _restart_recorder(self, dead: Recorder) -> None:
         """ffmpeg died under the bot (killed, out of memory, a device error): what it stored stays
@@ -265,7 +267,10 @@ class JobRunner:
             raise RecordingError(f"ffmpeg exited during the call ({self._recorder_restarts} times): {why}")
         log.warning("ffmpeg exited during the call; recording again",
                     extra={"restart": self._recorder_restarts, "why": why})
-        await self._pause()
+        try:
+            await self._pause()
+        except RecordingError:
+            pass  # it died before its first segment: nothing of it to keep
         self._recorder = await self._new_recorder()
         self.warnings.append(f"the recorder stopped during the call ({why[:200]}) and was started "
                              "again; the gap is listed in pauses")
