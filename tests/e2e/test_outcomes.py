@@ -6,10 +6,14 @@ receiver got on its socket.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from callbacks.receiver import CallbackReceiver
@@ -20,6 +24,24 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
 FAST = {"lobby": {"mode": "open"}, "consent_dialog": False, "speech": [],
         "end": {"kind": "none"}}
 SPEAK = [{"speaker": "Alice", "at": 0.5, "text": "Hello there."}]
+
+
+def killer(simulator: Any, meeting_code: str, after: float,
+           pick: Callable[[psutil.Process], bool]) -> tuple[Callable[[Any], Awaitable[None]], list[float]]:
+    """An ``on_start`` hook for run_bot that SIGKILLs the bot's descendants ``pick`` chooses,
+    ``after`` seconds past admission; the list gets the time of each kill."""
+    killed: list[float] = []
+
+    async def on_start(proc: Any) -> None:
+        async def later() -> None:
+            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
+            await asyncio.sleep(after)
+            for p in psutil.Process(proc.pid).children(recursive=True):
+                if pick(p):
+                    p.kill()
+                    killed.append(time.time())
+        asyncio.get_running_loop().create_task(later())
+    return on_start, killed
 
 # (id, scenario changes, extra CLI args, exit code, status, code)
 CASES: list[tuple[str, dict[str, Any], list[str], int, str, str]] = [
@@ -143,29 +165,13 @@ async def test_a_renderer_crash_mid_meeting_is_reported_with_the_recording_so_fa
         tmp_path: Path, simulator: Any, meeting_code: str) -> None:
     """Chromium's renderer SIGKILLed 4 s into the call (as the OOM killer would): the bot notices
     at once, not as the meeting's end, and reports failed with what it had recorded."""
-    import asyncio
-    import time
-
-    import psutil
-
     talk = [{"speaker": "Alice", "at": 0.5 + 3 * i, "text": "Hello there, this is a long meeting."}
             for i in range(10)]
     await simulator.add_scenario(scenario(meeting_code, **{**FAST, "speech": talk}))
     out = tmp_path / "rec"
-    killed: list[float] = []
-
-    async def crash_renderer(proc: Any) -> None:
-        async def later() -> None:
-            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
-            await asyncio.sleep(4)
-            renderers = [p for p in psutil.Process(proc.pid).children(recursive=True)
-                         if "--type=renderer" in " ".join(p.cmdline())
-                         and "--extension-process" not in " ".join(p.cmdline())]
-            assert renderers, "no renderer to crash"
-            for p in renderers:
-                p.kill()
-            killed.append(time.time())
-        asyncio.get_running_loop().create_task(later())
+    crash_renderer, killed = killer(
+        simulator, meeting_code, 4, lambda p: "--type=renderer" in " ".join(p.cmdline())
+        and "--extension-process" not in " ".join(p.cmdline()))
 
     async with CallbackReceiver() as rx:
         rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=crash_renderer)
@@ -187,26 +193,13 @@ async def test_ffmpeg_killed_mid_meeting_is_restarted_and_the_meeting_recorded_a
     """The recorder SIGKILLed 1 s (before its first segment) or 3 s into the call (OOM killer, a
     crash): the bot starts a new span at once and records the rest; the gap is in the callback's
     pauses (or, before the first segment, before the recording's start) and its warnings."""
-    import asyncio
-
-    import psutil
-
     talk = [{"speaker": "Alice", "at": 0.5, "text": "Hello there, this is the first turn."},
             {"speaker": "Bob", "at": 6.0, "text": "And this is the second turn."}]
     await simulator.add_scenario(scenario(meeting_code, **{
         **FAST, "speech": talk, "end": {"kind": "host_ended", "at": 10.0}}))
     out = tmp_path / "rec"
-    killed: list[int] = []
-
-    async def kill_ffmpeg(proc: Any) -> None:
-        async def later() -> None:
-            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
-            await asyncio.sleep(after)
-            for p in psutil.Process(proc.pid).children(recursive=True):
-                if p.name() == "ffmpeg" and "x11grab" in p.cmdline():
-                    p.kill()
-                    killed.append(p.pid)
-        asyncio.get_running_loop().create_task(later())
+    kill_ffmpeg, killed = killer(simulator, meeting_code, after,
+                                 lambda p: p.name() == "ffmpeg" and "x11grab" in p.cmdline())
 
     async with CallbackReceiver() as rx:
         rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_ffmpeg)
@@ -236,30 +229,16 @@ async def test_a_browser_or_display_killed_mid_meeting_is_a_failure_not_the_meet
     """Chromium's browser process, or the Xvfb it draws on, SIGKILLed 4 s into the call: the page
     is gone, but the meeting did not end. failed/internal_error with the recording so far (the
     faults benchmark had both as done/meeting_ended)."""
-    import asyncio
-
-    import psutil
-
     talk = [{"speaker": "Alice", "at": 0.5 + 3 * i, "text": "Hello there, this is a long meeting."}
             for i in range(10)]
     await simulator.add_scenario(scenario(meeting_code, **{**FAST, "speech": talk}))
     out = tmp_path / "rec"
-    killed: list[int] = []
-
     def is_victim(p: psutil.Process) -> bool:
         if victim == "display":
             return p.name() == "Xvfb"
         return "chrom" in p.name() and not any(a.startswith("--type=") for a in p.cmdline())
 
-    async def kill(proc: Any) -> None:
-        async def later() -> None:
-            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
-            await asyncio.sleep(4)
-            for p in psutil.Process(proc.pid).children(recursive=True):
-                if is_victim(p):
-                    p.kill()
-                    killed.append(p.pid)
-        asyncio.get_running_loop().create_task(later())
+    kill, killed = killer(simulator, meeting_code, 4, is_victim)
 
     async with CallbackReceiver() as rx:
         rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill)
