@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ from simulator.measure import audio_gaps, audio_samples, av_offsets, timeline_er
 from simulator.scenario import load_scenario
 from simulator.server import SimulatorServer
 from simulator.urls import ROUTED_HOSTS
+from tests.helpers import ffprobe
 
 PEOPLE = [{"name": "Alice", "voice": "en+f3"}, {"name": "Bob", "voice": "en+m3"},
           {"name": "Carol", "voice": "en+f4"}]
@@ -181,7 +181,7 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     gaps = audio_gaps(samples, start, lo, hi, floor_db=TONE_DB - 12)
     row["sound_lost"] = sum(d for _, d in gaps) / max(hi - lo, 1e-9)
     row["sound_gaps"] = len(gaps)
-    row["audio_only"] = not any(s["codec_type"] == "video" for s in ffprobe_streams(mp4))
+    row["audio_only"] = not any(s["codec_type"] == "video" for s in ffprobe(mp4)["streams"])
     offsets = [] if row["audio_only"] else [o.offset for o in av_offsets(mp4, truth, origin)]
     row["av_mean_ms"] = 1000 * statistics.fmean(offsets) if offsets else None
     row["av_spread_ms"] = 1000 * (max(offsets) - min(offsets)) if offsets else None
@@ -190,12 +190,6 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     row["end_err_p95_ms"] = 1000 * p95([abs(e) for e in ends]) if ends else None
     row["turns_found"] = f"{len(starts)}/{len(truth.get('speech', []))}"
     return row
-
-
-def ffprobe_streams(path: Path) -> list[dict[str, Any]]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
-                         check=True, capture_output=True).stdout
-    return list(json.loads(out)["streams"])
 
 
 def p95(values: list[float]) -> float:
