@@ -56,13 +56,14 @@ def base_url(settings: Settings, host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-async def _until_signal() -> None:
-    """Serve until SIGTERM or SIGINT; the caller's ``finally`` then stops things in order."""
+def _stop_on_signal() -> asyncio.Event:
+    """Set on SIGTERM or SIGINT. Installed before anything starts: the API answers before the
+    launchers and streams are up, and a signal in between must still stop things in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def _every(interval: float, step: Callable[[], Awaitable[object]], what: str) -> None:
@@ -83,6 +84,7 @@ async def _once(step: Awaitable[object], what: str) -> None:
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> int:
+    stop = _stop_on_signal()
     closers: list[Callable[[], Awaitable[object]]] = []
     if settings.redis_url:
         from arq import create_pool
@@ -127,7 +129,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     print(f"meetbot serve: listening on {public} (bots: {type(bots).__name__}, "
           f"{settings.max_bots if not settings.redis_url else 'queued'}; store: {where})", flush=True)
     try:
-        await _until_signal()
+        await stop.wait()
     finally:
         log.info("shutting down: running bots stop gracefully")
         await server.aclose()
