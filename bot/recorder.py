@@ -31,9 +31,16 @@ log = logging.getLogger("meetbot.recorder")
 
 PLAYLIST = "playlist.m3u8"
 SILENCE_DB = -50
-SILENCE_MIN_S = 0.5
+SILENCE_DETECT_S = 0.1
+"""silencedetect's shortest silence: short, so that the first sound after a quiet start is placed
+(with a long one, sound that starts within it of ffmpeg's start is taken for sound all along)."""
+PAUSE_S = 0.5
+"""Silences shorter than this inside sound (between words) do not split it."""
 AUDIO_HARD_COMP_S = 0.02
-_SILENCE = re.compile(r"silence_(start|end): ")
+# silencedetect prints its times rounded to six digits (useless for epoch times with -copyts); the
+# frames it marks are printed by ametadata with their exact pts, on aresample's 1/48000 clock.
+_EDGE = re.compile(r"^\[ametadata@(sound|silence) @ [^\]]*\] frame:\S+\s+pts:(-?\d+)")
+AUDIO_RATE = 48000
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
 
@@ -115,7 +122,9 @@ class Recorder:
         # Without it the sound played up to 90 ms early for the rest of the recording.
         # Silence on the bot's own sink is what the silence auto-leave acts on.
         cmd.filter_complex(f"[{sound}:a]aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
-                           f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}[a]")
+                           f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
+                           "ametadata@sound=mode=print:key=lavfi.silence_end,"
+                           "ametadata@silence=mode=print:key=lavfi.silence_start[a]")
         picture: dict[str, Value] = {} if self._audio_only else dict(
             vcodec="libx264", preset=self._preset,
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
@@ -185,33 +194,47 @@ class Recorder:
     async def _read_stderr(self) -> None:
         assert self._proc and self._proc.stderr
         async for raw in self._proc.stderr:
-            line = raw.decode(errors="replace").rstrip()
-            key, sep, value = line.partition("=")
-            if sep and " " not in key:
-                self.progress[key] = value
-                continue
-            if m := _SILENCE.search(line):
-                self._on_silence_edge(m.group(1) == "start", time.time())
-                continue
-            if line and "Opening '" not in line:  # hls logs every segment it opens
-                self._stderr_tail.append(line)
-                if "Guessed Channel Layout" not in line:
-                    log.debug("ffmpeg", extra={"line": line})
+            self._on_line(raw.decode(errors="replace").rstrip())
 
-    def _on_silence_edge(self, silent: bool, arrived: float) -> None:
-        # Silence is reported once it has lasted SILENCE_MIN_S, sound as soon as it returns; the
-        # filter's own timestamps are on another clock, so place the edges by arrival time.
+    def _on_line(self, line: str) -> None:
+        key, sep, value = line.partition("=")
+        if sep and " " not in key:
+            self.progress[key] = value
+            return
+        if line.startswith("[ametadata@"):
+            if m := _EDGE.match(line):
+                self._on_frame_edge(m.group(1) == "silence", int(m.group(2)))
+            return
+        if line and "Opening '" not in line:  # hls logs every segment it opens
+            self._stderr_tail.append(line)
+            if "Guessed Channel Layout" not in line:
+                log.debug("ffmpeg", extra={"line": line})
+
+    def _on_frame_edge(self, silent: bool, pts: int) -> None:
+        # The sound's pts are pulse's capture times (-copyts) plus the audio delay. Silence is
+        # marked on the frame where it has lasted SILENCE_DETECT_S, sound on its first frame:
+        # placed to a frame (~20 ms), however late ffmpeg gets to them.
+        at = pts / AUDIO_RATE - self._audio_delay
+        self._on_silence_edge(silent, at - SILENCE_DETECT_S if silent else at)
+
+    def _on_silence_edge(self, silent: bool, at: float) -> None:
+        """``at``: wall-clock time the silence (``silent``) or the sound began on the sink."""
         if silent:
-            self.silent_since = arrived - SILENCE_MIN_S
+            self.silent_since = at
             start = self.sound.pop()[0] if self.sound and self.sound[-1][1] is None else None
             # Blips shorter than a syllable are noise. The stretch before the first report is
             # only assumed to be sound (ffmpeg's start-up sits in it), so it must be longer.
             shortest = 1.5 if len(self.sound) == 0 and start == self.started_at else 0.25
             if start is not None and self.silent_since - start > shortest:
                 self.sound.append((start, self.silent_since))
+            return
+        since, self.silent_since = self.silent_since, None
+        last = self.sound[-1] if self.sound else None
+        if last is not None and last[1] is not None and since is not None and last[1] >= since \
+                and at - since < PAUSE_S:
+            self.sound[-1] = (last[0], None)  # a pause between words
         else:
-            self.silent_since = None
-            self.sound.append((arrived, None))
+            self.sound.append((at, None))
 
     async def _watch_segments(self, final: bool = False) -> None:
         """Hand each finished segment to the store as soon as the playlist lists it."""

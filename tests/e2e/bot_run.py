@@ -22,7 +22,7 @@ def overrides(sim: Any) -> str:
 
 async def run_bot(sim: Any, rx: CallbackReceiver, url: str, out: Path, *extra: str,
                   image: str | None = None, on_start: Any = None,
-                  env: dict[str, str] | None = None) -> tuple[int, str]:
+                  env: dict[str, str] | None = None, timeout: float = 180) -> tuple[int, str]:
     cmd = [*meetbot_cmd(), "run", "--meeting-url", url,
            "--bot-name", BOT, "--meeting-title", "Design review", "--callback-url", rx.url,
            "--callback-data", json.dumps({"crm_id": 42}), "--output-dir", str(out), *extra]
@@ -31,11 +31,34 @@ async def run_bot(sim: Any, rx: CallbackReceiver, url: str, out: Path, *extra: s
     full_env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(sim), MEETBOT_LOG_LEVEL="INFO", **(env or {}))
     proc = await asyncio.create_subprocess_exec(*cmd, env=full_env, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT)
+    lines: list[bytes] = []
+
+    async def pump() -> None:
+        assert proc.stdout
+        async for line in proc.stdout:
+            lines.append(line)
+
+    reader = asyncio.create_task(pump())
     if on_start is not None:
         await on_start(proc)
-    stdout, _ = await asyncio.wait_for(proc.communicate(), 180)
-    text = stdout.decode(errors="replace")
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+        hung = False
+    except TimeoutError:
+        # Asked to leave as an operator would, so the log says where it was stuck.
+        hung = True
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    await reader
+    text = b"".join(lines).decode(errors="replace")
     (out.parent / f"{out.name}.log").write_text(text)
+    if hung:
+        raise AssertionError(f"the bot was still running after {timeout} s:\n"
+                             + "\n".join(text.splitlines()[-80:]))
     return proc.returncode or 0, text
 
 

@@ -69,10 +69,12 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
      "meet"),
     ("zoom-dialog-react-launcher", "zoom",
      {"client": "react", "passcode": "s3cret1", "audio_join": "dialog"}, {}, "j"),
+    # Sound from admission on: the first words come soon after the recorder starts (a speaker is
+    # shown from admission, so only the sound places the turn's start).
     ("zoom-auto-audio-react", "zoom", {"client": "react", "audio_join": "auto"},
-     {"speech": [{**SPEECH[0], "at": 0.9}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]]}, "wc"),
+     {"speech": [{**SPEECH[0], "at": 0.6}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]]}, "wc"),
     ("zoom-auto-audio-classic", "zoom", {"client": "classic", "audio_join": "auto"},
-     {"speech": [{**SPEECH[0], "at": 0.9}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]]}, "wc_classic"),
+     {"speech": [{**SPEECH[0], "at": 0.45}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]]}, "wc_classic"),
     ("zoom-late-dialog-gallery", "zoom", {"audio_join": "late_dialog", "audio_dialog_delay": 2.0,
                                           "speaker_view": "gallery"},
      {"speech": [{**SPEECH[0], "at": 1.5}, {**SPEECH[1], "at": 4.3}, {**SPEECH[2], "at": 6.6},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.timeline import SpeakerTimeline, SpeakingChange
@@ -139,3 +141,44 @@ def test_who_was_shown_speaking_during_a_range_counts_open_and_closed_turns() ->
     assert tl.speaking_during(102.0, 104.0) == (("Alice", 0.0, 1.0), ("Bob", 0.5, 2.0))  # overlap
     assert tl.speaking_during(103.5, 110.0) == (("Bob", 0.0, 6.5),)   # still open
     assert tl.speaking_during(95.0, 99.0) == ()
+
+
+def test_sound_on_the_sink_from_silencedetects_edges() -> None:
+    """Where the bot hears sound, from the frames ffmpeg marks (their exact pts, however late ffmpeg
+    prints them): a quiet start is placed (the first words start where they did, not at ffmpeg's
+    start), pauses between words do not split a turn, blips are dropped."""
+    from bot.recorder import AUDIO_RATE, PAUSE_S, SILENCE_DETECT_S, Recorder
+
+    delay = 0.05
+    rec = Recorder(display=":1", width=2, height=2, fps=1, audio_env={}, monitor="m", work_dir=Path("."),
+                   preset="veryfast", audio_bitrate="64k", segment_seconds=1, stop_timeout=1,
+                   audio_delay=delay, on_segment=lambda p: None)  # type: ignore[arg-type,return-value]
+    t0 = 1_795_971_172.0
+    rec.started_at = t0
+    rec.sound = [(t0, None)]
+
+    def edge(kind: str, at: float) -> None:
+        """ffmpeg's two lines for a frame that ``kind`` begins in (silence: d after it began)."""
+        late = at + (SILENCE_DETECT_S if kind == "silence" else 0.0)
+        pts = round((late + delay) * AUDIO_RATE)
+        rec._on_line(f"[ametadata@{kind} @ 0x55d0c0ffee00] frame:{int(late * 50)}   pts:{pts} "
+                     f"pts_time:{late:.6g}")
+        rec._on_line(f"[ametadata@{kind} @ 0x55d0c0ffee00] lavfi.silence_"
+                     f"{'start' if kind == 'silence' else 'end'}={late:.6g}")
+
+    for kind, at in [
+        ("silence", t0 + 0.3),   # ffmpeg's first samples, 0.3 s in, were silent
+        ("sound", t0 + 0.6),     # the first words, 0.6 s in
+        ("silence", t0 + 1.5),   # a pause between words...
+        ("sound", t0 + 1.5 + PAUSE_S - 0.1),  # ...shorter than PAUSE_S
+        ("silence", t0 + 3.0),   # end of the turn
+        ("sound", t0 + 4.0),     # a click
+        ("silence", t0 + 4.1),
+        ("sound", t0 + 5.0),     # the next turn, still on
+    ]:
+        edge(kind, at)
+    assert [(round(s - t0, 2), e if e is None else round(e - t0, 2)) for s, e in rec.sound] == [
+        (0.6, 3.0), (5.0, None)]
+    assert rec.silent_since is None and not rec._stderr_tail and not rec.progress
+    edge("silence", t0 + 6.0)
+    assert rec.silent_since == pytest.approx(t0 + 6.0, abs=1e-4)
