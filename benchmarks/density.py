@@ -154,6 +154,7 @@ async def level(sim: SimulatorServer, n: int, seconds: float, tmp: Path,
            "pulseaudio_cores": pulse_cores, "bots": bots}
     print(json.dumps({k: v for k, v in fig.items() if k != "bots"} | {
         "per_bot": [{k: b.get(k) for k in ("cpu_cores", "pss_peak_gb", "frames_lost", "sound_lost",
+                                           "sound_gaps", "bot_dropouts", "bot_warned_sound",
                                            "av_mean_ms", "start_err_p95_ms", "reason")} for b in bots]},
         default=lambda v: round(v, 4)), flush=True)
     return fig
@@ -181,6 +182,10 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     gaps = audio_gaps(samples, start, lo, hi, floor_db=TONE_DB - 12)
     row["sound_lost"] = sum(d for _, d in gaps) / max(hi - lo, 1e-9)
     row["sound_gaps"] = len(gaps)
+    # What the bot itself counted (its recorder's dropout detector), against the measured gaps.
+    row["bot_dropouts"] = stats.get("capture_sound_dropouts")
+    row["bot_dropout_s"] = stats.get("capture_sound_dropout_s")
+    row["bot_warned_sound"] = any("sound dropped out" in w for w in body.get("warnings", []))
     row["audio_only"] = not any(s["codec_type"] == "video" for s in ffprobe(mp4)["streams"])
     offsets = [] if row["audio_only"] else [o.offset for o in av_offsets(mp4, truth, origin)]
     row["av_mean_ms"] = 1000 * statistics.fmean(offsets) if offsets else None

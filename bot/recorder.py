@@ -36,10 +36,17 @@ SILENCE_DETECT_S = 0.1
 (with a long one, sound that starts within it of ffmpeg's start is taken for sound all along)."""
 PAUSE_S = 0.5
 """Silences shorter than this inside sound (between words) do not split it."""
+DROPOUT_DB = -90
+DROPOUT_MIN_S = 0.01
+DROPOUT_MAX_S = 0.2
+"""A dropout: the sink played exact zeros (within 1 LSB) for 10-200 ms. Chromium's output running
+dry under load leaves such holes; a voice over Opus, or a room's noise, does not. Longer runs are
+muted stretches, not holes."""
 AUDIO_HARD_COMP_S = 0.02
 # silencedetect prints its times rounded to six digits (useless for epoch times with -copyts); the
 # frames it marks are printed by ametadata with their exact pts, on aresample's 1/48000 clock.
 _EDGE = re.compile(r"^\[ametadata@(sound|silence) @ [^\]]*\] frame:\S+\s+pts:(-?\d+)")
+_ZEROS = re.compile(r"^\[ametadata@zeros @ [^\]]*\] lavfi\.silence_duration=([0-9.e+-]+)")
 AUDIO_RATE = 48000
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
@@ -91,6 +98,10 @@ class Recorder:
         """Wall-clock intervals with sound on the sink; the last may still be open (end None)."""
         self.started_at: float | None = None
         self.stopped_at: float | None = None
+        self.dropouts = 0
+        self.dropout_s = 0.0
+        """Dropouts in the sound (see DROPOUT_MAX_S) and the time they took."""
+        self._zero_runs = 0
 
     @property
     def playlist(self) -> Path:
@@ -121,10 +132,14 @@ class Recorder:
         # so the samples are made to follow the times: gaps filled with silence, overlaps trimmed.
         # Without it the sound played up to 90 ms early for the rest of the recording.
         # Silence on the bot's own sink is what the silence auto-leave acts on.
+        # Beside it, a second detector finds dropouts; named ametadata tell the two apart.
         cmd.filter_complex(f"[{sound}:a]aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
-                           f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
+                           "asplit[s][z];"
+                           f"[s]silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
                            "ametadata@sound=mode=print:key=lavfi.silence_end,"
-                           "ametadata@silence=mode=print:key=lavfi.silence_start[a]")
+                           "ametadata@silence=mode=print:key=lavfi.silence_start[a];"
+                           f"[z]silencedetect=n={DROPOUT_DB}dB:d={DROPOUT_MIN_S},"
+                           "ametadata@zeros=mode=print:key=lavfi.silence_duration,anullsink")
         picture: dict[str, Value] = {} if self._audio_only else dict(
             vcodec="libx264", preset=self._preset,
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
@@ -204,11 +219,20 @@ class Recorder:
         if line.startswith("[ametadata@"):
             if m := _EDGE.match(line):
                 self._on_frame_edge(m.group(1) == "silence", int(m.group(2)))
+            elif m := _ZEROS.match(line):
+                self._on_zeros(float(m.group(1)))
             return
         if line and "Opening '" not in line:  # hls logs every segment it opens
             self._stderr_tail.append(line)
             if "Guessed Channel Layout" not in line:
                 log.debug("ffmpeg", extra={"line": line})
+
+    def _on_zeros(self, seconds: float) -> None:
+        # The stream's first run is its start (zeros until someone is heard), not a hole.
+        first, self._zero_runs = self._zero_runs == 0, self._zero_runs + 1
+        if not first and DROPOUT_MIN_S <= seconds <= DROPOUT_MAX_S:
+            self.dropouts += 1
+            self.dropout_s += seconds
 
     def _on_frame_edge(self, silent: bool, pts: int) -> None:
         # The sound's pts are pulse's capture times (-copyts) plus the audio delay. Silence is

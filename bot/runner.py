@@ -90,7 +90,7 @@ class JobRunner:
         self.width = job.video_width or settings.video_width
         self.height = job.video_height or settings.video_height
         self.fps = job.video_fps or settings.video_fps
-        self.health = CaptureHealth(fps=self.fps)
+        self.health = CaptureHealth(fps=None if job.audio_only else self.fps)
         self._timings: dict[str, float] = {}
         self._started = time.time()
 
@@ -408,7 +408,7 @@ class JobRunner:
                 if not recorder.running:
                     await self._restart_recorder(recorder)
                     continue
-                if not self.job.audio_only and self.health.sample(recorder.health()):
+                if self.health.sample(recorder.health(), (recorder.dropouts, recorder.dropout_s)):
                     update_health(self.settings.health_file, **self.health.figures())
         finally:
             await cancel_and_wait(stop)
@@ -464,6 +464,12 @@ class JobRunner:
             error = MESSAGES[outcome] + " Nothing was recorded."
         if not self.state.phase.is_terminal:
             self.state.move(Phase.DONE if done else Phase.FAILED)
+        if self._recorders:
+            now = time.time()
+            self.health.conclude(sum(r.dropouts for r in self._recorders),
+                                 sum(r.dropout_s for r in self._recorders),
+                                 sum((r.stopped_at or now) - (r.started_at or now) for r in self._recorders))
+            update_health(self.settings.health_file, **self.health.figures())
         warnings = self.warnings + self.health.warnings + (recording.warnings if recording else [])
         self._timings.update({f"capture_{k}": v for k, v in self.health.figures().items()})
         log.info("job finished", extra={"status": "done" if done else "failed", "reason": outcome.value})

@@ -45,7 +45,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
 from pydantic import BaseModel
 
-from core.errors import JoinError
+from core.errors import JobError, JoinError, MeetbotError
 from core.outcomes import Outcome
 
 log = logging.getLogger("meetbot.platforms")
@@ -331,9 +331,29 @@ class PlatformAdapter(ABC):
         tasks = [asyncio.create_task(self._poll_call(), name=f"{self.name}-poll"),
                  asyncio.create_task(self._act_loop(), name=f"{self.name}-act"),
                  asyncio.create_task(self._watchdog(), name=f"{self.name}-watchdog")]
+        # A loop that dies must not leave the bot recording an empty queue until max_duration.
+        broken: asyncio.Future[asyncio.Task[None]] = asyncio.get_running_loop().create_future()
+
+        def on_done(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None and not broken.done():
+                broken.set_result(task)
+
+        for t in tasks:
+            t.add_done_callback(on_done)
         try:
             while True:
-                ev = await self._events.get()
+                get = asyncio.ensure_future(self._events.get())
+                await asyncio.wait({get, broken}, return_when=asyncio.FIRST_COMPLETED)
+                if not get.done():  # what was seen before the failure was handed out first
+                    get.cancel()
+                    task = broken.result()
+                    exc = task.exception()
+                    log.error("meeting watcher failed", extra={"task": task.get_name(), "error": repr(exc)})
+                    if isinstance(exc, MeetbotError):
+                        raise exc
+                    raise JobError(Outcome.INTERNAL_ERROR,
+                                   f"watching the meeting page failed ({task.get_name()}): {exc!r}") from exc
+                ev = get.result()
                 yield ev
                 if isinstance(ev, MeetingEnded):
                     return

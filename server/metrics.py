@@ -3,7 +3,8 @@
 Live, read at each scrape: bots running and queued, and per running bot its CPU (cores, since the
 last scrape) and memory (PSS of its process tree: Python, Chromium, Xvfb, ffmpeg) and the share
 of video frames its last 10 s window did not capture (from its health file). Counted as bots end:
-outcomes, callback latency (bot stopped recording -> receiver's 2xx), frames due and lost.
+outcomes, callback latency (bot stopped recording -> receiver's 2xx), frames due and lost, sound
+dropouts.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Metrics:
                                   "captured", registry=self.registry)
         self.frames_lost = Counter("meetbot_video_frames_lost", "Of those, frames never captured "
                                    "(overload)", registry=self.registry)
+        self.dropouts = Counter("meetbot_sound_dropouts", "Dropouts (10-200 ms of exact zeros) in "
+                                "ended bots' sound: their audio output ran dry", registry=self.registry)
+        self.dropout_seconds = Counter("meetbot_sound_dropout_seconds", "Sound those dropouts took",
+                                       registry=self.registry)
         self.registry.register(_Live(self))
 
     def bot_ended(self, meeting_id: str, outcome: str | None) -> None:
@@ -55,6 +60,8 @@ class Metrics:
         if due:
             self.frames_due.inc(due)
             self.frames_lost.inc(max(0.0, due - float(health.get("frames_captured") or 0)))
+        self.dropouts.inc(float(health.get("sound_dropouts") or 0))
+        self.dropout_seconds.inc(float(health.get("sound_dropout_s") or 0))
         path.unlink(missing_ok=True)
         self._cpu.pop(meeting_id, None)
 
@@ -72,6 +79,8 @@ class Metrics:
                                 labels=["meeting_id"])
         lost = GaugeMetricFamily("meetbot_bot_frames_lost_ratio", "Share of video frames not "
                                  "captured in the bot's last 10 s window", labels=["meeting_id"])
+        sound = GaugeMetricFamily("meetbot_bot_sound_lost_ratio", "Share of the bot's last 10 s "
+                                  "window its sound dropped out", labels=["meeting_id"])
         for mid, pid in bots.items():
             seconds, pss, started = _tree(pid)
             if started is None:
@@ -82,10 +91,11 @@ class Metrics:
             if now > t0:
                 cpu.add_metric([mid], max(0.0, (seconds - s0) / (now - t0)))
             mem.add_metric([mid], pss)
-            window = read_health(health_path(self._runtime, mid)).get("last_window_lost")
-            if isinstance(window, int | float):
-                lost.add_metric([mid], window)
-        yield from (cpu, mem, lost)
+            health = read_health(health_path(self._runtime, mid))
+            for family, key in ((lost, "last_window_lost"), (sound, "last_window_sound_lost")):
+                if isinstance(health.get(key), int | float):
+                    family.add_metric([mid], health[key])
+        yield from (cpu, mem, lost, sound)
 
 
 class _Live:

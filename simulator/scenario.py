@@ -94,6 +94,11 @@ class Lobby(_Model):
         return self
 
 
+class Dropout(_Model):
+    at: float = Field(ge=0)
+    ms: float = Field(gt=0, le=1000)
+
+
 class SpeechSegment(_Model):
     speaker: str
     at: float = Field(ge=0)
@@ -293,10 +298,15 @@ class Scenario(_Model):
     48x48 CSS px square at the viewport's bottom-left, above everything, ignoring the pointer; black
     while no remote audio plays, white while some does, switched when the audio reaches the output."""
     speech: list[SpeechSegment] = Field(default_factory=list)
-    room_tone_db: float | None = Field(None, ge=-90, le=-20)
-    """A quiet 440 Hz tone (dBFS) under the remote audio from admission to the end: an instrument,
-    not a platform signal. Where the recording lacks it, sound was lost (benchmarks/density.py).
-    Keep it under the bot's silence threshold (-50 dB) so its speaker gating is unaffected."""
+    room_tone_db: float | None = Field(-70, ge=-90, le=-20)
+    """A quiet 440 Hz tone (dBFS) under the remote audio from admission to the end: a microphone's
+    noise floor (a real call's sound is never exact zeros while someone is unmuted; espeak's voices
+    have 10-300 ms of exact zeros between words) and an instrument: where the recording lacks it,
+    sound was lost (benchmarks/density.py). None: digital silence between the voices. Keep it under
+    the bot's silence threshold (-50 dB) so its speaker gating is unaffected."""
+    dropouts: list[Dropout] = Field(default_factory=list)
+    """Holes in the remote audio (speech and room tone), as the bot's audio output running dry
+    leaves them: exact zeros for ``ms`` from ``at`` seconds after admission."""
     end: End = Field(default_factory=End)
     not_found: bool = False
     """Meet "Check your meeting code"; Zoom "This meeting link is invalid (3,001)"; Teams "Looks like

@@ -40,6 +40,7 @@ class GroundTruth:
     - ``stuck``: ``[{name, on_at, off_at}]`` for ``stuck_indicator`` participants whose signal was
       switched on; ``off_at`` is when it finally went (they left, the call ended), else null. Their
       speech segments keep ``indicator_end: null``.
+    - ``dropouts``: ``[{at, ms}]``, each hole cut in the remote audio (epoch time it reaches the output).
     - ``audio_join_mode`` (Zoom): "dialog", "late_dialog", "footer" or "auto"; with "auto"
       ``audio_joined_at`` is the admission time.
     """
@@ -78,6 +79,7 @@ class GroundTruth:
             "sync_marker_rect": None,
             "sync_flips": [],
             "stuck": [],
+            "dropouts": [],
             "speech": [],
             "participants": [],
             "events": [],
@@ -147,6 +149,8 @@ class GroundTruth:
                 "x", "y", "w", "h", "dpr", "viewport", "in_iframe", "frame_offset", "ramp_ms")}
         elif kind == "sync_flip":
             d["sync_flips"].append({"t": t, "on": bool(event.get("on"))})
+        elif kind == "dropout":
+            d["dropouts"].append({"at": t, "ms": event.get("ms")})
         elif kind == "stuck_on":
             d["stuck"].append({"name": event.get("name"), "on_at": t, "off_at": None})
         elif kind == "stuck_off":

@@ -176,6 +176,9 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
     assert calls >= 1 and 0 < ended["meetbot_callback_latency_seconds_sum"] / calls < 30, ended
     assert ended["meetbot_video_frames_due_total"] > 100, ended
     assert ended["meetbot_video_frames_lost_total"] < 0.05 * ended["meetbot_video_frames_due_total"], ended
+    # Counted (a bot on an idle machine: none, or the odd one as the first voice starts).
+    assert ended["meetbot_sound_dropouts_total"] <= 2, ended
+    assert ended["meetbot_sound_dropout_seconds_total"] < 0.1, ended
     # Through the call's audio path and 4 s windows a word or two may be misheard: most words,
     # in order of the script, must be there once the last window (after the stream stopped) is in.
     script = [w.strip(".,").lower().replace("colours", "colors") for u in truth["speech"]

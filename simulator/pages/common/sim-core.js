@@ -87,15 +87,17 @@
   // Segments are put on the audio clock ~1 s ahead using a fresh clock mapping; the indicator hook
   // runs from a timer aimed at the moment the scheduled sample reaches the output.
   class Speech {
-    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true, toneDb = null }) {
+    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true, toneDb = null, dropouts = [] }) {
       this.report = report; this.onStart = onStart; this.onEnd = onEnd; this.onArm = onArm; this.audible = audible;
       this.ctx = null; this.out = null; this.live = false; this.t0 = 0; this.tick = null;
-      this.toneDb = toneDb; this.tone = null;
+      this.toneDb = toneDb; this.tone = null; this.dropouts = dropouts || [];
       try {
         this.ctx = new AudioContext({ latencyHint: 'interactive' });
         this.out = this.ctx.createGain();
         this.out.gain.value = audible() ? 1 : 0;
-        this.out.connect(this.ctx.destination);
+        // Holes (scenario dropouts) are cut after the audible gate, which Zoom's audio join resets.
+        this.holes = this.ctx.createGain();
+        this.out.connect(this.holes).connect(this.ctx.destination);
         this.ctx.resume().catch(() => {});
         document.addEventListener('pointerdown', () => this.ctx.resume().catch(() => {}), { once: true });
       } catch (e) { this.ctx = null; }
@@ -134,6 +136,15 @@
         this.tone.connect(gain).connect(this.out);
         this.tone.start();
         this.report('room_tone', { db: this.toneDb });
+      }
+      if (this.ctx) for (const d of this.dropouts) {
+        const T = this.perfToCtx(t0 + d.at * 1000);
+        this.holes.gain.setValueAtTime(0, T);
+        this.holes.gain.setValueAtTime(1, T + d.ms / 1000);
+        // Reported near the time, with a fresh mapping of the audio clock (at admission it is off
+        // by up to ~0.2 s).
+        const when = () => this.report('dropout', { at: d.at, ms: d.ms }, epoch(this.ctxToPerf(T)));
+        setTimeout(when, Math.max(0, this.ctxToPerf(T) - performance.now() - 50));
       }
       this.step();
     }
@@ -287,7 +298,7 @@
       this.stuckOn = new Set();                           // stuck speakers whose signal is lit
       this.marker = null; this.markerOn = false;
       this.dialogs = new Map(); this.dialogSeq = 0;
-      this.speech = new Speech({ speech: cfg.speech || [], report, audible, toneDb: cfg.room_tone_db,
+      this.speech = new Speech({ speech: cfg.speech || [], report, audible, toneDb: cfg.room_tone_db, dropouts: cfg.dropouts,
         onStart: (seg) => this.segStart(seg), onEnd: (seg) => this.segEnd(seg),
         onArm: (seg, s, e) => this.markSegment(seg, s, e) });
     }
