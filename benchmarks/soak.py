@@ -74,12 +74,14 @@ async def run_jobs(jobs: int, work: Path, redis_url: str,
         headers = {"x-access-token": KEY}
         try:
             for i in range(jobs):
-                code = f"sok-{i:04d}-job"
+                code = "sok-" + "".join("abcdefghij"[int(d)] for d in f"{i:04d}") + "-job"
                 await sim.add_scenario(scenario(code))
                 t0 = time.time()
                 r = await http.post(f"{url}/collection/default/meeting/record", headers=headers,
                                     json={"meeting_url": f"https://meet.google.com/{code}",
                                           "callback_url": rx.url, "callback_data": {"job": i}})
+                if r.status_code != 200:
+                    raise SystemExit(f"the API refused job {i}: {r.status_code} {r.text}")
                 mid = r.json()["data"]["meeting_id"]
                 status = reason = None
                 for _ in range(900):

@@ -13,7 +13,7 @@ from types import TracebackType
 
 import pulsectl
 
-from bot.leases import Lease
+from bot.leases import Lease, process_alive
 from core.aio import cleanup_step, die_with_parent
 from core.errors import RecordingError
 
@@ -44,6 +44,7 @@ async def ensure_pulse_daemon(runtime_path: Path, *, timeout: float = 10.0) -> s
     if shutil.which("pulseaudio") is None:
         raise RecordingError("pulseaudio is not installed (run scripts/setup.sh)")
     runtime_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _remove_stale_pid_file(runtime_path)
     env = dict(os.environ, PULSE_RUNTIME_PATH=str(runtime_path))
     proc = await asyncio.create_subprocess_exec(
         "pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit",
@@ -59,6 +60,20 @@ async def ensure_pulse_daemon(runtime_path: Path, *, timeout: float = 10.0) -> s
             return server
         await asyncio.sleep(0.1)
     raise RecordingError(f"PulseAudio did not start: {err.decode(errors='replace').strip()[-300:]}")
+
+
+def _remove_stale_pid_file(runtime_path: Path) -> None:
+    """A daemon that died (killed, crashed) leaves its pid file, and a new one refuses to start
+    while that pid exists ("Daemon already running"): as a zombie it does, forever where PID 1
+    does not reap. Dead or a zombie, it is no daemon."""
+    pid_file = runtime_path / "pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if not process_alive(pid):
+        pid_file.unlink(missing_ok=True)
+        log.warning("stale pulseaudio pid file removed", extra={"pid": pid})
 
 
 class AudioSink:
@@ -95,6 +110,15 @@ class AudioSink:
         except pulsectl.PulseError as exc:
             raise RecordingError(f"could not create the bot's audio sink: {exc}") from exc
         self._lease = Lease(self.lease_dir, "sink", name=self.name)
+        try:
+            await self._keep_alive()
+        except BaseException:
+            await self.aclose()
+            raise
+        log.info("audio sink created", extra={"sink": self.name, "module_index": self._module})
+        return self
+
+    async def _keep_alive(self) -> None:
         zeros = os.open("/dev/zero", os.O_RDONLY)
         try:
             self._keeper = await asyncio.create_subprocess_exec(
@@ -104,13 +128,41 @@ class AudioSink:
                 stderr=asyncio.subprocess.DEVNULL, env=dict(os.environ, **self.client_env()),
                 preexec_fn=die_with_parent,
             )
-        except BaseException:
-            await self.aclose()
-            raise
         finally:
             os.close(zeros)
-        log.info("audio sink created", extra={"sink": self.name, "module_index": self._module})
-        return self
+
+    async def restore(self) -> bool:
+        """After PulseAudio died under the bot (killed, crashed, restarted by someone): the daemon
+        running again and this sink in it, under the same name (Chromium's PULSE_SINK, ffmpeg's
+        monitor). True when it had to be created again; False when it was still there."""
+        self.server = await ensure_pulse_daemon(self.runtime_path)
+        try:
+            if await asyncio.to_thread(self._exists):
+                if self.lost:
+                    await self._keep_alive()
+                return False
+            args = (f"sink_name={self.name} rate=48000 channels=2 "
+                    f"sink_properties=device.description={self.name}")
+            self._module = await asyncio.to_thread(self._load, args)
+        except pulsectl.PulseError as exc:
+            raise RecordingError(f"could not create the bot's audio sink again: {exc}") from exc
+        keeper = self._keeper
+        if keeper is not None and keeper.returncode is None:
+            keeper.kill()  # it played into the sink that is gone
+            await keeper.wait()
+        await self._keep_alive()
+        log.warning("audio sink created again (PulseAudio restarted)",
+                    extra={"sink": self.name, "module_index": self._module})
+        return True
+
+    @property
+    def lost(self) -> bool:
+        """The keep-alive client has exited: PulseAudio went away (it never exits by itself)."""
+        return self._keeper is not None and self._keeper.returncode is not None
+
+    def _exists(self) -> bool:
+        with pulsectl.Pulse("meetbot", server=self.server) as pulse:
+            return any(s.name == self.name for s in pulse.sink_list())
 
     def _load(self, args: str) -> int:
         with pulsectl.Pulse("meetbot", server=self.server) as pulse:

@@ -13,6 +13,7 @@ from types import TracebackType
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 
 from bot.leases import Lease
+from bot.page_audio import track_page_audio
 from bot.routing import install_host_overrides
 from core.aio import cleanup_step
 from core.errors import RecordingError
@@ -107,6 +108,7 @@ class BrowserSession:
                 locale="en-US",
             )
             await install_host_overrides(self._context, self._overrides)
+            await track_page_audio(self._context)
             pages = self._context.pages
             self.page = pages[0] if pages else await self._context.new_page()
         except Exception as exc:

@@ -20,6 +20,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Page
 
 import platforms
 from bot.audio import AudioSink, pulse_server
@@ -28,6 +29,7 @@ from bot.browser import BrowserSession
 from bot.capture_health import CaptureHealth
 from bot.display import VirtualDisplay
 from bot.leases import Lease, reap_stale
+from bot.page_audio import keep_reviving_page_audio
 from bot.recorder import Recorder
 from bot.recording_store import Recording, RecordingStore
 from bot.reporting import JobResult, SpanChange
@@ -81,6 +83,10 @@ class JobRunner:
         self._recorders: list[Recorder] = []
         self._new_recorder: Callable[[], Awaitable[Recorder]] | None = None
         self._recorder_restarts = 0
+        self._sink: AudioSink | None = None
+        self._page: Page | None = None
+        self._side: set[asyncio.Task[object]] | None = None
+        """Tasks beside the call, cancelled when it ends (None outside it)."""
         self._gate_by_sound = False
         self._admitted_at: float | None = None
         """Wall-clock time the page showed the bot in the call."""
@@ -202,6 +208,7 @@ class JobRunner:
                 host_overrides=s.host_overrides, lease_dir=leases, extra_args=s.chromium_extra_args,
             ))
             assert browser.page is not None
+            self._sink, self._page = sink, browser.page
             browser.page.on("crash", lambda _page: self._page_crashed())
             browser.page.on("close", lambda _page: self._browser_lost("the meeting page closed"))
             adapter = adapter_cls(ref, browser.page)
@@ -232,6 +239,8 @@ class JobRunner:
             self._admitted_at = admitted_at
             side = asyncio.create_task(adapter.after_admission(), name="after-admission")
             stack.push_async_callback(cancel_and_wait, side)
+            self._side = set()
+            stack.push_async_callback(self._end_side_tasks)
             sampler = asyncio.create_task(sample_usage(self.usage), name="usage")
             stack.push_async_callback(cancel_and_wait, sampler)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
@@ -242,6 +251,11 @@ class JobRunner:
         # Browser, sink and display are released: the remux gets the CPU to itself.
         self.state.move(Phase.UPLOADING)
         return outcome, await self._finalize()
+
+    async def _end_side_tasks(self) -> None:
+        tasks, self._side = self._side or set(), None
+        for task in tasks:
+            await cancel_and_wait(task)
 
     async def _pause(self) -> None:
         """End the current span: ffmpeg closes its last segment. The bot stays in the call."""
@@ -257,20 +271,31 @@ class JobRunner:
                                          stopped_at=recorder.stopped_at or time.time(),
                                          segments=len(recorder.segments)))
 
-    async def _restart_recorder(self, dead: Recorder) -> None:
-        """ffmpeg died under the bot (killed, out of memory, a device error): what it stored stays
-        and a new span starts at once, so the meeting loses a second or two, not the rest. The
-        gap is in the callback's ``pauses``; after MAX_RECORDER_RESTARTS the job fails."""
-        why = " | ".join(dead.tail()[-3:]) or f"exit status {dead.returncode}"
+    async def _restart_recorder(self, dead: Recorder, why: str | None = None) -> None:
+        """ffmpeg died under the bot (killed, out of memory, a device error), or its sound did
+        (PulseAudio went away: ffmpeg goes on with the picture alone): what it stored stays and a
+        new span starts at once, so the meeting loses a second or two, not the rest. The gap is in
+        the callback's ``pauses``; after MAX_RECORDER_RESTARTS the job fails."""
+        why = why or " | ".join(dead.tail()[-3:]) or f"exit status {dead.returncode}"
         self._recorder_restarts += 1
         if self._recorder_restarts > MAX_RECORDER_RESTARTS or self._new_recorder is None:
-            raise RecordingError(f"ffmpeg exited during the call ({self._recorder_restarts} times): {why}")
-        log.warning("ffmpeg exited during the call; recording again",
+            raise RecordingError(
+                f"the recorder stopped during the call ({self._recorder_restarts} times): {why}")
+        log.warning("the recorder stopped during the call; recording again",
                     extra={"restart": self._recorder_restarts, "why": why})
         try:
             await self._pause()
         except RecordingError:
             pass  # it died before its first segment: nothing of it to keep
+        # ffmpeg also ends when PulseAudio dies: then the sink is gone, and the page's players
+        # were stopped by Chromium; both are brought back before recording again.
+        if self._sink is not None and await self._sink.restore():
+            if self._page is not None and self._side is not None:
+                self._side.add(asyncio.create_task(keep_reviving_page_audio(self._page),
+                                                   name="revive-page-audio"))
+            self.warnings.append(
+                "PulseAudio restarted during the call: the bot's audio sink was created again and "
+                "the page's audio players started again; the gap is listed in pauses")
         self._recorder = await self._new_recorder()
         self.warnings.append(f"the recorder stopped during the call ({why[:200]}) and was started "
                              "again; the gap is listed in pauses")
@@ -405,6 +430,9 @@ class JobRunner:
                     return Outcome.SILENCE_TIMEOUT
                 if silent is not None and not self._gate_by_sound:
                     self._log_stuck(silent, stuck_logged)
+                if self._sink is not None and self._sink.lost:
+                    await self._restart_recorder(recorder, "PulseAudio went away")
+                    continue
                 if not recorder.running:
                     await self._restart_recorder(recorder)
                     continue

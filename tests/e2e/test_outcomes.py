@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +19,8 @@ import psutil
 import pytest
 
 from callbacks.receiver import CallbackReceiver
+from core.settings import Settings
+from simulator.measure import audio_samples
 from tests.e2e.test_meet_recording import run_bot, scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
@@ -248,3 +252,41 @@ async def test_a_browser_or_display_killed_mid_meeting_is_a_failure_not_the_meet
     assert rc == 1 and body["status"] == "failed" and body["error_code"] == "internal_error", log[-3000:]
     assert body["data"] and body["recording_url"], "what was recorded before is kept"
     assert 2.5 < body["duration"] < 8, body["duration"]
+
+
+async def test_pulseaudio_killed_mid_meeting_the_sound_comes_back(
+        tmp_path: Path, simulator: Any, meeting_code: str) -> None:
+    """The shared PulseAudio daemon SIGKILLed 3 s into the call (it crashed, or someone restarted
+    it): ffmpeg ends, the bot's sink is gone and Chromium suspends the page's audio. The bot starts
+    the daemon again (its pid file stays behind, held by a zombie where PID 1 does not reap), makes
+    its sink again, starts the page's audio again and records on: the second turn is heard."""
+    talk = [{"speaker": "Alice", "at": 0.5, "text": "Hello there, this is the first turn."},
+            {"speaker": "Bob", "at": 6.0, "text": "And this is the second turn of the call."}]
+    await simulator.add_scenario(scenario(meeting_code, **{
+        **FAST, "speech": talk, "end": {"kind": "host_ended", "at": 10.0}}))
+    out = tmp_path / "rec"
+    pid_file = Settings().pulse_runtime_path / "pid"
+    killed: list[float] = []
+
+    async def kill_pulse(proc: Any) -> None:
+        async def later() -> None:
+            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
+            await asyncio.sleep(3.0)
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+            killed.append(time.time())
+        asyncio.get_running_loop().create_task(later())
+
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_pulse)
+        await rx.wait_for(1, timeout=10)
+    body = rx.received[0].json()
+    assert killed, log[-2000:]
+    assert rc == 0 and body["status"] == "done" and body["reason"] == "meeting_ended", log[-3000:]
+    assert any("PulseAudio restarted" in w for w in body["warnings"]), body["warnings"]
+    [gap] = body["pauses"]
+    assert 1.5 <= gap["at"] <= 4.5 and gap["duration"] < 4.0, gap
+    assert [s["speaker_name"] for s in body["data"]["speaker_timeline"]] == ["Alice", "Bob"]
+    # Bob's turn, after the restart, is in the recording's sound: not a silent rest of the call.
+    start, samples = audio_samples(out / "recording.mp4")
+    after = samples[int((gap["at"] + 0.5 - start) * 48000):]
+    assert max(abs(v) for v in after) > 3000, "no sound after PulseAudio restarted"
