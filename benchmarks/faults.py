@@ -69,6 +69,18 @@ def strike(fault: str, server_pid: int) -> bool:
     return bool(hit)
 
 
+def media_lost(fault: str, struck_at: float, body: dict[str, Any]) -> float | None:
+    """Seconds of the call before the fault that the recording lacks (what was recorded up to the
+    fault, against the time from its start to the fault); for ffmpeg, restarted, its gaps."""
+    if body.get("duration") is None or body.get("recording_started_at") is None:
+        return None
+    if fault == "ffmpeg":
+        return sum(p.get("duration", 0.0) for p in body.get("pauses") or [])
+    if fault == "none":
+        return 0.0
+    return max(0.0, struck_at - body["recording_started_at"] - body["duration"])
+
+
 def scratch_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("meetbot-*") if p.is_dir()
             and not p.name.startswith(("meetbot-pulse", "meetbot-faults", "meetbot-test"))}
@@ -121,7 +133,8 @@ async def main(jobs: int, seed: int, out_json: Path | None) -> None:
                 calls = [c for c in rx.received if c.json().get("meeting_id") == mid]
                 rows.append({"fault": fault, "hit": hit, "delay_s": delay, "status": status,
                              "reason": data.get("reason"), "to_final_s": final and final - struck_at,
-                             "callbacks": len(calls)})
+                             "callbacks": len(calls),
+                             "media_lost_s": media_lost(fault, struck_at, calls[-1].json() if calls else {})})
                 print(json.dumps(rows[-1], default=lambda v: round(v, 2)), flush=True)
             for p in procs:
                 p.terminate()
@@ -137,7 +150,9 @@ async def main(jobs: int, seed: int, out_json: Path | None) -> None:
         summary[fault] = {"jobs": len(rs), "ended": dict(Counter(f"{r['status']}/{r['reason']}" for r in rs)),
                           "stuck": sum(r["status"] not in ("done", "failed") for r in rs),
                           "callbacks_not_one": sum(r["callbacks"] != 1 for r in rs),
-                          "to_final_s_max": max(times) if times else None}
+                          "to_final_s_max": max(times) if times else None,
+                          "media_lost_s_max": max((r["media_lost_s"] for r in rs
+                                                   if r["media_lost_s"] is not None), default=None)}
         print(fault, json.dumps(summary[fault], default=lambda v: round(v, 1)))
     print(f"left behind: processes {sorted(left[0])}, sinks {sorted(left[1])}, dirs {sorted(left[2])}")
     if out_json:

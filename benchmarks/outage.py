@@ -32,9 +32,10 @@ from simulator.server import SimulatorServer
 from tests.server.test_serve_e2e import KEY, free_port, start_serve
 
 
-def outbox_entries(data: Path) -> list[dict[str, Any]]:
+def outbox_entries(data: Path, state: str = "") -> list[dict[str, Any]]:
+    """The outbox's pending entries, or those in ``state`` ("delivered", "dead")."""
     out = []
-    for path in sorted((data / "outbox").rglob("*.json")):
+    for path in sorted((data / "outbox" / state).glob("*.json")):
         with contextlib.suppress(OSError, ValueError):
             out.append(json.loads(path.read_text()))
     return out
@@ -83,6 +84,8 @@ async def main(outage: float, after: float, out_json: Path | None) -> dict[str, 
                     got = [{"status": c.status, "webhook_id": c.headers.get("webhook-id"),
                             "meeting_id": c.json().get("meeting_id")} for c in rx.received]
                 left = len(outbox_entries(work / "data"))
+                done = outbox_entries(work / "data", "delivered")
+                dead = len(outbox_entries(work / "data", "dead"))
             finally:
                 for p in procs:
                     p.terminate()
@@ -93,7 +96,9 @@ async def main(outage: float, after: float, out_json: Path | None) -> dict[str, 
         "webhook_ids": sorted({g["webhook_id"] for g in got}),
         "delivered_after_up_s": None if delivered_at is None else round(delivered_at - up_at, 1),
         "for_this_meeting": all(g["meeting_id"] == mid for g in got),
-        "outbox_left": left,
+        "outbox_pending_left": left, "outbox_dead": dead,
+        "outbox_delivered": len(done),  # kept for inspection
+        "attempts_in_all": sum(len(e.get("attempts", [])) for e in done),
     }
     print(json.dumps(result), flush=True)
     if out_json:
