@@ -30,22 +30,30 @@ FAST = {"lobby": {"mode": "open"}, "consent_dialog": False, "speech": [],
 SPEAK = [{"speaker": "Alice", "at": 0.5, "text": "Hello there."}]
 
 
+def after_admission(simulator: Any, meeting_code: str, after: float,
+                    act: Callable[[Any], None]) -> Callable[[Any], Awaitable[None]]:
+    """An ``on_start`` hook for run_bot: ``act(bot process)`` ``after`` seconds past admission."""
+    async def on_start(proc: Any) -> None:
+        async def later() -> None:
+            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
+            await asyncio.sleep(after)
+            act(proc)
+        asyncio.get_running_loop().create_task(later())
+    return on_start
+
+
 def killer(simulator: Any, meeting_code: str, after: float,
            pick: Callable[[psutil.Process], bool]) -> tuple[Callable[[Any], Awaitable[None]], list[float]]:
     """An ``on_start`` hook for run_bot that SIGKILLs the bot's descendants ``pick`` chooses,
     ``after`` seconds past admission; the list gets the time of each kill."""
     killed: list[float] = []
 
-    async def on_start(proc: Any) -> None:
-        async def later() -> None:
-            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
-            await asyncio.sleep(after)
-            for p in psutil.Process(proc.pid).children(recursive=True):
-                if pick(p):
-                    p.kill()
-                    killed.append(time.time())
-        asyncio.get_running_loop().create_task(later())
-    return on_start, killed
+    def kill(proc: Any) -> None:
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            if pick(p):
+                p.kill()
+                killed.append(time.time())
+    return after_admission(simulator, meeting_code, after, kill), killed
 
 # (id, scenario changes, extra CLI args, exit code, status, code)
 CASES: list[tuple[str, dict[str, Any], list[str], int, str, str]] = [
@@ -268,13 +276,10 @@ async def test_pulseaudio_killed_mid_meeting_the_sound_comes_back(
     pid_file = Settings().pulse_runtime_path / "pid"
     killed: list[float] = []
 
-    async def kill_pulse(proc: Any) -> None:
-        async def later() -> None:
-            await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
-            await asyncio.sleep(3.0)
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-            killed.append(time.time())
-        asyncio.get_running_loop().create_task(later())
+    def kill_daemon(_bot: Any) -> None:  # not the bot's child: the daemon is shared
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+        killed.append(time.time())
+    kill_pulse = after_admission(simulator, meeting_code, 3.0, kill_daemon)
 
     async with CallbackReceiver() as rx:
         rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_pulse)
