@@ -54,11 +54,16 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
     stats = json.loads((out / "stats.json").read_text())
     origin = body["recording_started_at"]
     starts, ends = timeline_errors(body["data"]["speaker_timeline"], truth, origin)
-    offsets = [o.offset for o in av_offsets(out / "recording.mp4", truth, origin)]
+    found = av_offsets(out / "recording.mp4", truth, origin)
+    offsets = [o.offset for o in found]
     return {
         "first_frame_s": stats["timings"].get("admission_to_first_frame_s"),
         "starts": starts, "ends": ends if platform != "zoom" else [],
         "av_mean": statistics.fmean(offsets) if offsets else None, "av_all": offsets,
+        # Which side moved: each onset against the time the page meant it (see AvOffset).
+        "audio_late": statistics.fmean(o.audio_late for o in found) if found else None,
+        "video_late": statistics.fmean(o.video_late for o in found) if found else None,
+        "onsets": [(round(o.at, 2), round(1000 * o.audio_late), round(1000 * o.video_late)) for o in found],
         "callback_s": received_at - truth["ended_at"],
     }
 
@@ -110,8 +115,12 @@ async def main(runs: int, only: str | None, out_json: Path | None, env_extra: di
                     av = row.get("av_all") or []
                     print(f"  {entry[0]} #{i}: " + (f"failed {row['failed']}" if "failed" in row else
                           f"A/V {1000 * row['av_mean']:+.0f} ms (markers {1000 * min(av):+.0f}.."
-                          f"{1000 * max(av):+.0f}), first frame {1000 * (row['first_frame_s'] or 0):.0f} ms"
+                          f"{1000 * max(av):+.0f}; audio {1000 * row['audio_late']:+.0f}, picture "
+                          f"{1000 * row['video_late']:+.0f} late), "
+                          f"first frame {1000 * (row['first_frame_s'] or 0):.0f} ms"
                           if av else "no A/V markers"), flush=True)
+                    if os.environ.get("BENCH_ONSETS"):
+                        print("    onsets (file s, audio late ms, picture late ms):", row.get("onsets"))
                     rows.append(row)
                 figures.append(report(entry[0], rows))
     if out_json:

@@ -48,7 +48,31 @@ AUDIO_HARD_COMP_S = 0.02
 _EDGE = re.compile(r"^\[ametadata@(sound|silence) @ [^\]]*\] frame:\S+\s+pts:(-?\d+)")
 _ZEROS = re.compile(r"^\[ametadata@zeros @ [^\]]*\] lavfi\.silence_duration=([0-9.e+-]+)")
 AUDIO_RATE = 48000
+ENVELOPE_RISE = 0.001
+"""How fast (s per s) the sound's anchor may move later without a packet at the floor: above any
+clock slew, below what a stretch of late deliveries under load would pull it by."""
+GRAB_HZ = 60
+"""How often the display is grabbed; every grab_every(fps)-th frame is recorded. A page change
+reaches the recording between one and a few grabs late, and how many is settled when x11grab
+starts, for the whole capture: a fade drawn at known page times was taken 0-3 Chromium frames
+(16.7 ms) late at a 15 fps grab, a different number for each ffmpeg under one browser
+(-19/-19/+32, -18/+16/-18 ms), and within one frame at 60 (2/2/19, 3/4/4 ms): the picture's share
+of a recording's A/V offset went from a 66 ms spread to 18 ms. The extra grabs cost x11grab 0.6 %
+of a core; the encoder sees only the kept frames, on their own capture times."""
 SegmentHandler = Callable[[Path], Awaitable[None]]
+
+
+def grab_every(fps: int) -> int:
+    """Grabs per recorded frame: the grab rate is the recorded rate times this, up to GRAB_HZ."""
+    return max(1, GRAB_HZ // fps)
+
+
+def _sample_clock() -> str:
+    """asetpts: pts = anchor + samples so far / rate, where anchor is the lower envelope of each
+    packet's arrival (wall clock) minus the samples up to its end."""
+    late = "PTS*TB-(N+NB_SAMPLES)/SR"
+    anchor = fr"st(0\,if(eq(N\,0)\,{late}\,min({late}\,ld(0)+{ENVELOPE_RISE}*NB_SAMPLES/SR)))"
+    return f"asetpts='({anchor}+N/SR)/TB'"
 
 
 class Recorder:
@@ -67,6 +91,7 @@ class Recorder:
         segment_seconds: int,
         stop_timeout: float,
         audio_delay: float = 0.0,
+        sound_lead: float = 0.0,
         audio_only: bool = False,
         on_segment: SegmentHandler,
     ) -> None:
@@ -81,6 +106,7 @@ class Recorder:
         self._segment_seconds = segment_seconds
         self._stop_timeout = stop_timeout
         self._audio_delay = audio_delay
+        self._sound_lead = sound_lead
         self._audio_only = audio_only
         self._on_segment = on_segment
         self._proc: asyncio.subprocess.Process | None = None
@@ -117,23 +143,31 @@ class Recorder:
         cmd = FFmpeg(loglevel="info", interactive=True, global_options={
             # info level for silencedetect's reports; -nostats keeps the rest quiet.
             "copyts": True, "nostats": True, "progress": "pipe:2"})
+        every = grab_every(self._fps)
         if not self._audio_only:
-            cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps, draw_mouse=0,
-                      thread_queue_size=512)
+            cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps * every,
+                      draw_mouse=0, thread_queue_size=512)
         sound = 0 if self._audio_only else 1
-        # The sound is stamped as it leaves Chromium; the picture only when Chromium has drawn it on
-        # the display, a frame or two later. Delaying the sound by that drawing time lines the two
-        # up as they were on the page (see audio_delay_ms in the settings).
+        # The sound is stamped as the sink plays it, sound_lead ahead of the time the page meant
+        # for it; the picture when Chromium has drawn it and x11grab taken it, later. Delaying the
+        # sound by both lines the two up as they were on the page (audio_delay_ms, sound_lead_ms).
         cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{self._audio_delay:.3f}",
-                  thread_queue_size=1024)
+                  use_wallclock_as_timestamps=1, thread_queue_size=1024)
         # Players take the sound sample by sample, the picture by its times: the sound must have
-        # exactly one sample per 1/48000 s of its clock. Pulse's packet times settle only after
-        # ~0.7 s (they ran 80 ms ahead of the samples delivered) and jump when a read falls behind,
-        # so the samples are made to follow the times: gaps filled with silence, overlaps trimmed.
-        # Without it the sound played up to 90 ms early for the rest of the recording.
-        # Silence on the bot's own sink is what the silence auto-leave acts on.
-        # Beside it, a second detector finds dropouts; named ametadata tell the two apart.
-        cmd.filter_complex(f"[{sound}:a]aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
+        # exactly one sample per 1/48000 s of its clock, and that clock must sit where the sink
+        # played the samples. Pulse's own packet times (read time minus its latency estimate) do
+        # not: two ffmpeg recording one monitor at once stamped the same sound up to 21 ms apart,
+        # drifting by seconds, and a fresh estimate every run gave every recording its own A/V
+        # offset. The sink plays in real time, so a packet can only arrive late, never early: the
+        # lowest (arrival - samples so far) is where sample 0 was played, and every sample is
+        # placed from it (a lower envelope, let up by ENVELOPE_RISE in case the clocks drift).
+        # The same two captures then agree within 1 ms. aresample keeps the count exact across
+        # the envelope's small steps. Silence on the bot's own sink is what the silence auto-leave
+        # acts on. Beside it, a second detector finds dropouts; named ametadata tell the two apart.
+        # The picture is grabbed GRAB_HZ times a second and every few frames kept (see GRAB_HZ).
+        pictures = "" if self._audio_only else fr"[0:v]select='not(mod(n\,{every}))'[v];"
+        cmd.filter_complex(f"{pictures}[{sound}:a]{_sample_clock()},"
+                           f"aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
                            "asplit[s][z];"
                            f"[s]silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
                            "ametadata@sound=mode=print:key=lavfi.silence_end,"
@@ -148,7 +182,7 @@ class Recorder:
             # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
             # against the sound by up to a frame for as long as the grid stays off.
             fps_mode="passthrough")
-        return cmd.output(self.playlist, {"map": ["[a]"] if self._audio_only else ["0:v", "[a]"],
+        return cmd.output(self.playlist, {"map": ["[a]"] if self._audio_only else ["[v]", "[a]"],
                                           "b:a": self._audio_bitrate},
             acodec="aac", ar=48000, **picture,
             output_ts_offset=f"-{self.ts_base}", muxdelay=0, muxpreload=0,
@@ -235,10 +269,11 @@ class Recorder:
             self.dropout_s += seconds
 
     def _on_frame_edge(self, silent: bool, pts: int) -> None:
-        # The sound's pts are pulse's capture times (-copyts) plus the audio delay. Silence is
-        # marked on the frame where it has lasted SILENCE_DETECT_S, sound on its first frame:
-        # placed to a frame (~20 ms), however late ffmpeg gets to them.
-        at = pts / AUDIO_RATE - self._audio_delay
+        # The sound's pts are the sink's play times (see _sample_clock) plus the audio delay; the
+        # page meant them sound_lead later. Silence is marked on the frame where it has lasted
+        # SILENCE_DETECT_S, sound on its first frame: placed to a frame (~20 ms), however late
+        # ffmpeg gets to them.
+        at = pts / AUDIO_RATE - self._audio_delay + self._sound_lead
         self._on_silence_edge(silent, at - SILENCE_DETECT_S if silent else at)
 
     def _on_silence_edge(self, silent: bool, at: float) -> None:

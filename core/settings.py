@@ -96,10 +96,14 @@ class CaptureSettings(BaseModel):
     x264_preset: str = "veryfast"
     """veryfast keeps 2 bots per 2 cores at 720p15; ultrafast fits 3 (see docs/media notes)."""
     audio_bitrate: str = "128k"
-    audio_delay_ms: float = Field(25.0, ge=0, le=500)
-    """The recording's sound is delayed this much to match the picture: Chromium draws a page change
-    on the virtual display about a compositor frame or two after the sound leaves it. Measured by
-    benchmarks/variants.py (the A/V offset of its sync marker); 0 keeps the raw capture times."""
+    audio_delay_ms: float = Field(55.0, ge=0, le=500)
+    """The recording's sound is delayed this much to match the picture: sound_lead_ms, plus the
+    time from a page's frame to its capture (a Chromium frame or so). From benchmarks/variants.py
+    (the A/V offset of its sync marker); 0 keeps the sink's play times."""
+    sound_lead_ms: float = Field(45.0, ge=0, le=500)
+    """How long before the time the page meant for a sample the sink plays it (Chromium's audio
+    clock against the sink's play times, measured with the sync marker): the bot's sound edges are
+    placed on the page's clock with it."""
     segment_seconds: int = Field(2, ge=1, le=10)
     """HLS segment length: at most this much media is lost if the worker is killed."""
     ffmpeg_stop_timeout: float = 15.0

@@ -34,6 +34,10 @@ class AvOffset:
     """Audio onset minus marker onset, seconds (negative: audio first)."""
     precise: bool
     """The marker onset was read from a frame inside the fade (else: between two frames)."""
+    audio_late: float = 0.0
+    """Audio onset minus the time the page said the sound reaches the output (file time)."""
+    video_late: float = 0.0
+    """Marker onset minus the time the page started the fade (file time)."""
 
 
 def _run(cmd: list[str]) -> bytes:
@@ -132,7 +136,8 @@ def av_offsets(mp4: Path, truth: dict[str, Any], origin: float) -> list[AvOffset
         onset = audio_onset(samples, start, expect - 0.4, expect + 0.4)
         if onset is None:
             continue
-        out.append(AvOffset(at=onset, offset=onset - marker, precise=precise))
+        out.append(AvOffset(at=onset, offset=onset - marker, precise=precise,
+                            audio_late=onset - expect, video_late=marker - expect))
     return out
 
 
