@@ -52,19 +52,19 @@ ENVELOPE_RISE = 0.001
 """How fast (s per s) the sound's anchor may move later without a packet at the floor: above any
 clock slew, below what a stretch of late deliveries under load would pull it by."""
 GRAB_HZ = 60
-"""How often the display is grabbed; every grab_every(fps)-th frame is recorded. A page change
+"""How often the display is grabbed by default; every grab_every(fps)-th frame is recorded. A page change
 reaches the recording between one and a few grabs late, and how many is settled when x11grab
 starts, for the whole capture: a fade drawn at known page times was taken 0-3 Chromium frames
 (16.7 ms) late at a 15 fps grab, a different number for each ffmpeg under one browser
 (-19/-19/+32, -18/+16/-18 ms), and within one frame at 60 (2/2/19, 3/4/4 ms): the picture's share
-of a recording's A/V offset went from a 66 ms spread to 18 ms. The extra grabs cost x11grab 0.6 %
-of a core; the encoder sees only the kept frames, on their own capture times."""
+of a recording's A/V offset went from a 66 ms spread to 18 ms. The extra grabs cost 3 % of a core
+(Xvfb 2.4 %, x11grab 0.6 %); the encoder sees only the kept frames, on their own capture times."""
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
 
-def grab_every(fps: int) -> int:
-    """Grabs per recorded frame: the grab rate is the recorded rate times this, up to GRAB_HZ."""
-    return max(1, GRAB_HZ // fps)
+def grab_every(fps: int, grab_hz: int = GRAB_HZ) -> int:
+    """Grabs per recorded frame: the grab rate is the recorded rate times this, up to grab_hz."""
+    return max(1, grab_hz // fps)
 
 
 def _sample_clock() -> str:
@@ -92,6 +92,7 @@ class Recorder:
         stop_timeout: float,
         audio_delay: float = 0.0,
         sound_lead: float = 0.0,
+        grab_hz: int = GRAB_HZ,
         audio_only: bool = False,
         on_segment: SegmentHandler,
     ) -> None:
@@ -107,6 +108,7 @@ class Recorder:
         self._stop_timeout = stop_timeout
         self._audio_delay = audio_delay
         self._sound_lead = sound_lead
+        self._grab_hz = grab_hz
         self._audio_only = audio_only
         self._on_segment = on_segment
         self._proc: asyncio.subprocess.Process | None = None
@@ -143,7 +145,7 @@ class Recorder:
         cmd = FFmpeg(loglevel="info", interactive=True, global_options={
             # info level for silencedetect's reports; -nostats keeps the rest quiet.
             "copyts": True, "nostats": True, "progress": "pipe:2"})
-        every = grab_every(self._fps)
+        every = grab_every(self._fps, self._grab_hz)
         if not self._audio_only:
             cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps * every,
                       draw_mouse=0, thread_queue_size=512)

@@ -226,7 +226,7 @@ class JobRunner:
                     work_dir=work / f"hls{len(self._recorders)}", preset=s.x264_preset,
                     audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
                     stop_timeout=s.ffmpeg_stop_timeout, audio_delay=s.audio_delay_ms / 1000,
-                    sound_lead=s.sound_lead_ms / 1000, on_segment=self._segment_closed)
+                    sound_lead=s.sound_lead_ms / 1000, grab_hz=s.grab_hz, on_segment=self._segment_closed)
                 await stack.enter_async_context(recorder)
                 self._recorders.append(recorder)
                 index = self.recordings.span_started(recorder)
