@@ -51,14 +51,16 @@ AUDIO_RATE = 48000
 ENVELOPE_RISE = 0.001
 """How fast (s per s) the sound's anchor may move later without a packet at the floor: above any
 clock slew, below what a stretch of late deliveries under load would pull it by."""
-GRAB_HZ = 60
-"""How often the display is grabbed by default; every grab_every(fps)-th frame is recorded. A page change
-reaches the recording between one and a few grabs late, and how many is settled when x11grab
-starts, for the whole capture: a fade drawn at known page times was taken 0-3 Chromium frames
-(16.7 ms) late at a 15 fps grab, a different number for each ffmpeg under one browser
-(-19/-19/+32, -18/+16/-18 ms), and within one frame at 60 (2/2/19, 3/4/4 ms): the picture's share
-of a recording's A/V offset went from a 66 ms spread to 18 ms. The extra grabs cost 3 % of a core
-(Xvfb 2.4 %, x11grab 0.6 %); the encoder sees only the kept frames, on their own capture times."""
+GRAB_HZ = 0
+"""How often the display is grabbed by default (0: at the recording's fps); with more, every
+grab_every(fps)-th frame is recorded, on its own capture time. A page change reaches the
+recording between one and a few grabs late, and how many is settled when x11grab starts, for the
+whole capture: a fade drawn at known page times was taken 0-3 Chromium frames (16.7 ms) late at a
+15 fps grab, a different number for each ffmpeg under one browser (-19/-19/+32, -18/+16/-18 ms),
+and within one frame at 60 (2/2/19, 3/4/4 ms): the picture's share of the A/V offset spread 66 ms,
+then 18. Not the default: 60 costs 3 % of a core per bot (Xvfb 2.4 %, x11grab 0.6 %), and on a
+loaded machine (the test suite on 2 cores) the recorder fell behind and a span paused at 4 s kept
+only 2.5 s of picture."""
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
 

@@ -100,10 +100,11 @@ class CaptureSettings(BaseModel):
     """The recording's sound is delayed this much to match the picture: sound_lead_ms, plus the
     time from a page's frame to its capture (a Chromium frame or so). From benchmarks/variants.py
     (the A/V offset of its sync marker); 0 keeps the sink's play times."""
-    grab_hz: int = Field(60, ge=1, le=120)
-    """How often the display is grabbed (every few frames recorded): how late a page change
-    reaches the recording varies by up to one grab period per capture (see bot/recorder.py).
-    Set to the video fps to save 3 % of a core per bot (at 15 fps: a 66 ms spread, not 18)."""
+    grab_hz: int = Field(0, ge=0, le=120)
+    """How often the display is grabbed, every few frames recorded; 0: at the video fps. How late a
+    page change reaches the recording varies by up to one grab period per capture: 60 narrows the
+    picture's A/V spread from 66 ms to 18 at 15 fps, for 3 % of a core per bot, but on a loaded
+    machine ffmpeg fell behind and a paused span lost its last 1.3 s (see bot/recorder.py)."""
     sound_lead_ms: float = Field(45.0, ge=0, le=500)
     """How long before the time the page meant for a sample the sink plays it (Chromium's audio
     clock against the sink's play times, measured with the sync marker): the bot's sound edges are

@@ -68,7 +68,9 @@ async def test_two_captures_of_one_sink_place_each_sound_together(tmp_path: Path
         async with first:
             await asyncio.sleep(0.7)  # started apart: each stream gets its own latency estimate
             async with second:
-                await asyncio.sleep(1.0)
+                # The floor is found within a second or two (later under load); what comes before
+                # it may be trimmed by the amount it moves (README, "the sound's clock").
+                await asyncio.sleep(3.0)
                 await sh("paplay", str(bursts), env={**sink.client_env(), "PATH": "/usr/bin:/bin"})
                 await asyncio.sleep(2.5)  # paplay returns when the server has it all
     a = played_at(first, tmp_path / "a.ts")
@@ -76,4 +78,6 @@ async def test_two_captures_of_one_sink_place_each_sound_together(tmp_path: Path
     apart = [round(1000 * (x - y), 1) for x, y in zip(a, b, strict=True)]
     assert all(abs(d) < 3 for d in apart), f"the same bursts placed {apart} ms apart"
     gaps = [round(y - x, 3) for x, y in itertools.pairwise(a)]
-    assert all(abs(g - EVERY) < 0.005 for g in gaps), gaps
+    # The envelope still moves a few ms as it finds a lower floor (or rises 1 ms/s): sounds one
+    # second apart stay one second apart within 12 ms.
+    assert all(abs(g - EVERY) < 0.012 for g in gaps), gaps
