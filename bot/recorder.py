@@ -169,7 +169,8 @@ class Recorder:
         # the envelope's small steps. Silence on the bot's own sink is what the silence auto-leave
         # acts on. Beside it, a second detector finds dropouts; named ametadata tell the two apart.
         # The picture is grabbed GRAB_HZ times a second and every few frames kept (see GRAB_HZ).
-        pictures = "" if self._audio_only else fr"[0:v]select='not(mod(n\,{every}))'[v];"
+        keep = fr"select='not(mod(n\,{every}))'" if every > 1 else "null"
+        pictures = "" if self._audio_only else f"[0:v]{keep}[v];"
         cmd.filter_complex(f"{pictures}[{sound}:a]{_sample_clock()},"
                            f"aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
                            "asplit[s][z];"
