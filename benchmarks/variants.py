@@ -1,7 +1,7 @@
 """Benchmark: every platform x variant of the e2e matrix, recorded N times, measured against truth.
 
     .venv/bin/python benchmarks/variants.py [--runs 10] [--only zoom-auto] [--json out.json]
-        [--env MEETBOT_X264_PRESET=ultrafast]
+        [--env MEETBOT_X264_PRESET=ultrafast] [--onsets]
 
 Per variant: admission (as the page showed it) -> the recording's first frame; speaker start and
 end errors against the simulator's audio (median, p95 of |error|); the A/V offset of each run (the
@@ -100,7 +100,8 @@ def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return fig
 
 
-async def main(runs: int, only: str | None, out_json: Path | None, env_extra: dict[str, str]) -> None:
+async def main(runs: int, only: str | None, out_json: Path | None, env_extra: dict[str, str],
+               onsets: bool = False) -> None:
     figures = []
     with tempfile.TemporaryDirectory(prefix="meetbot-variants-") as tmp:
         async with SimulatorServer() as sim:
@@ -119,7 +120,7 @@ async def main(runs: int, only: str | None, out_json: Path | None, env_extra: di
                           f"{1000 * row['video_late']:+.0f} late), "
                           f"first frame {1000 * (row['first_frame_s'] or 0):.0f} ms"
                           if av else "no A/V markers"), flush=True)
-                    if os.environ.get("BENCH_ONSETS"):
+                    if onsets:
                         print("    onsets (file s, audio late ms, picture late ms):", row.get("onsets"))
                     rows.append(row)
                 figures.append(report(entry[0], rows))
@@ -133,7 +134,10 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", help="run the variants whose id contains this")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--onsets", action="store_true",
+                        help="also print each onset's sound and picture lateness")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting for every bot (repeatable)")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.only, args.json, dict(kv.split("=", 1) for kv in args.env)))
+    asyncio.run(main(args.runs, args.only, args.json, dict(kv.split("=", 1) for kv in args.env),
+                     args.onsets))

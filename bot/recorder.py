@@ -168,9 +168,9 @@ class Recorder:
         # The same two captures then agree within 1 ms. aresample keeps the count exact across
         # the envelope's small steps. Silence on the bot's own sink is what the silence auto-leave
         # acts on. Beside it, a second detector finds dropouts; named ametadata tell the two apart.
-        # The picture is grabbed GRAB_HZ times a second and every few frames kept (see GRAB_HZ).
-        keep = fr"select='not(mod(n\,{every}))'" if every > 1 else "null"
-        pictures = "" if self._audio_only else f"[0:v]{keep}[v];"
+        # Grabbed faster than recorded (see GRAB_HZ): every few frames kept, on their capture times.
+        thinned = not self._audio_only and every > 1
+        pictures = fr"[0:v]select='not(mod(n\,{every}))'[v];" if thinned else ""
         cmd.filter_complex(f"{pictures}[{sound}:a]{_sample_clock()},"
                            f"aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
                            "asplit[s][z];"
@@ -187,7 +187,8 @@ class Recorder:
             # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
             # against the sound by up to a frame for as long as the grid stays off.
             fps_mode="passthrough")
-        return cmd.output(self.playlist, {"map": ["[a]"] if self._audio_only else ["[v]", "[a]"],
+        video = [] if self._audio_only else ["[v]" if thinned else "0:v"]
+        return cmd.output(self.playlist, {"map": [*video, "[a]"],
                                           "b:a": self._audio_bitrate},
             acodec="aac", ar=48000, **picture,
             output_ts_offset=f"-{self.ts_base}", muxdelay=0, muxpreload=0,

@@ -104,7 +104,7 @@ class CaptureSettings(BaseModel):
     """How often the display is grabbed, every few frames recorded; 0: at the video fps. How late a
     page change reaches the recording varies by up to one grab period per capture: 60 narrows the
     picture's A/V spread from 66 ms to 18 at 15 fps, for 3 % of a core per bot, but on a loaded
-    machine ffmpeg fell behind and a paused span lost its last 1.3 s (see bot/recorder.py)."""
+    machine ffmpeg fell behind and a span paused 4 s in kept 2.5 s (see bot/recorder.py)."""
     sound_lead_ms: float = Field(45.0, ge=0, le=500)
     """How long before the time the page meant for a sample the sink plays it (Chromium's audio
     clock against the sink's play times, measured with the sync marker): the bot's sound edges are

@@ -34,9 +34,9 @@ class AvOffset:
     """Audio onset minus marker onset, seconds (negative: audio first)."""
     precise: bool
     """The marker onset was read from a frame inside the fade (else: between two frames)."""
-    audio_late: float = 0.0
+    audio_late: float
     """Audio onset minus the time the page said the sound reaches the output (file time)."""
-    video_late: float = 0.0
+    video_late: float
     """Marker onset minus the time the page started the fade (file time)."""
 
 
