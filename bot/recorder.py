@@ -42,10 +42,15 @@ DROPOUT_MAX_S = 0.2
 """A dropout: the sink played exact zeros (within 1 LSB) for 10-200 ms. Chromium's output running
 dry under load leaves such holes; a voice over Opus, or a room's noise, does not. Longer runs are
 muted stretches, not holes."""
+ZEROS_FRAME = 480
+"""The dropout detector sees the sound in frames of this many samples (10 ms), so that the frame
+number ffmpeg prints with a run's end says where the capture started, and a run that began there
+(the sink's zeros before anyone is heard) is told from a hole, wherever it falls in the order."""
 AUDIO_HARD_COMP_S = 0.02
 # silencedetect prints its times rounded to six digits (useless for epoch times with -copyts); the
 # frames it marks are printed by ametadata with their exact pts, on aresample's 1/48000 clock.
 _EDGE = re.compile(r"^\[ametadata@(sound|silence) @ [^\]]*\] frame:\S+\s+pts:(-?\d+)")
+_ZEROS_AT = re.compile(r"^\[ametadata@zeros @ [^\]]*\] frame:(\d+)\s")
 _ZEROS = re.compile(r"^\[ametadata@zeros @ [^\]]*\] lavfi\.silence_duration=([0-9.e+-]+)")
 AUDIO_RATE = 48000
 ENVELOPE_RISE = 0.001
@@ -75,6 +80,17 @@ def _sample_clock() -> str:
     late = "PTS*TB-(N+NB_SAMPLES)/SR"
     anchor = fr"st(0\,if(eq(N\,0)\,{late}\,min({late}\,ld(0)+{ENVELOPE_RISE}*NB_SAMPLES/SR)))"
     return f"asetpts='({anchor}+N/SR)/TB'"
+
+
+def sound_graph() -> str:
+    """The sound's filters, from the captured sound to the recorded (labelled by the caller): the
+    sample clock, the silence edges and the dropout detector, each printed by a named ametadata."""
+    return (f"{_sample_clock()},aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},asplit[s][z];"
+            f"[z]asetnsamples=n={ZEROS_FRAME}:p=0,silencedetect=n={DROPOUT_DB}dB:d={DROPOUT_MIN_S},"
+            "ametadata@zeros=mode=print:key=lavfi.silence_duration,anullsink;"
+            f"[s]silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
+            "ametadata@sound=mode=print:key=lavfi.silence_end,"
+            "ametadata@silence=mode=print:key=lavfi.silence_start")
 
 
 class Recorder:
@@ -131,7 +147,9 @@ class Recorder:
         self.dropouts = 0
         self.dropout_s = 0.0
         """Dropouts in the sound (see DROPOUT_MAX_S) and the time they took."""
-        self._zero_runs = 0
+        self._zeros_frame = 0
+        """The frame (of ZEROS_FRAME samples, counted from the capture's first) a run of zeros
+        ended in: ffmpeg prints it on the line before the run's duration."""
 
     @property
     def playlist(self) -> Path:
@@ -171,14 +189,7 @@ class Recorder:
         # Grabbed faster than recorded (see GRAB_HZ): every few frames kept, on their capture times.
         thinned = not self._audio_only and every > 1
         pictures = fr"[0:v]select='not(mod(n\,{every}))'[v];" if thinned else ""
-        cmd.filter_complex(f"{pictures}[{sound}:a]{_sample_clock()},"
-                           f"aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},"
-                           "asplit[s][z];"
-                           f"[s]silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
-                           "ametadata@sound=mode=print:key=lavfi.silence_end,"
-                           "ametadata@silence=mode=print:key=lavfi.silence_start[a];"
-                           f"[z]silencedetect=n={DROPOUT_DB}dB:d={DROPOUT_MIN_S},"
-                           "ametadata@zeros=mode=print:key=lavfi.silence_duration,anullsink")
+        cmd.filter_complex(f"{pictures}[{sound}:a]{sound_graph()}[a]")
         picture: dict[str, Value] = {} if self._audio_only else dict(
             vcodec="libx264", preset=self._preset,
             # zerolatency: without it x264's lookahead holds ~1.25 s and the audio tail is lost.
@@ -259,6 +270,8 @@ class Recorder:
         if line.startswith("[ametadata@"):
             if m := _EDGE.match(line):
                 self._on_frame_edge(m.group(1) == "silence", int(m.group(2)))
+            elif m := _ZEROS_AT.match(line):
+                self._zeros_frame = int(m.group(1))
             elif m := _ZEROS.match(line):
                 self._on_zeros(float(m.group(1)))
             return
@@ -268,9 +281,14 @@ class Recorder:
                 log.debug("ffmpeg", extra={"line": line})
 
     def _on_zeros(self, seconds: float) -> None:
-        # The stream's first run is its start (zeros until someone is heard), not a hole.
-        first, self._zero_runs = self._zero_runs == 0, self._zero_runs + 1
-        if not first and DROPOUT_MIN_S <= seconds <= DROPOUT_MAX_S:
+        # A run that reaches back to the capture's first frame is the sink's zeros before anyone
+        # was heard, not a hole. Which run that is depends on the page: when its sound (a room
+        # tone) was already playing as the capture started, there is none, and the first run is
+        # the first hole (it used to be dropped as the start, one hole in five uncounted).
+        # The run ended in frame n, so it began in frame n or earlier: at its start if it covers
+        # every frame before n but one.
+        leading = seconds * AUDIO_RATE >= (self._zeros_frame - 1) * ZEROS_FRAME
+        if not leading and DROPOUT_MIN_S <= seconds <= DROPOUT_MAX_S:
             self.dropouts += 1
             self.dropout_s += seconds
 
