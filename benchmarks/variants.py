@@ -1,7 +1,7 @@
 """Benchmark: every platform x variant of the e2e matrix, recorded N times, measured against truth.
 
     .venv/bin/python benchmarks/variants.py [--runs 10] [--only zoom-auto] [--json out.json]
-        [--env MEETBOT_X264_PRESET=ultrafast] [--onsets]
+        [--env MEETBOT_X264_PRESET=ultrafast] [--onsets] [--paths all|webaudio,webrtc_element,...]
 
 Per variant: admission (as the page showed it) -> the recording's first frame; speaker start and
 end errors against the simulator's audio (median, p95 of |error|); the A/V offset of each run (the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -26,14 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callbacks.receiver import CallbackReceiver
 from simulator.measure import av_offsets, timeline_errors
+from simulator.scenario import AUDIO_PATHS
 from simulator.server import SimulatorServer
 from simulator.urls import ROUTED_HOSTS
 from tests.e2e.test_platforms import MATRIX, build, meet_code, teams_code, zoom_id
 
 
 async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
-              env_extra: dict[str, str]) -> dict[str, Any]:
+              env_extra: dict[str, str], path: str | None = None) -> dict[str, Any]:
     _, platform, options, changes, form = entry
+    if path:
+        changes = {**changes, "audio_path": path}
     code = {"zoom": zoom_id, "teams": teams_code, "meet": meet_code}[platform]()
     sc = build(platform, code, options, **changes)
     await sim.add_scenario(sc)
@@ -101,20 +105,21 @@ def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def main(runs: int, only: str | None, out_json: Path | None, env_extra: dict[str, str],
-               onsets: bool = False) -> None:
+               onsets: bool = False, paths: list[str | None] | None = None) -> None:
     figures = []
     with tempfile.TemporaryDirectory(prefix="meetbot-variants-") as tmp:
         async with SimulatorServer() as sim:
-            for entry in MATRIX:
+            for entry, path in itertools.product(MATRIX, paths or [None]):
                 if only and only not in entry[0]:
                     continue
+                name = f"{entry[0]}/{path}" if path else entry[0]
                 rows = []
                 for i in range(runs):
                     t0 = time.time()
-                    row = await one(sim, entry, Path(tmp) / f"{entry[0]}-{i}", env_extra)
+                    row = await one(sim, entry, Path(tmp) / f"{entry[0]}-{path}-{i}", env_extra, path)
                     row["wall_s"] = time.time() - t0
                     av = row.get("av_all") or []
-                    print(f"  {entry[0]} #{i}: " + (f"failed {row['failed']}" if "failed" in row else
+                    print(f"  {name} #{i}: " + (f"failed {row['failed']}" if "failed" in row else
                           f"A/V {1000 * row['av_mean']:+.0f} ms (markers {1000 * min(av):+.0f}.."
                           f"{1000 * max(av):+.0f}; audio {1000 * row['audio_late']:+.0f}, picture "
                           f"{1000 * row['video_late']:+.0f} late), "
@@ -123,7 +128,7 @@ async def main(runs: int, only: str | None, out_json: Path | None, env_extra: di
                     if onsets:
                         print("    onsets (file s, audio late ms, picture late ms):", row.get("onsets"))
                     rows.append(row)
-                figures.append(report(entry[0], rows))
+                figures.append(report(name, rows))
     if out_json:
         out_json.write_text(json.dumps(figures, indent=2, default=lambda v: round(v, 4)))
 
@@ -136,8 +141,15 @@ if __name__ == "__main__":
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--onsets", action="store_true",
                         help="also print each onset's sound and picture lateness")
+    parser.add_argument("--paths", help="comma-separated audio paths to run each variant on "
+                        f"(of {', '.join(AUDIO_PATHS)}; 'all' for every one); default: the variant's own")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting for every bot (repeatable)")
     args = parser.parse_args()
+    chosen: list[str | None] | None = None
+    if args.paths:
+        chosen = list(AUDIO_PATHS) if args.paths == "all" else args.paths.split(",")
+        if unknown := set(chosen) - set(AUDIO_PATHS):
+            parser.error(f"unknown audio paths {sorted(unknown)}")
     asyncio.run(main(args.runs, args.only, args.json, dict(kv.split("=", 1) for kv in args.env),
-                     args.onsets))
+                     args.onsets, chosen))

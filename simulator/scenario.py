@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simulator.urls import join_url
 
 __all__ = [
+    "AUDIO_PATHS",
     "DIALOG_KINDS",
     "TEAMS_LOBBY_TEXTS",
     "DialogSpec",
@@ -28,6 +29,9 @@ __all__ = [
 
 Platform = Literal["meet", "zoom", "teams"]
 EndKind = Literal["host_ended", "removed", "everyone_left", "none"]
+AudioPath = Literal["webaudio", "webaudio_playback", "element_stream", "element_file", "webrtc_element",
+                    "webrtc_webaudio"]
+AUDIO_PATHS: tuple[str, ...] = AudioPath.__args__  # type: ignore[attr-defined]
 
 _CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 _ZOOM_ID_PATTERN = r"^[0-9]{9,11}$"
@@ -298,6 +302,17 @@ class Scenario(_Model):
     48x48 CSS px square at the viewport's bottom-left, above everything, ignoring the pointer; black
     while no remote audio plays, white while some does, switched when the audio reaches the output."""
     speech: list[SpeechSegment] = Field(default_factory=list)
+    audio_path: AudioPath = "webaudio"
+    """How the page plays its remote participants, each dated on the page's own clock (the marker
+    and the truth's speech times follow it; nothing adds the output latency Chromium reports):
+    ``webaudio`` / ``webaudio_playback``: buffer sources and the room tone's oscillator on an
+    AudioContext (latencyHint interactive / playback) into its destination, dated at the scheduled
+    context time; ``element_stream``: that context into a MediaStreamAudioDestinationNode played by
+    an ``<audio>``; ``element_file``: each segment an ``<audio src>`` of its file, dated where the
+    element's currentTime says it started; ``webrtc_element`` / ``webrtc_webaudio``: each speaker's
+    sound sent through an in-page RTCPeerConnection loopback (Opus, NetEq) and played from the
+    received track by an ``<audio>`` / a second AudioContext, dated at the track's arrival (the
+    receiver's synchronization sources: RTP time of the first loud packet, delivery time)."""
     room_tone_db: float | None = Field(-70, ge=-90, le=-20)
     """A quiet 440 Hz tone (dBFS) under the remote audio from admission to the end: a microphone's
     noise floor (a real call's sound is never exact zeros while someone is unmuted; espeak's voices
@@ -362,6 +377,7 @@ class Scenario(_Model):
             "platform": self.platform,
             "stuck_indicator": list(self.stuck_indicator),
             "sync_marker": self.sync_marker,
+            "audio_path": self.audio_path,
             "dialogs": [d.model_dump() for d in self.dialogs],
         }
         block: dict[str, Any] = {}

@@ -83,26 +83,80 @@
     }
   }
 
-  // ---------- speech: WebAudio scheduled on the audio clock ----------
-  // Segments are put on the audio clock ~1 s ahead using a fresh clock mapping; the indicator hook
-  // runs from a timer aimed at the moment the scheduled sample reaches the output.
+  // ---------- speech: remote participants' sound on the audio path the scenario names ----------
+  // Each segment is started ~1 s ahead of its time and dated on the page's own clock, as a meeting
+  // page would know it: the context time it was scheduled at, where an element's currentTime says
+  // it began, or when its voice arrived on the received WebRTC track. Nothing here adds the output
+  // latency Chromium reports: what the sound meets after the page is the recorder's to measure.
+
+  // The page's reading of an AudioContext's clock: performance time minus context time. currentTime
+  // moves in whole output buffers (85 ms with a 4096-frame buffer), so one reading is off by up to a
+  // buffer; the median of the recent ones sits mid-buffer, where the frames are rendered.
+  class ContextClock {
+    constructor(ctx) { this.ctx = ctx; this.offsets = []; }
+    sample() {
+      const ctx = this.ctx;
+      if (!ctx || ctx.state !== 'running' || ctx.currentTime <= 0) return;
+      this.offsets.push(performance.now() - ctx.currentTime * 1000);
+      if (this.offsets.length > 41) this.offsets.shift();
+    }
+    offset() {
+      this.sample();
+      if (!this.offsets.length) return performance.now() - (this.ctx ? this.ctx.currentTime * 1000 : 0);
+      const sorted = [...this.offsets].sort((a, b) => a - b);
+      return sorted[sorted.length >> 1];
+    }
+    toPerf(T) { return T * 1000 + this.offset(); }
+    toCtx(P) { return (P - this.offset()) / 1000; }
+  }
+
+  // Voice onsets in a received track, to the sample: the first sample louder than -42 dBFS after
+  // 50 ms quieter, posted with its frame on the consuming context's clock.
+  const ONSET_WORKLET = `
+    class SimOnsets extends AudioWorkletProcessor {
+      constructor() { super(); this.quiet = 0; }
+      process(inputs) {
+        const ch = inputs[0] && inputs[0][0];
+        if (!ch) return true;
+        for (let i = 0; i < ch.length; i++) {
+          if (Math.abs(ch[i]) > 0.00794) {
+            if (this.quiet >= 2400) this.port.postMessage(currentFrame + i);
+            this.quiet = 0;
+          } else this.quiet++;
+        }
+        return true;
+      }
+    }
+    registerProcessor('sim-onsets', SimOnsets);`;
+
+  const CTX_PATHS = new Set(['webaudio', 'webaudio_playback', 'element_stream']);
+  const RTC_PATHS = new Set(['webrtc_element', 'webrtc_webaudio']);
+
   class Speech {
-    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true, toneDb = null, dropouts = [] }) {
+    constructor({ speech, report, onStart, onEnd, onArm = () => {}, audible = () => true, toneDb = null, dropouts = [], path = 'webaudio' }) {
       this.report = report; this.onStart = onStart; this.onEnd = onEnd; this.onArm = onArm; this.audible = audible;
-      this.ctx = null; this.out = null; this.live = false; this.t0 = 0; this.tick = null;
+      this.path = path || 'webaudio';
+      this.viaRtc = RTC_PATHS.has(this.path);
+      this.ctx = null; this.live = false; this.t0 = 0; this.tick = null;
       this.toneDb = toneDb; this.tone = null; this.dropouts = dropouts || [];
+      this.chains = new Map();  // speaker (or '' for all, 'room' for the tone) -> { out, holes, ... }
+      this.elements = [];       // <audio> players, muted while the page plays nothing (Zoom's audio gate)
+      this.contexts = [];
       try {
-        this.ctx = new AudioContext({ latencyHint: 'interactive' });
-        this.out = this.ctx.createGain();
-        this.out.gain.value = audible() ? 1 : 0;
-        // Holes (scenario dropouts) are cut after the audible gate, which Zoom's audio join resets.
-        this.holes = this.ctx.createGain();
-        this.out.connect(this.holes).connect(this.ctx.destination);
-        this.ctx.resume().catch(() => {});
-        document.addEventListener('pointerdown', () => this.ctx.resume().catch(() => {}), { once: true });
-      } catch (e) { this.ctx = null; }
-      this.segments = speech.map((s, index) => ({ ...s, index, buffer: null, src: null, startP: null, endP: null, on: false, done: false }));
+        this.ctx = new AudioContext({ latencyHint: this.path === 'webaudio_playback' ? 'playback' : 'interactive' });
+        this.contexts.push(this.ctx);
+        this.clock = new ContextClock(this.ctx);
+        document.addEventListener('pointerdown', () => this.resume(), { once: true });
+        this.resume();
+      } catch (e) { this.ctx = null; this.clock = new ContextClock(null); }
+      this.segments = speech.map((s, index) => ({ ...s, index, buffer: null, src: null, startP: null, endP: null, sendP: null, on: false, done: false }));
+      this.rtc = this.viaRtc && this.ctx ? this.loopback([...new Set(this.segments.map((g) => g.speaker)), 'room']) : null;
       this.ready = Promise.all(this.segments.map(async (seg) => {
+        if (this.path === 'element_file') {
+          const el = new Audio(); el.preload = 'auto'; el.src = seg.audio; el.muted = !this.audible();
+          seg.element = el; this.elements.push(el);
+          return;
+        }
         if (!this.ctx) return;
         try {
           const r = await fetch(seg.audio);
@@ -110,39 +164,125 @@
         } catch (e) { report('audio_error', { index: seg.index, error: String(e) }); }
       }));
     }
+    resume() { for (const c of this.contexts) c.resume().catch(() => {}); }
+    // One gain for the audible gate, one for the scenario's holes (cut after the gate, which
+    // Zoom's audio join resets), then where the path sends it.
+    chain(key) {
+      const own = this.viaRtc ? key : (key === 'room' && this.path === 'element_file' ? 'room' : '');
+      let c = this.chains.get(own);
+      if (c) return c;
+      const ctx = this.ctx;
+      const out = ctx.createGain();
+      out.gain.value = this.audible() ? 1 : 0;
+      const holes = ctx.createGain();
+      out.connect(holes);
+      c = { out, holes };
+      if (this.viaRtc) {
+        c.dest = ctx.createMediaStreamDestination();
+        holes.connect(c.dest);
+      } else if (this.path === 'element_stream') {
+        const dest = ctx.createMediaStreamDestination();
+        holes.connect(dest);
+        const el = new Audio(); el.autoplay = true; el.srcObject = dest.stream; el.muted = !this.audible();
+        el.play().catch(() => {});
+        this.elements.push(el);
+      } else {
+        holes.connect(ctx.destination);
+      }
+      this.chains.set(own, c);
+      return c;
+    }
+    // Two peers in the page: each speaker's sound is an Opus track from one to the other, played
+    // from the receiving side as a call's remote audio is.
+    loopback(keys) {
+      const pc1 = new RTCPeerConnection(), pc2 = new RTCPeerConnection();
+      pc1.onicecandidate = (e) => e.candidate && pc2.addIceCandidate(e.candidate).catch(() => {});
+      pc2.onicecandidate = (e) => e.candidate && pc1.addIceCandidate(e.candidate).catch(() => {});
+      const order = [];
+      for (const key of keys) {
+        const c = this.chain(key);
+        pc1.addTrack(c.dest.stream.getAudioTracks()[0], c.dest.stream);
+        order.push(c);
+      }
+      let n = 0;
+      const arrived = [];
+      const playing = this.path === 'webrtc_webaudio' ? new AudioContext({ latencyHint: 'interactive' }) : null;
+      const probe = playing || new AudioContext({ latencyHint: 'interactive' });
+      this.contexts.push(probe);
+      this.probeClock = new ContextClock(probe);
+      const worklet = probe.audioWorklet.addModule(URL.createObjectURL(new Blob([ONSET_WORKLET], { type: 'application/javascript' })));
+      pc2.ontrack = (e) => {
+        const c = order[n++];
+        if (!c) return;
+        const stream = new MediaStream([e.track]);
+        // Chromium pulls a remote track into WebAudio only while a media element plays it too.
+        const el = new Audio(); el.autoplay = true; el.srcObject = stream;
+        el.muted = playing ? true : !this.audible();
+        el.play().catch(() => {});
+        if (!playing) this.elements.push(el);
+        c.receiver = e.receiver;
+        arrived.push(worklet.then(() => {
+          const source = probe.createMediaStreamSource(stream);
+          const node = new AudioWorkletNode(probe, 'sim-onsets');
+          node.port.onmessage = (m) => this.onArrival(c, m.data / probe.sampleRate);
+          const mute = probe.createGain(); mute.gain.value = 0;
+          source.connect(node).connect(mute).connect(probe.destination);
+          if (playing) source.connect(probe.destination);
+        }));
+      };
+      const ready = (async () => {
+        const offer = await pc1.createOffer(); await pc1.setLocalDescription(offer); await pc2.setRemoteDescription(offer);
+        const answer = await pc2.createAnswer(); await pc2.setLocalDescription(answer); await pc1.setRemoteDescription(answer);
+      })().catch((err) => this.report('audio_error', { path: this.path, error: String(err) }));
+      return { pc1, pc2, probe, ready, arrived, order };
+    }
+    // A voice arrived on a speaker's received track (probe context time T): the start of the next
+    // segment of theirs that was sent shortly before.
+    onArrival(c, T) {
+      const P = this.probeClock.toPerf(T);
+      for (const seg of this.segments) {
+        if (seg.done || seg.startP !== null || seg.sendP === null || this.chain(seg.speaker) !== c) continue;
+        if (P < seg.sendP - 60 || P > seg.sendP + 800) continue;
+        seg.startP = P; seg.endP = P + seg.duration * 1000; seg.transit = P - seg.sendP;
+        this.step();
+        return;
+      }
+    }
     // Let remote audio through (Zoom: once computer audio is joined).
     setAudible(on) {
+      this.resume();
+      for (const el of this.elements) el.muted = !on;
       if (!this.ctx) return;
-      this.out.gain.cancelScheduledValues(this.ctx.currentTime);
-      this.out.gain.setValueAtTime(on ? 1 : 0, this.ctx.currentTime);
+      for (const c of this.chains.values()) {
+        c.out.gain.cancelScheduledValues(this.ctx.currentTime);
+        c.out.gain.setValueAtTime(on ? 1 : 0, this.ctx.currentTime);
+      }
     }
-    ctxToPerf(T) {
-      const ctx = this.ctx;
-      const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-      if (ts && ts.performanceTime > 0 && ts.contextTime > 0) return ts.performanceTime + (T - ts.contextTime) * 1000;
-      const lat = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
-      return performance.now() + (T - ctx.currentTime + lat) * 1000;
-    }
-    perfToCtx(P) { const T0 = this.ctx.currentTime; return T0 + (P - this.ctxToPerf(T0)) / 1000; }
+    ctxToPerf(T) { return this.clock.toPerf(T); }
+    perfToCtx(P) { return this.clock.toCtx(P); }
     begin(t0) {
       this.t0 = t0; this.live = true;
-      if (this.ctx) this.ctx.resume().catch(() => {});
+      this.resume();
+      this.report('audio_path', {
+        path: this.path, sample_rate: this.ctx ? this.ctx.sampleRate : null,
+        base_latency: this.ctx ? this.ctx.baseLatency : null, output_latency: this.ctx ? this.ctx.outputLatency : null });
       if (this.ctx && this.toneDb !== null && this.toneDb !== undefined) {
         // The room tone: always under the speech, so a gap in the recording's sound shows.
         const gain = this.ctx.createGain();
         gain.gain.value = Math.pow(10, this.toneDb / 20);
         this.tone = this.ctx.createOscillator();
         this.tone.frequency.value = 440;
-        this.tone.connect(gain).connect(this.out);
+        this.tone.connect(gain).connect(this.chain('room').out);
         this.tone.start();
         this.report('room_tone', { db: this.toneDb });
       }
       if (this.ctx) for (const d of this.dropouts) {
         const T = this.perfToCtx(t0 + d.at * 1000);
-        this.holes.gain.setValueAtTime(0, T);
-        this.holes.gain.setValueAtTime(1, T + d.ms / 1000);
-        // Reported near the time, with a fresh mapping of the audio clock (at admission it is off
-        // by up to ~0.2 s).
+        for (const c of this.chains.values()) {
+          c.holes.gain.setValueAtTime(0, T);
+          c.holes.gain.setValueAtTime(1, T + d.ms / 1000);
+        }
+        // Reported near the time, on a fresh reading of the audio clock.
         const when = () => this.report('dropout', { at: d.at, ms: d.ms }, epoch(this.ctxToPerf(T)));
         setTimeout(when, Math.max(0, this.ctxToPerf(T) - performance.now() - 50));
       }
@@ -150,6 +290,9 @@
     }
     step() {
       if (!this.live) return;
+      clearTimeout(this.tick);
+      this.clock.sample();
+      if (this.probeClock) this.probeClock.sample();
       const now = performance.now();
       for (const seg of this.segments) {
         if (seg.done) continue;
@@ -160,37 +303,66 @@
       }
       this.tick = setTimeout(() => this.step(), 50);
     }
+    unavailable(seg, targetP, state) {
+      seg.src = 'silent'; seg.ctxStart = null;
+      seg.startP = Math.max(targetP, performance.now());
+      seg.endP = seg.startP + seg.duration * 1000;
+      this.report('audio_unavailable', { index: seg.index, state });
+    }
     schedule(seg, targetP) {
+      if (this.path === 'element_file') return this.playElement(seg, targetP);
       const ctx = this.ctx;
       if (!ctx || !seg.buffer || ctx.state !== 'running') {
         if (seg.buffer === null && ctx && ctx.state === 'running' && performance.now() < targetP) return;  // still decoding
-        seg.src = 'silent'; seg.ctxStart = null;
-        seg.startP = Math.max(targetP, performance.now());
-        seg.endP = seg.startP + seg.duration * 1000;
-        this.report('audio_unavailable', { index: seg.index, state: ctx ? ctx.state : 'none' });
-        return;
+        return this.unavailable(seg, targetP, ctx ? ctx.state : 'none');
       }
       const T = Math.max(this.perfToCtx(targetP), ctx.currentTime + 0.01);
       const src = ctx.createBufferSource();
       src.buffer = seg.buffer;
-      src.connect(this.out);
+      src.connect(this.chain(seg.speaker).out);
       src.start(T);
-      seg.src = src; seg.ctxStart = T;
+      seg.src = src;
+      if (this.viaRtc) { seg.ctxStart = null; seg.sendP = this.ctxToPerf(T); } else seg.ctxStart = T;
     }
-    segStartP(seg) { return seg.ctxStart === null ? seg.startP : this.ctxToPerf(seg.ctxStart); }
-    segEndP(seg) { return seg.ctxStart === null ? seg.endP : this.ctxToPerf(seg.ctxStart + seg.buffer.duration); }
+    // <audio src>: played from a timer at the segment's time; its start is where the element's
+    // own clock puts it (the median of performance time minus currentTime once it moves).
+    playElement(seg, targetP) {
+      const el = seg.element;
+      seg.src = el; seg.ctxStart = null;
+      setTimeout(() => {
+        if (seg.done || !this.live) return;
+        el.play().then(() => {
+          const readings = [];
+          const read = () => {
+            if (seg.done) return;
+            if (el.currentTime > 0) readings.push(performance.now() - el.currentTime * 1000);
+            if (readings.length < 9) { setTimeout(read, 7); return; }
+            readings.sort((a, b) => a - b);
+            seg.startP = readings[readings.length >> 1];
+            seg.endP = seg.startP + seg.duration * 1000;
+            this.step();
+          };
+          read();
+        }).catch(() => this.unavailable(seg, targetP, 'element ' + (el.error ? el.error.code : 'refused')));
+      }, Math.max(0, targetP - performance.now()));
+    }
+    segStartP(seg) { return seg.ctxStart === null || seg.ctxStart === undefined ? seg.startP : this.ctxToPerf(seg.ctxStart); }
+    segEndP(seg) { return seg.ctxStart === null || seg.ctxStart === undefined ? seg.endP : this.ctxToPerf(seg.ctxStart + seg.buffer.duration); }
     armStart(seg) {
+      if (this.segStartP(seg) === null) return;  // not heard yet (a received track, an element)
       const wait = this.segStartP(seg) - performance.now();
-      if (wait > 120) return;  // re-armed later with a fresher clock mapping
+      if (wait > 120) return;  // re-armed later with a fresher clock reading
       seg.armedStart = true;
-      if (seg.ctxStart !== null) this.onArm(seg, this.segStartP(seg), this.segEndP(seg));
+      this.onArm(seg, this.segStartP(seg), this.segEndP(seg));
       const fire = () => {
         if (seg.done || !this.live) return;
         const startP = this.segStartP(seg);
         if (performance.now() < startP - 1) { setTimeout(fire, startP - performance.now()); return; }
         seg.on = true; seg.startP = startP;
         const indicator = this.onStart(seg);  // false: the speaking signal did not switch on
-        this.report('speech_start', { speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: indicator === false ? null : epoch(), audible: this.audible() }, epoch(startP));
+        this.report('speech_start', {
+          speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: indicator === false ? null : epoch(),
+          audible: this.audible(), path: this.path, transit_ms: seg.transit === undefined ? null : seg.transit }, epoch(startP));
         this.armEnd(seg);
       };
       setTimeout(fire, Math.max(0, wait));
@@ -216,7 +388,8 @@
     }
     stopSegment(seg) {
       if (seg.anim) { seg.anim.cancel(); seg.anim = null; }
-      if (seg.src && seg.src !== 'silent') { try { seg.src.stop(); } catch (e) { /* not started */ } }
+      if (seg.src instanceof HTMLMediaElement) seg.src.pause();
+      else if (seg.src && seg.src !== 'silent') { try { seg.src.stop(); } catch (e) { /* not started */ } }
       if (!seg.done) this.finish(seg, performance.now());
     }
     stopSpeaker(name) { for (const seg of this.segments) if (seg.speaker === name && seg.src && !seg.done) this.stopSegment(seg); }
@@ -298,7 +471,7 @@
       this.stuckOn = new Set();                           // stuck speakers whose signal is lit
       this.marker = null; this.markerOn = false;
       this.dialogs = new Map(); this.dialogSeq = 0;
-      this.speech = new Speech({ speech: cfg.speech || [], report, audible, toneDb: cfg.room_tone_db, dropouts: cfg.dropouts,
+      this.speech = new Speech({ speech: cfg.speech || [], report, audible, toneDb: cfg.room_tone_db, dropouts: cfg.dropouts, path: cfg.audio_path,
         onStart: (seg) => this.segStart(seg), onEnd: (seg) => this.segEnd(seg),
         onArm: (seg, s, e) => this.markSegment(seg, s, e) });
     }
@@ -386,7 +559,7 @@
       if (on && seg && !seg.anim) {
         // Audio became audible in the middle of this segment (Zoom: computer audio joined now).
         const now = performance.now();
-        const endP = seg.ctxStart === null ? seg.endP : this.speech.segEndP(seg);
+        const endP = this.speech.segEndP(seg);
         this.light(seg, now, endP);
       }
       this.markerOn = on;
