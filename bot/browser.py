@@ -37,11 +37,11 @@ def chromium_args(*, width: int, height: int, fake_camera: Path | None) -> list[
         "--disable-dev-shm-usage",
         "--disable-background-timer-throttling",
         "--disable-renderer-backgrounding",
-        # 4096 frames (85 ms) of output buffer instead of Chromium's ~20 ms: with several bots on
-        # a machine the audio thread misses its deadlines and the sound has gaps (4 bots on 2
-        # cores lost 3 % of it; with this, at most 0.08 %). A recorder has no use for low latency,
-        # and the page's A/V sync follows the latency Chromium reports (benchmarks/density.py).
-        "--audio-buffer-size=4096",
+        # No --audio-buffer-size: 4096 frames made the sound 270-360 ms late against the picture on
+        # every audio path a page uses (WebAudio, <audio>, WebRTC), by an amount Chromium does not
+        # report (baseLatency 93 ms); with its default the sound is 40 ms late, corrected per
+        # recording (bot/av_selftest.py). It had been added for density (4 bots on 2 cores lost
+        # 3 % of their sound without it): that needs another lever (issue 18).
         # Adapters match English texts; pin the UI language.
         "--lang=en-US",
         "--accept-lang=en-US,en",

@@ -108,8 +108,7 @@ class Recorder:
         audio_bitrate: str,
         segment_seconds: int,
         stop_timeout: float,
-        audio_delay: float = 0.0,
-        sound_lead: float = 0.0,
+        sound_late: float = 0.0,
         grab_hz: int = GRAB_HZ,
         audio_only: bool = False,
         on_segment: SegmentHandler,
@@ -124,8 +123,9 @@ class Recorder:
         self._audio_bitrate = audio_bitrate
         self._segment_seconds = segment_seconds
         self._stop_timeout = stop_timeout
-        self._audio_delay = audio_delay
-        self._sound_lead = sound_lead
+        self.sound_late = sound_late
+        """Seconds from the page's audio clock to the sink, as measured for this recording: the
+        sound is placed that much earlier."""
         self._grab_hz = grab_hz
         self._audio_only = audio_only
         self._on_segment = on_segment
@@ -170,10 +170,11 @@ class Recorder:
             cmd.input(self._display, f="x11grab", video_size=(w, h), framerate=self._fps * every,
                       draw_mouse=0, thread_queue_size=512)
         sound = 0 if self._audio_only else 1
-        # The sound is stamped as the sink plays it, sound_lead ahead of the time the page meant
-        # for it; the picture when Chromium has drawn it and x11grab taken it, later. Delaying the
-        # sound by both lines the two up as they were on the page (audio_delay_ms, sound_lead_ms).
-        cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{self._audio_delay:.3f}",
+        # The sound is stamped as the sink plays it, sound_late after the page played it (measured
+        # for this recording, bot/av_selftest.py); placed that much earlier, it is on the page's
+        # clock. The picture is stamped when x11grab takes it, a compositor frame or two after
+        # the page drew it: that part is not corrected (it differs with every capture's phase).
+        cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{-self.sound_late:.4f}",
                   use_wallclock_as_timestamps=1, thread_queue_size=1024)
         # Players take the sound sample by sample, the picture by its times: the sound must have
         # exactly one sample per 1/48000 s of its clock, and that clock must sit where the sink
@@ -293,15 +294,15 @@ class Recorder:
             self.dropout_s += seconds
 
     def _on_frame_edge(self, silent: bool, pts: int) -> None:
-        # The sound's pts are the sink's play times (see _sample_clock) plus the audio delay; the
-        # page meant them sound_lead later. Silence is marked on the frame where it has lasted
-        # SILENCE_DETECT_S, sound on its first frame: placed to a frame (~20 ms), however late
-        # ffmpeg gets to them.
-        at = pts / AUDIO_RATE - self._audio_delay + self._sound_lead
+        # The sound's pts are the sink's play times (see _sample_clock) moved onto the page's
+        # clock. Silence is marked on the frame where it has lasted SILENCE_DETECT_S, sound on
+        # its first frame: placed to a frame (~20 ms), however late ffmpeg gets to them.
+        at = pts / AUDIO_RATE
         self._on_silence_edge(silent, at - SILENCE_DETECT_S if silent else at)
 
     def _on_silence_edge(self, silent: bool, at: float) -> None:
-        """``at``: wall-clock time the silence (``silent``) or the sound began on the sink."""
+        """``at``: wall-clock time the page played the start of the silence (``silent``) or of
+        the sound the sink received."""
         if silent:
             self.silent_since = at
             start = self.sound.pop()[0] if self.sound and self.sound[-1][1] is None else None

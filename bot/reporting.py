@@ -58,6 +58,8 @@ class JobResult(BaseModel):
     warnings: list[str] = []
     usage: Usage = Usage()
     timings: dict[str, float] = {}
+    av_offset_ms: float | None = None
+    av_correction_ms: float | None = None
     observed: dict[str, str] = {}
     """What the page showed that decided things (admission and speaking signals)."""
     phases: list[tuple[str, float]] = []
@@ -199,6 +201,7 @@ class Reporter:
             recording_url=rec.recording_url if rec else None, warnings=result.warnings,
             rtstream_id=job.rtstream_id, pauses=rec.pauses if rec else [],
             transcript=rec.transcript if rec else None,
+            av_offset_ms=result.av_offset_ms, av_correction_ms=result.av_correction_ms,
         )
         if result.status is Status.DONE and data is not None:
             return SuccessPayload(status="done", data=data, **common)

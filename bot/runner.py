@@ -24,6 +24,7 @@ from playwright.async_api import Page
 
 import platforms
 from bot.audio import AudioSink, pulse_server
+from bot.av_selftest import AV_BOUND_S, AvPath, describe, measure_av_path
 from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
 from bot.capture_health import CaptureHealth
@@ -58,6 +59,10 @@ MAX_RECORDER_RESTARTS = 3
 log = logging.getLogger("meetbot.runner")
 
 
+
+async def _kept_aside(path: Path) -> None:
+    """The self-test's segments stay out of the recording's store."""
+
 class JobRunner:
     def __init__(self, job: Job, *, settings: Settings, recordings: RecordingStore,
                  capture_control: Callable[[], Awaitable[str | None]] | None = None,
@@ -74,6 +79,9 @@ class JobRunner:
         self.timeline = SpeakerTimeline(merge_gap=settings.speaker_merge_gap)
         self.usage = Usage()
         self.warnings: list[str] = []
+        self._av_offset_ms: float | None = None
+        self._av_correction_ms = 0.0
+        """The A/V offset the self-test measured, and how much earlier the sound was placed."""
         self._stop = asyncio.Event()
         self._stop_outcome = Outcome.STOPPED
         self._stop_error: str | None = None
@@ -211,6 +219,19 @@ class JobRunner:
             self._sink, self._page = sink, browser.page
             browser.page.on("crash", lambda _page: self._page_crashed())
             browser.page.on("close", lambda _page: self._browser_lost("the meeting page closed"))
+            def recorder_in(where: Path, av: AvPath | None,
+                            on_segment: Callable[[Path], Awaitable[None]]) -> Recorder:
+                return Recorder(
+                    display=display.name, width=self.width, height=self.height, fps=self.fps,
+                    audio_only=job.audio_only, audio_env=sink.client_env(), monitor=sink.monitor,
+                    work_dir=where, preset=s.x264_preset,
+                    audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
+                    stop_timeout=s.ffmpeg_stop_timeout, sound_late=av.sound_late if av else 0.0,
+                    grab_hz=s.grab_hz,
+                    on_segment=on_segment)
+
+            av = await self._measure_av(
+                browser.page, lambda where: recorder_in(where, None, _kept_aside), work)
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
             admitted_at = await self._join(adapter)
@@ -220,13 +241,7 @@ class JobRunner:
 
             async def new_recorder() -> Recorder:
                 """A recording span: the first at admission, one more after each resume."""
-                recorder = Recorder(
-                    display=display.name, width=self.width, height=self.height, fps=self.fps,
-                    audio_only=job.audio_only, audio_env=sink.client_env(), monitor=sink.monitor,
-                    work_dir=work / f"hls{len(self._recorders)}", preset=s.x264_preset,
-                    audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
-                    stop_timeout=s.ffmpeg_stop_timeout, audio_delay=s.audio_delay_ms / 1000,
-                    sound_lead=s.sound_lead_ms / 1000, grab_hz=s.grab_hz, on_segment=self._segment_closed)
+                recorder = recorder_in(work / f"hls{len(self._recorders)}", av, self._segment_closed)
                 await stack.enter_async_context(recorder)
                 self._recorders.append(recorder)
                 index = self.recordings.span_started(recorder)
@@ -251,6 +266,31 @@ class JobRunner:
         # Browser, sink and display are released: the remux gets the CPU to itself.
         self.state.move(Phase.UPLOADING)
         return outcome, await self._finalize()
+
+    async def _measure_av(self, page: Page, make: Callable[[Path], Recorder], work: Path) -> AvPath | None:
+        """The self-test of this recording's A/V path (bot/av_selftest.py), before joining; None
+        (and a warning: the sound stays as late as it comes) when it is off or failed."""
+        if not self.settings.av_selftest:
+            return None
+        where = work / "av-selftest"
+        try:
+            av = await measure_av_path(page, make, where, audio_only=self.job.audio_only)
+        except RecordingError as exc:
+            log.warning("A/V self-test failed; the sound is not corrected", extra={"error": exc.message})
+            self.warnings.append(f"A/V sync not measured, the sound is not corrected: {exc.message}")
+            return None
+        finally:
+            await asyncio.to_thread(shutil.rmtree, where, True)
+        figures = describe(av)
+        log.info("A/V path measured", extra=figures)
+        self._timings.update({f"av_{k}" if not k.startswith("av_") else k: v
+                              for k, v in figures.items() if v is not None})
+        self._av_offset_ms, self._av_correction_ms = figures["av_offset_ms"], figures["sound_late_ms"]
+        if av.spread > AV_BOUND_S:
+            self.warnings.append(
+                f"A/V sync uncertain: the self-test's tones came {av.spread * 1000:.0f} ms apart in "
+                f"lateness (the sound was placed {av.sound_late * 1000:.0f} ms earlier, their median)")
+        return av
 
     async def _end_side_tasks(self) -> None:
         tasks, self._side = self._side or set(), None
@@ -505,4 +545,6 @@ class JobRunner:
             meeting_id=self.job.meeting_id, video_id=self.job.video_id,
             status=Status.DONE if done else Status.FAILED, outcome=outcome, error=error,
             recording=recording, warnings=warnings, usage=self.usage, timings=self._timings,
+            av_offset_ms=self._av_offset_ms,
+            av_correction_ms=self._av_correction_ms,
             observed=self._observed, phases=[(p.value, t) for p, t in self.state.history])

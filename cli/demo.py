@@ -77,6 +77,9 @@ def _report(out: Path, truth: dict[str, Any], payload: dict[str, Any], received:
                   f"  CPU while recording:     {u['cpu_percent_avg']}% avg, {u['cpu_percent_max']}% "
                   f"max (100% = one core)",
                   f"  memory (PSS sum, peak):  {u['pss_mb_max']} MB"]
+        if payload.get("av_offset_ms") is not None:
+            lines.append(f"  A/V self-test:           sound {t.get('av_sound_late_ms')} ms late at the sink, "
+                         f"placed {payload.get('av_correction_ms')} ms earlier")
     return "\n".join(lines)
 
 

@@ -68,6 +68,12 @@ class _Extras(BaseModel):
     """Where the recording was paused; the video has these cut out and the timeline matches."""
     transcript: list[TranscriptLine] | None = None
     """With ``transcribe`` on the job: who said what (also transcript.json, captions.vtt)."""
+    av_offset_ms: float | None = None
+    """How much later than its picture this recording's sound reached the bot (measured before
+    joining; positive: the sound late). Null when it could not be measured."""
+    av_correction_ms: float | None = None
+    """How much earlier the sound was placed to match its picture, in the MP4, the HLS stream and
+    the timeline (0: none applied)."""
     warnings: list[str] = Field(default_factory=list)
 
 

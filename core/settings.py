@@ -96,19 +96,15 @@ class CaptureSettings(BaseModel):
     x264_preset: str = "veryfast"
     """veryfast keeps 2 bots per 2 cores at 720p15; ultrafast fits 3 (see docs/media notes)."""
     audio_bitrate: str = "128k"
-    audio_delay_ms: float = Field(55.0, ge=0, le=500)
-    """The recording's sound is delayed this much to match the picture: sound_lead_ms, plus the
-    time from a page's frame to its capture (a Chromium frame or so). From benchmarks/variants.py
-    (the A/V offset of its sync marker); 0 keeps the sink's play times."""
+    av_selftest: bool = True
+    """Measure before joining how late this recording's sound and picture come after the page
+    (bot/av_selftest.py, ~2.5 s) and correct the MP4, the HLS stream and the timeline by it. Off:
+    both are taken as they reach the recorder (the sound then runs a buffer or more late)."""
     grab_hz: int = Field(0, ge=0, le=120)
     """How often the display is grabbed, every few frames recorded; 0: at the video fps. How late a
     page change reaches the recording varies by up to one grab period per capture: 60 narrows the
     picture's A/V spread from 66 ms to 18 at 15 fps, for 3 % of a core per bot, but on a loaded
     machine ffmpeg fell behind and a span paused 4 s in kept 2.5 s (see bot/recorder.py)."""
-    sound_lead_ms: float = Field(45.0, ge=0, le=500)
-    """How long before the time the page meant for a sample the sink plays it (Chromium's audio
-    clock against the sink's play times, measured with the sync marker): the bot's sound edges are
-    placed on the page's clock with it."""
     segment_seconds: int = Field(2, ge=1, le=10)
     """HLS segment length: at most this much media is lost if the worker is killed."""
     ffmpeg_stop_timeout: float = 15.0

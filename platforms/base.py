@@ -47,6 +47,7 @@ from pydantic import BaseModel
 
 from core.errors import JobError, JoinError, MeetbotError
 from core.outcomes import Outcome
+from core.page_clock import page_clock_offset
 
 log = logging.getLogger("meetbot.platforms")
 
@@ -384,16 +385,7 @@ class PlatformAdapter(ABC):
 
     async def page_clock_offset(self) -> float:
         """Seconds to add to a page timestamp to put it on this process's wall clock."""
-        best: tuple[float, float] | None = None
-        for _ in range(3):
-            before = time.time()
-            page_now = await self.page.evaluate("(performance.timeOrigin + performance.now()) / 1000")
-            after = time.time()
-            rtt = after - before
-            if best is None or rtt < best[0]:
-                best = (rtt, (before + after) / 2 - float(page_now))
-        assert best is not None
-        return best[1]
+        return await page_clock_offset(self.page)
 
     # -- for subclasses -----------------------------------------------------------------------
     @abstractmethod

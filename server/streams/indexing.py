@@ -59,6 +59,8 @@ log = logging.getLogger("meetbot.stream_indexes")
 SEGMENTERS = ("word", "sentence", "time")
 WORD_HOLD_S = 0.3
 """A word ending this close to a transcript window's end may be cut: the next window gives it."""
+STOP_WAIT_S = 5.0
+"""How long a ``stop`` waits for the window being indexed to be dropped."""
 
 
 class StreamIndexer:
@@ -134,8 +136,12 @@ class StreamIndexer:
                 task = self._tasks.pop(index_id, None)
                 if task is not None:
                     task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                    # Bounded: the answer must not wait on a window's tools under load (CI saw a
+                    # stop time out at 60 s); a task still ending sees the status and returns.
+                    done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_S)
+                    if not done:
+                        log.warning("stream index still ending after stop",
+                                    extra={"index": index_id, "waited_s": STOP_WAIT_S})
                 change = {"status": "stopped"}
             else:
                 # Resume from now: what was ingested while stopped stays unindexed (documented).

@@ -76,7 +76,10 @@ async def test_sound_dropouts_are_counted_and_said(simulator: Any, tmp_path: Pat
                                             window=0.005)
             if DROPOUT_MIN_S <= d <= DROPOUT_MAX_S and at > lo]  # not the tone's start, as the bot
     cut = sorted(d["at"] - origin for d in truth["dropouts"])
-    assert all(any(abs(at - want) < 0.05 for at, _ in gaps) for want in cut), (gaps, cut)
+    # Within 0.1 s: the holes are 0.6 s apart, and the sound is placed to the page's clock within
+    # what the A/V self-test leaves (tens of ms; the fixed correction before it left 57-143 ms in 2
+    # of 40 runs under a second bot's load).
+    assert all(any(abs(at - want) < 0.1 for at, _ in gaps) for want in cut), (gaps, cut)
     timings = json.loads((out / "stats.json").read_text())["timings"]
     assert timings["capture_sound_dropouts"] == len(gaps) >= len(holes), (timings, gaps)
     assert 0.03 * len(holes) < timings["capture_sound_dropout_s"] < 0.05 * len(gaps), timings

@@ -58,42 +58,52 @@ async def record(simulator: Any, sc: Any, url: str, out: Path, *args: str,
 # Carol's signal sticks after her turn; 3.8 s of silence follow it before Alice speaks again.
 STUCK_SPEECH = [*SPEECH[:3], {"speaker": "Alice", "at": 12.1, "text": "Good point, we will fix that."}]
 # The platform x variant matrix: each documented and plausible rendering of the signals the
-# adapters rely on, written in the simulator from the reference, recorded end to end.
+# adapters rely on, written in the simulator from the reference, recorded end to end. Each entry
+# also plays its participants on one of the audio paths pages use (scenario ``audio_path``; the
+# default is WebAudio), so every path is recorded on two platforms or more.
 # (id, platform, platform options, scenario changes, URL form)
 MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("meet-join-now-dialogs", "meet", {"speaking_signal": "class_child"},
-     {"lobby": {"mode": "open"},
+     {"lobby": {"mode": "open"}, "audio_path": "webrtc_element",
       "dialogs": [{"kind": "recorded", "at": 0}, {"kind": "transcribed", "at": 6}]}, "meet"),
     ("meet-audio-level-stuck", "meet", {"speaking_signal": "audio_level"},
-     {"stuck_indicator": ["Carol"], "speech": STUCK_SPEECH, "end": {"kind": "host_ended", "at": 15.6}},
+     {"stuck_indicator": ["Carol"], "speech": STUCK_SPEECH, "end": {"kind": "host_ended", "at": 15.6},
+      "audio_path": "element_stream"},
      "meet"),
     ("zoom-dialog-react-launcher", "zoom",
-     {"client": "react", "passcode": "s3cret1", "audio_join": "dialog"}, {}, "j"),
+     {"client": "react", "passcode": "s3cret1", "audio_join": "dialog"},
+     {"audio_path": "webrtc_webaudio"}, "j"),
     # Sound from admission on: the first words come soon after the recorder starts (a speaker is
     # shown from admission, so only the sound places the turn's start).
     ("zoom-auto-audio-react", "zoom", {"client": "react", "audio_join": "auto"},
-     {"speech": [{**SPEECH[0], "at": 0.6}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]]}, "wc"),
+     {"speech": [{**SPEECH[0], "at": 0.6}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]],
+      "audio_path": "webaudio_playback"}, "wc"),
     ("zoom-auto-audio-classic", "zoom", {"client": "classic", "audio_join": "auto"},
-     {"speech": [{**SPEECH[0], "at": 0.45}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]]}, "wc_classic"),
+     {"speech": [{**SPEECH[0], "at": 0.45}, {**SPEECH[1], "at": 4.0}, *SPEECH[2:]],
+      "audio_path": "element_file"}, "wc_classic"),
     ("zoom-late-dialog-gallery", "zoom", {"audio_join": "late_dialog", "audio_dialog_delay": 2.0,
                                           "speaker_view": "gallery"},
      {"speech": [{**SPEECH[0], "at": 1.5}, {**SPEECH[1], "at": 4.3}, {**SPEECH[2], "at": 6.6},
                  {**SPEECH[3], "at": 9.4}]}, "j"),
     ("zoom-footer-single-iframe", "zoom", {"client": "classic", "iframe": True, "audio_join": "footer",
                                            "speaker_view": "single", "cookie_banner": True,
-                                           "permission_dialog": True, "passcode": "abc123"}, {}, "wc"),
+                                           "permission_dialog": True, "passcode": "abc123"},
+     {"audio_path": "webrtc_element"}, "wc"),
     ("zoom-end-over-dialog", "zoom", {"end_over_dialog": True},
      {"dialogs": [{"kind": "recording_notice", "at": 1.0}]}, "j"),
-    ("teams-class", "teams", {"speaking_signal": "class", "no_media_modal_again": True}, {}, "meetup_join"),
+    ("teams-class", "teams", {"speaking_signal": "class", "no_media_modal_again": True},
+     {"audio_path": "webrtc_element"}, "meetup_join"),
     ("teams-style-live", "teams", {"host": "teams.live.com", "passcode": "Pa55", "speaking_signal": "style",
-                                   "lobby_text": "Waiting to be admitted"}, {}, "meet"),
+                                   "lobby_text": "Waiting to be admitted"},
+     {"audio_path": "element_stream"}, "meet"),
     ("teams-class-transparent", "teams", {"speaking_signal": "class_transparent"},
      {"speech": [*SPEECH, {"speaker": "Bob", "at": 11.6, "text": "Yes."}],
-      "end": {"kind": "host_ended", "at": 13.4}}, "v2"),
+      "end": {"kind": "host_ended", "at": 13.4}, "audio_path": "webrtc_webaudio"}, "v2"),
     ("teams-aria-post-meeting", "teams", {"speaking_signal": "aria", "end_screen": "post_meeting_url"},
-     {"dialogs": [{"kind": "recording_notice", "at": 0}]}, "launcher"),
+     {"dialogs": [{"kind": "recording_notice", "at": 0}], "audio_path": "element_file"}, "launcher"),
     ("teams-pseudo-popup", "teams", {"speaking_signal": "pseudo", "count_signal": "tiles"},
-     {"dialogs": [{"kind": "teaching_bubble", "at": 2.0}]}, "meetup_join"),
+     {"dialogs": [{"kind": "teaching_bubble", "at": 2.0}], "audio_path": "webaudio_playback"},
+     "meetup_join"),
 ]
 
 
@@ -124,6 +134,8 @@ async def test_records_every_variant(simulator: Any, tmp_path: Path, platform: s
         assert any("stuck" in w for w in body["warnings"]), body["warnings"]
     for d in truth.get("dialogs", []):
         assert d["dismissed_at"] is not None or d["shown_at"] >= truth["ended_at"] - 1, d
+    # The sound's lateness was measured for this recording and taken out of it.
+    assert body["av_correction_ms"] > 0 and body["av_offset_ms"] is not None, body
     # Recording starts at admission, whatever else is left to do.
     stats = json.loads((out / "stats.json").read_text())
     first_frame = stats["timings"]["admission_to_first_frame_s"]

@@ -149,10 +149,12 @@ def test_sound_on_the_sink_from_silencedetects_edges() -> None:
     start), pauses between words do not split a turn, blips are dropped."""
     from bot.recorder import AUDIO_RATE, PAUSE_S, SILENCE_DETECT_S, Recorder
 
-    delay = 0.05
+    # The sound reached the sink 0.3 s after the page played it and is placed back on the page's
+    # clock: a sample's pts is its page time.
+    delay = 0.0
     rec = Recorder(display=":1", width=2, height=2, fps=1, audio_env={}, monitor="m", work_dir=Path("."),
                    preset="veryfast", audio_bitrate="64k", segment_seconds=1, stop_timeout=1,
-                   audio_delay=delay, on_segment=lambda p: None)  # type: ignore[arg-type,return-value]
+                   sound_late=0.3, on_segment=lambda p: None)  # type: ignore[arg-type,return-value]
     t0 = 1_795_971_172.0
     rec.started_at = t0
     rec.sound = [(t0, None)]
