@@ -35,7 +35,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callbacks.receiver import CallbackReceiver
-from simulator.measure import audio_gaps, audio_samples, av_offsets, timeline_errors
+from simulator.measure import audio_gaps, audio_samples, av_offsets, heard_errors, timeline_errors
 from simulator.scenario import load_scenario
 from simulator.server import SimulatorServer
 from simulator.urls import ROUTED_HOSTS
@@ -155,7 +155,9 @@ async def level(sim: SimulatorServer, n: int, seconds: float, tmp: Path,
     print(json.dumps({k: v for k, v in fig.items() if k != "bots"} | {
         "per_bot": [{k: b.get(k) for k in ("cpu_cores", "pss_peak_gb", "frames_lost", "sound_lost",
                                            "sound_gaps", "bot_dropouts", "bot_warned_sound",
-                                           "av_mean_ms", "start_err_p95_ms", "reason")} for b in bots]},
+                                           "av_mean_ms", "start_err_p95_ms", "heard_start_median_ms",
+                                           "heard_start_p95_ms", "heard_end_p95_ms", "reason")}
+                    for b in bots]},
         default=lambda v: round(v, 4)), flush=True)
     return fig
 
@@ -194,6 +196,11 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     row["start_err_p95_ms"] = 1000 * p95([abs(e) for e in starts]) if starts else None
     row["end_err_p95_ms"] = 1000 * p95([abs(e) for e in ends]) if ends else None
     row["turns_found"] = f"{len(starts)}/{len(truth.get('speech', []))}"
+    # Against the voice as the recording has it (the timeline a user hears).
+    h_starts, h_ends = heard_errors(mp4, body["data"]["speaker_timeline"], truth, origin)
+    row["heard_start_median_ms"] = 1000 * statistics.median(h_starts) if h_starts else None
+    row["heard_start_p95_ms"] = 1000 * p95([abs(e) for e in h_starts]) if h_starts else None
+    row["heard_end_p95_ms"] = 1000 * p95([abs(e) for e in h_ends]) if h_ends else None
     return row
 
 

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callbacks.receiver import CallbackReceiver
-from simulator.measure import av_offsets, timeline_errors
+from simulator.measure import av_offsets, heard_errors, timeline_errors
 from simulator.scenario import AUDIO_PATHS
 from simulator.server import SimulatorServer
 from simulator.urls import ROUTED_HOSTS
@@ -58,11 +58,14 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
     stats = json.loads((out / "stats.json").read_text())
     origin = body["recording_started_at"]
     starts, ends = timeline_errors(body["data"]["speaker_timeline"], truth, origin)
+    timeline = body["data"]["speaker_timeline"]
+    heard_starts, heard_ends = heard_errors(out / "recording.mp4", timeline, truth, origin)
     found = av_offsets(out / "recording.mp4", truth, origin)
     offsets = [o.offset for o in found]
     return {
         "first_frame_s": stats["timings"].get("admission_to_first_frame_s"),
         "starts": starts, "ends": ends if platform != "zoom" else [],
+        "heard_starts": heard_starts, "heard_ends": heard_ends if platform != "zoom" else [],
         "av_mean": statistics.fmean(offsets) if offsets else None, "av_all": offsets,
         # Which side moved: each onset against the time the page meant it (see AvOffset).
         "audio_late": statistics.fmean(o.audio_late for o in found) if found else None,
@@ -88,6 +91,8 @@ def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in rows if "failed" not in r]
     starts = [abs(e) for r in ok for e in r["starts"]]
     ends = [abs(e) for r in ok for e in r["ends"]]
+    heard_starts = [abs(e) for r in ok for e in r["heard_starts"]]
+    heard_ends = [abs(e) for r in ok for e in r["heard_ends"]]
     av = [r["av_mean"] for r in ok if r["av_mean"] is not None]
     ff = [r["first_frame_s"] for r in ok if r["first_frame_s"] is not None]
     cb = [r["callback_s"] for r in ok]
@@ -96,6 +101,9 @@ def report(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "first_frame_ms": {"median": 1000 * statistics.median(ff), "max": 1000 * max(ff)} if ff else None,
         "start_err_ms": spread(starts),
         "end_err_ms": spread(ends),
+        # Against the voice as the recording has it (what a user hears), not the page's dating.
+        "heard_start_err_ms": spread(heard_starts),
+        "heard_end_err_ms": spread(heard_ends),
         "av_offset_ms": {"mean": 1000 * statistics.fmean(av), "min": 1000 * min(av), "max": 1000 * max(av),
                          "runs_within_45ms": sum(abs(a) <= 0.045 for a in av)} if av else None,
         "callback_s": {"median": statistics.median(cb), "max": max(cb)} if cb else None,

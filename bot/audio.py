@@ -96,10 +96,14 @@ class AudioSink:
     def monitor(self) -> str:
         return f"{self.name}.monitor"
 
-    def client_env(self) -> dict[str, str]:
-        """Environment that sends a PulseAudio client's playback to this sink."""
-        return {"PULSE_SERVER": self.server, "PULSE_SINK": self.name,
-                "PULSE_RUNTIME_PATH": str(self.runtime_path)}
+    def client_env(self, *, latency_ms: int = 0) -> dict[str, str]:
+        """Environment that sends a PulseAudio client's playback to this sink; ``latency_ms``:
+        the latency its streams ask for instead of their own (0: their own)."""
+        env = {"PULSE_SERVER": self.server, "PULSE_SINK": self.name,
+               "PULSE_RUNTIME_PATH": str(self.runtime_path)}
+        if latency_ms:
+            env["PULSE_LATENCY_MSEC"] = str(latency_ms)
+        return env
 
     async def __aenter__(self) -> AudioSink:
         self.server = await ensure_pulse_daemon(self.runtime_path)

@@ -46,6 +46,9 @@ ZEROS_FRAME = 480
 """The dropout detector sees the sound in frames of this many samples (10 ms), so that the frame
 number ffmpeg prints with a run's end says where the capture started, and a run that began there
 (the sink's zeros before anyone is heard) is told from a hole, wherever it falls in the order."""
+EDGE_FRAME = 48
+"""The silence edges are read on frames of this many samples (1 ms): an edge is placed on the frame
+it falls in, and the capture's own frames (~21 ms) put every voice's start up to a frame early."""
 AUDIO_HARD_COMP_S = 0.02
 # silencedetect prints its times rounded to six digits (useless for epoch times with -copyts); the
 # frames it marks are printed by ametadata with their exact pts, on aresample's 1/48000 clock.
@@ -85,12 +88,12 @@ def _sample_clock() -> str:
 def sound_graph() -> str:
     """The sound's filters, from the captured sound to the recorded (labelled by the caller): the
     sample clock, the silence edges and the dropout detector, each printed by a named ametadata."""
-    return (f"{_sample_clock()},aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},asplit[s][z];"
+    return (f"{_sample_clock()},aresample=async=50:min_hard_comp={AUDIO_HARD_COMP_S},asplit=3[e][z][s];"
             f"[z]asetnsamples=n={ZEROS_FRAME}:p=0,silencedetect=n={DROPOUT_DB}dB:d={DROPOUT_MIN_S},"
             "ametadata@zeros=mode=print:key=lavfi.silence_duration,anullsink;"
-            f"[s]silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
+            f"[e]asetnsamples=n={EDGE_FRAME}:p=0,silencedetect=n={SILENCE_DB}dB:d={SILENCE_DETECT_S},"
             "ametadata@sound=mode=print:key=lavfi.silence_end,"
-            "ametadata@silence=mode=print:key=lavfi.silence_start")
+            "ametadata@silence=mode=print:key=lavfi.silence_start,anullsink;[s]anull")
 
 
 class Recorder:
@@ -296,7 +299,7 @@ class Recorder:
     def _on_frame_edge(self, silent: bool, pts: int) -> None:
         # The sound's pts are the sink's play times (see _sample_clock) moved onto the page's
         # clock. Silence is marked on the frame where it has lasted SILENCE_DETECT_S, sound on
-        # its first frame: placed to a frame (~20 ms), however late ffmpeg gets to them.
+        # its first frame: placed to an EDGE_FRAME (1 ms), however late ffmpeg gets to them.
         at = pts / AUDIO_RATE
         self._on_silence_edge(silent, at - SILENCE_DETECT_S if silent else at)
 

@@ -211,7 +211,8 @@ class JobRunner:
             sink = await stack.enter_async_context(
                 AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases))
             browser = await stack.enter_async_context(BrowserSession(
-                executable=s.chromium_path, display=display.name, audio_env=sink.client_env(),
+                executable=s.chromium_path, display=display.name,
+                audio_env=sink.client_env(latency_ms=s.chromium_pulse_latency_ms),
                 width=self.width, height=self.height, fake_camera=camera,
                 host_overrides=s.host_overrides, lease_dir=leases, extra_args=s.chromium_extra_args,
             ))

@@ -72,8 +72,11 @@ class SpeakerTimeline:
         self.stuck = []
         if sound is not None and gate:
             merged = _gate(merged, sounding, self._merge_gap)
-        elif sound is not None and stuck_after is not None:
-            merged, self.stuck = _cut_stuck(merged, _silences(sounding, origin, end), stuck_after)
+        elif sound is not None:
+            if stuck_after is not None:
+                merged, self.stuck = _cut_stuck(merged, _silences(sounding, origin, end), stuck_after)
+            _as_heard(merged, sounding)
+            merged.sort(key=lambda sp: (sp.start, sp.name))
         limit = end - origin
         out = []
         for span in merged:
@@ -151,6 +154,33 @@ def _hand_off(spans: list[_Span], sound: list[tuple[float, float]]) -> None:
             if other is not span and other.start < onset < other.end <= span.start + HANDOFF_S:
                 other.end = onset
         span.start = onset
+
+
+SHOWN_EARLY_S = 0.15
+"""A page may switch a speaker's signal on (or off) a little before their voice reaches the bot's
+sink: the sound's edge that far after the signal's is still that turn's."""
+RELEASE_HOLD_S = 1.0
+"""Pages keep a speaker shown for a while after their voice stops (level meters with hysteresis
+and debounce, reference 3.4): the sound's end up to this long before the signal's is that turn's."""
+
+
+def _as_heard(spans: list[_Span], sound: list[tuple[float, float]]) -> None:
+    """Each turn's start and end moved to the edges of the sound near them: the recording's sound
+    is what a user hears, and a page's signal follows the voice late. Where the sound has no edge
+    nearby (one voice runs into the next, a noisy room), the page's times stay."""
+    sound = sorted(sound)
+    for span in spans:
+        start, end = span.start, span.end
+        # The sound that is on when the signal comes on (or comes on just after it) ...
+        onsets = [s for s, e in sound if start - HANDOFF_S <= s <= start + SHOWN_EARLY_S and e > start]
+        # ... and the sound that ends before the signal goes off, with only silence in between.
+        releases = [e for i, (_, e) in enumerate(sound)
+                    if end - RELEASE_HOLD_S <= e <= end + SHOWN_EARLY_S and e > start
+                    and (i + 1 == len(sound) or sound[i + 1][0] > end)]
+        if onsets:
+            span.start = min(onsets, key=lambda s: abs(s - start))
+        if releases:
+            span.end = min(releases, key=lambda e: abs(e - end))
 
 
 def _gate(spans: list[_Span], sound: list[tuple[float, float]], merge_gap: float) -> list[_Span]:

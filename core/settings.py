@@ -77,6 +77,10 @@ class BrowserSettings(BaseModel):
     chromium_extra_args: Annotated[list[str], NoDecode, BeforeValidator(_comma_list)] = Field(
         default_factory=list)
     """Switches added to the bot's Chromium (comma-separated), after its own."""
+    chromium_pulse_latency_ms: int = Field(0, ge=0, le=500)
+    """The latency Chromium's PulseAudio streams ask for (libpulse's PULSE_LATENCY_MSEC; 0: what
+    Chromium asks for itself). More keeps its sound whole when the machine is loaded; the A/V
+    self-test measures what it adds, per recording."""
     join_timeout: float = 120.0
     """Seconds from page load until the bot is in the call or in the waiting room."""
     leave_timeout: float = 10.0

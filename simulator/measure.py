@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AvOffset", "audio_gaps", "audio_onset", "audio_samples", "av_offsets", "marker_levels", "summary",
-           "timeline_errors"]
+__all__ = ["AvOffset", "audio_gaps", "audio_onset", "audio_release", "audio_samples", "av_offsets",
+           "heard_errors", "marker_levels", "summary", "timeline_errors"]
 
 AUDIO_RATE = 48_000
 _WINDOW = 48  # 1 ms at 48 kHz
@@ -92,6 +92,19 @@ def audio_onset(samples: array.array[int], start: float, after: float, until: fl
         else:
             quiet += 1
     return None
+
+
+def audio_release(samples: array.array[int], start: float, after: float, until: float, *,
+                  threshold_db: float = -42.0) -> float | None:
+    """File time just after the last sample louder than ``threshold_db`` in [after, until), if
+    at least 50 ms of quieter audio follow it there (the end of a sound, not its middle)."""
+    limit = 32768 * 10 ** (threshold_db / 20)
+    a = max(0, int((after - start) * AUDIO_RATE))
+    b = min(len(samples), int((until - start) * AUDIO_RATE))
+    last = next((k for k in range(b - 1, a - 1, -1) if abs(samples[k]) > limit), None)
+    if last is None or b - last < 50 * _WINDOW:
+        return None
+    return start + (last + 1) / AUDIO_RATE
 
 
 def audio_gaps(samples: array.array[int], start: float, after: float, until: float, *,
@@ -169,12 +182,12 @@ def summary(values: list[float]) -> dict[str, float]:
             "min": ordered[0], "max": ordered[-1], "p95": p95}
 
 
-def timeline_errors(timeline: list[dict[str, Any]], truth: dict[str, Any],
-                    origin: float) -> tuple[list[float], list[float]]:
-    """Start and end errors (seconds) of each timeline entry against the speech it matches
-    (same speaker, overlapping most); ends are skipped where the page never showed one."""
-    starts, ends = [], []
-    for said in truth.get("speech", []):
+def _matches(timeline: list[dict[str, Any]], truth: dict[str, Any],
+             origin: float) -> list[tuple[int, dict[str, Any], float, float]]:
+    """(index in the truth's speech, the timeline entry, said start, said end), file times, for
+    each utterance that has an entry: same speaker, overlapping it most."""
+    out = []
+    for i, said in enumerate(truth.get("speech", [])):
         s, e = said["start"] - origin, (said["end"] or said["start"]) - origin
         best, overlap = None, 0.0
         for seg in timeline:
@@ -183,8 +196,37 @@ def timeline_errors(timeline: list[dict[str, Any]], truth: dict[str, Any],
             ov = min(e, seg["end_time_seconds"]) - max(s, seg["start_time_seconds"])
             if ov > overlap:
                 best, overlap = seg, ov
-        if best is None:
-            continue
-        starts.append(best["start_time_seconds"] - s)
-        ends.append(best["end_time_seconds"] - e)
+        if best is not None:
+            out.append((i, best, s, e))
+    return out
+
+
+def timeline_errors(timeline: list[dict[str, Any]], truth: dict[str, Any],
+                    origin: float) -> tuple[list[float], list[float]]:
+    """Start and end errors (seconds) of each timeline entry against the speech it matches, as the
+    page dated it."""
+    matched = _matches(timeline, truth, origin)
+    return ([seg["start_time_seconds"] - s for _, seg, s, _ in matched],
+            [seg["end_time_seconds"] - e for _, seg, _, e in matched])
+
+
+def heard_errors(mp4: Path, timeline: list[dict[str, Any]], truth: dict[str, Any],
+                 origin: float) -> tuple[list[float], list[float]]:
+    """Start and end errors (seconds) of each timeline entry against the voice it matches as the
+    recording has it: its onset and release found in the decoded sound near where the page said,
+    bounded by the neighbouring utterances. Utterances whose voice is not found apart from the
+    others (overlapping, inaudible) are left out."""
+    start, samples = audio_samples(mp4)
+    speech = truth.get("speech", [])
+    said_at = [(u["start"] - origin, (u["end"] or u["start"]) - origin) for u in speech]
+    starts, ends = [], []
+    for i, seg, s, e in _matches(timeline, truth, origin):
+        before = max((pe for j, (_, pe) in enumerate(said_at) if j != i and pe <= s + 0.05), default=-1.0)
+        after = min((ps for j, (ps, _) in enumerate(said_at) if j != i and ps >= e - 0.05), default=1e9)
+        onset = audio_onset(samples, start, max(s - 0.4, before + 0.02), s + 0.4)
+        release = audio_release(samples, start, e - 0.4, min(e + 0.4, after - 0.02))
+        if onset is not None:
+            starts.append(seg["start_time_seconds"] - onset)
+        if release is not None:
+            ends.append(seg["end_time_seconds"] - release)
     return starts, ends

@@ -94,7 +94,7 @@ def page_config(code: str, meeting: Meeting | None) -> dict[str, Any]:
         "self_color": _SELF_COLOR, "platform": sc.platform,
         "dialogs": [d.model_dump() for d in sc.dialogs], "stuck_indicator": list(sc.stuck_indicator),
         "sync_marker": sc.sync_marker, "room_tone_db": sc.room_tone_db,
-        "audio_path": sc.audio_path,
+        "audio_path": sc.audio_path, "signal_lag_ms": sc.signal_lag_ms, "signal_hold_ms": sc.signal_hold_ms,
         "dropouts": [d.model_dump() for d in sc.dropouts],
         "meet": sc.meet.model_dump() if sc.meet else None,
         "zoom": sc.zoom.model_dump() if sc.zoom else None,

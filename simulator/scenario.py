@@ -297,6 +297,12 @@ class Scenario(_Model):
     """Participants whose speaking signal, once switched on, is never switched off again (until they
     leave or the meeting ends) although their audio stops: the stuck indicators VX works around with
     hysteresis and re-sends (1.4, 2.4, 3.4). Truth: ``stuck`` and ``indicator_end: null``."""
+    signal_lag_ms: int = Field(0, ge=0, le=1000)
+    signal_hold_ms: int = Field(0, ge=0, le=2000)
+    """The speaking signal follows the voice: switched on ``signal_lag_ms`` after the voice starts
+    and off ``signal_hold_ms`` after it stops (a level meter's attack and hang; VX's 200 ms
+    hysteresis and 300 ms debounce answer such flicker, 3.4), the same speaker's next utterance
+    within the hold keeping it on. Truth: ``indicator_start`` / ``indicator_end`` when it switched."""
     sync_marker: bool = True
     """A/V sync instrument on the in-call screen (not a platform signal): ``#sim-sync-marker``, a
     48x48 CSS px square at the viewport's bottom-left, above everything, ignoring the pointer; black
@@ -378,6 +384,7 @@ class Scenario(_Model):
             "stuck_indicator": list(self.stuck_indicator),
             "sync_marker": self.sync_marker,
             "audio_path": self.audio_path,
+            "signal_lag_ms": self.signal_lag_ms, "signal_hold_ms": self.signal_hold_ms,
             "dialogs": [d.model_dump() for d in self.dialogs],
         }
         block: dict[str, Any] = {}

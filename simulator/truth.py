@@ -136,6 +136,10 @@ class GroundTruth:
             seg = self._speech_by_index.get(int(event.get("index", -1)))
             if seg is not None:
                 seg.update(end=t, indicator_end=event.get("indicator_t"))
+        elif kind == "indicator":  # a lagging signal switched after the voice's edge
+            seg = self._speech_by_index.get(int(event.get("index", -1)))
+            if seg is not None:
+                seg["indicator_start" if event.get("on") else "indicator_end"] = t
         elif kind == "dialog_shown":
             d["dialogs"].append({"kind": event.get("kind"), "index": event.get("index"), "shown_at": t,
                                  "dismissed_at": None, "button": None, "reason": event.get("reason")})

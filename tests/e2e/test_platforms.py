@@ -64,7 +64,7 @@ STUCK_SPEECH = [*SPEECH[:3], {"speaker": "Alice", "at": 12.1, "text": "Good poin
 # (id, platform, platform options, scenario changes, URL form)
 MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("meet-join-now-dialogs", "meet", {"speaking_signal": "class_child"},
-     {"lobby": {"mode": "open"}, "audio_path": "webrtc_element",
+     {"lobby": {"mode": "open"}, "audio_path": "webrtc_element", "signal_lag_ms": 150, "signal_hold_ms": 400,
       "dialogs": [{"kind": "recorded", "at": 0}, {"kind": "transcribed", "at": 6}]}, "meet"),
     ("meet-audio-level-stuck", "meet", {"speaking_signal": "audio_level"},
      {"stuck_indicator": ["Carol"], "speech": STUCK_SPEECH, "end": {"kind": "host_ended", "at": 15.6},
@@ -84,7 +84,7 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("zoom-late-dialog-gallery", "zoom", {"audio_join": "late_dialog", "audio_dialog_delay": 2.0,
                                           "speaker_view": "gallery"},
      {"speech": [{**SPEECH[0], "at": 1.5}, {**SPEECH[1], "at": 4.3}, {**SPEECH[2], "at": 6.6},
-                 {**SPEECH[3], "at": 9.4}]}, "j"),
+                 {**SPEECH[3], "at": 9.4}], "signal_lag_ms": 300}, "j"),
     ("zoom-footer-single-iframe", "zoom", {"client": "classic", "iframe": True, "audio_join": "footer",
                                            "speaker_view": "single", "cookie_banner": True,
                                            "permission_dialog": True, "passcode": "abc123"},
@@ -92,7 +92,7 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("zoom-end-over-dialog", "zoom", {"end_over_dialog": True},
      {"dialogs": [{"kind": "recording_notice", "at": 1.0}]}, "j"),
     ("teams-class", "teams", {"speaking_signal": "class", "no_media_modal_again": True},
-     {"audio_path": "webrtc_element"}, "meetup_join"),
+     {"audio_path": "webrtc_element", "signal_lag_ms": 250, "signal_hold_ms": 600}, "meetup_join"),
     ("teams-style-live", "teams", {"host": "teams.live.com", "passcode": "Pa55", "speaking_signal": "style",
                                    "lobby_text": "Waiting to be admitted"},
      {"audio_path": "element_stream"}, "meet"),

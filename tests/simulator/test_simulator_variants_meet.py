@@ -16,6 +16,7 @@ from tests.simulator.observers import (
     MEET_TILES,
     assert_flips_follow_audio,
     assert_signal_follows_speech,
+    intervals,
     marker_pixels,
     side_by_side,
     signal_observer,
@@ -277,3 +278,31 @@ async def late_stacked(sim: SimulatorServer, new_page: Any) -> None:
 
 async def test_dialogs_early_late_stacked_block_clicks(sim: SimulatorServer, new_page: Any) -> None:
     await side_by_side({"early": early_stacked(sim, new_page), "late": late_stacked(sim, new_page)})
+
+
+async def test_a_lagging_signal_switches_after_the_voice(sim: SimulatorServer, new_page: Any) -> None:
+    """signal_lag_ms / signal_hold_ms: the tile lights after the voice starts and stays lit after
+    it stops; the truth dates the voice and the signal apart, and the sync marker still follows
+    the voice."""
+    sc = await sim.add_scenario({
+        "meeting_code": code(), "signal_lag_ms": 250, "signal_hold_ms": 600,
+        "meet": {"speaking_signal": "class_tile", "speaking_class": "Oaajhc"},
+        "participants": [{"name": "Alice", "voice": "en+f3"}, {"name": "Bob", "voice": "en+m3"}],
+        "lobby": {"mode": "open"},
+        "speech": [{"speaker": "Alice", "at": 0.4, "text": "Hello."},
+                   {"speaker": "Bob", "at": 2.4, "text": "Good morning."}]})
+    page = await new_page(signal_observer(MEET_TILES, MEET_NAME, on_predicate("class_tile", "Oaajhc")))
+    await page.goto(f"{MEET}/{sc.meeting_code}")
+    await page.fill(NAME_INPUT, "Note Taker")
+    await page.locator('button[jsname]:has(span:text-is("Join now"))').click()
+    await wait_events(sim, sc.meeting_code, "speech_end", 2)
+    await page.wait_for_timeout(900)  # Bob's hold
+    flips = await page.evaluate("window.__flips")
+    t = sim.truth(sc.meeting_code)
+    assert t["variants"]["signal_lag_ms"] == 250 and t["variants"]["signal_hold_ms"] == 600
+    for said in t["speech"]:
+        ((on, off),) = intervals(flips, said["speaker"])
+        assert 0.2 < on - said["start"] < 0.4, (on, said)
+        assert 0.5 < off - said["end"] < 0.75, (off, said)
+        assert abs(said["indicator_start"] - on) < 0.1 and abs(said["indicator_end"] - off) < 0.1
+    assert_flips_follow_audio(t["sync_flips"], t["speech"])

@@ -132,6 +132,20 @@ def test_a_signal_stuck_on_over_silence_is_cut_where_the_sound_stopped() -> None
     assert (plain[0].speaker_name, plain[0].end_time_seconds) == ("Alice", 10.0) and tl.stuck == []
 
 
+def test_turns_start_and_end_where_the_sound_does_when_the_page_lags_the_voice() -> None:
+    tl = SpeakerTimeline(merge_gap=0.3)
+    # Alice's voice 101.0-103.0 with a pause inside; the page shows her 250 ms late and holds her
+    # 600 ms. Bob's signal comes on 50 ms before his voice reaches the sink. From 106.0 the room is
+    # noisy: Carol's turn has no edge in the sound near it, and keeps the page's times.
+    for name, on, off in [("Alice", 101.25, 103.6), ("Bob", 103.95, 105.9), ("Carol", 107.0, 108.0)]:
+        tl.add(SpeakingChange(name, True, on))
+        tl.add(SpeakingChange(name, False, off))
+    sound = [(101.0, 101.8), (102.4, 103.0), (104.0, 105.5), (106.0, None)]
+    segs = [(s.speaker_name, s.start_time_seconds, s.end_time_seconds)
+            for s in tl.segments(origin=100.0, end=110.0, sound=sound, stuck_after=3.0)]
+    assert segs == [("Alice", 1.0, 3.0), ("Bob", 4.0, 5.5), ("Carol", 7.0, 8.0)]
+
+
 def test_who_was_shown_speaking_during_a_range_counts_open_and_closed_turns() -> None:
     tl = SpeakerTimeline()
     tl.add(SpeakingChange("Alice", True, 100.0))

@@ -6,6 +6,7 @@
   'use strict';
 
   const epoch = (p = performance.now()) => (performance.timeOrigin + p) / 1000;
+  const LATER = 'later';  // a speaking hook's answer: the signal switches later (signal_lag_ms / signal_hold_ms)
 
   function h(tag, attrs = {}, ...kids) {
     const el = document.createElement(tag);
@@ -361,7 +362,7 @@
         seg.on = true; seg.startP = startP;
         const indicator = this.onStart(seg);  // false: the speaking signal did not switch on
         this.report('speech_start', {
-          speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: indicator === false ? null : epoch(),
+          speaker: seg.speaker, index: seg.index, text: seg.text, indicator_t: indicator === false || indicator === LATER ? null : epoch(),
           audible: this.audible(), path: this.path, transit_ms: seg.transit === undefined ? null : seg.transit }, epoch(startP));
         this.armEnd(seg);
       };
@@ -383,7 +384,7 @@
       seg.done = true;
       if (seg.on) {
         const indicator = this.onEnd(seg);
-        this.report('speech_end', { speaker: seg.speaker, index: seg.index, indicator_t: indicator === false ? null : epoch() }, epoch(endP));
+        this.report('speech_end', { speaker: seg.speaker, index: seg.index, indicator_t: indicator === false || indicator === LATER ? null : epoch() }, epoch(endP));
       }
     }
     stopSegment(seg) {
@@ -469,6 +470,8 @@
       this.live = new Map();                              // speaker -> segments playing
       this.stuck = new Set(cfg.stuck_indicator || []);
       this.stuckOn = new Set();                           // stuck speakers whose signal is lit
+      this.lagged = (cfg.signal_lag_ms || 0) > 0 || (cfg.signal_hold_ms || 0) > 0;
+      this.shownCount = new Map();                        // speaker -> lagged utterances shown
       this.marker = null; this.markerOn = false;
       this.dialogs = new Map(); this.dialogSeq = 0;
       this.speech = new Speech({ speech: cfg.speech || [], report, audible, toneDb: cfg.room_tone_db, dropouts: cfg.dropouts, path: cfg.audio_path,
@@ -495,6 +498,11 @@
       const n = (this.live.get(name) || 0) + 1;
       this.live.set(name, n);
       this.syncMarker(seg);
+      if (this.lagged) {
+        setTimeout(() => this.showLagged(seg, true), this.cfg.signal_lag_ms || 0);
+        if (this.stuck.has(name) && !this.stuckOn.has(name)) { this.stuckOn.add(name); this.report('stuck_on', { name }); }
+        return LATER;
+      }
       const shown = this.hooks.speakingOn(name, n, seg);
       if (shown !== false && this.stuck.has(name) && !this.stuckOn.has(name)) {
         this.stuckOn.add(name);
@@ -508,7 +516,29 @@
       this.live.set(name, n);
       this.syncMarker(seg);
       if (this.stuckOn.has(name)) return false;  // a stuck signal: the audio stopped, the signal did not
+      if (this.lagged) {
+        setTimeout(() => this.showLagged(seg, false), this.cfg.signal_hold_ms || 0);
+        return LATER;
+      }
       return this.hooks.speakingOff(name, n, seg);
+    }
+    // A signal that follows the voice late: counted per speaker, so that the same speaker's next
+    // utterance within the hold keeps it on; an off that comes before its on waits for it.
+    showLagged(seg, on) {
+      if (!this.inCall) return;
+      const name = seg.speaker;
+      if (!on && !seg.shownLagged) { seg.hideWhenShown = true; return; }
+      const k = Math.max(0, (this.shownCount.get(name) || 0) + (on ? 1 : -1));
+      this.shownCount.set(name, k);
+      if (on) {
+        seg.shownLagged = true;
+        this.hooks.speakingOn(name, k, seg);
+        this.report('indicator', { index: seg.index, speaker: name, on: true });
+        if (seg.hideWhenShown) setTimeout(() => this.showLagged(seg, false), 0);
+      } else {
+        this.hooks.speakingOff(name, k, seg);
+        if (k === 0) this.report('indicator', { index: seg.index, speaker: name, on: false });
+      }
     }
     isStuck(name) { return this.stuckOn.has(name); }
 
