@@ -155,7 +155,9 @@ async def level(sim: SimulatorServer, n: int, seconds: float, tmp: Path,
     print(json.dumps({k: v for k, v in fig.items() if k != "bots"} | {
         "per_bot": [{k: b.get(k) for k in ("cpu_cores", "pss_peak_gb", "frames_lost", "sound_lost",
                                            "sound_gaps", "bot_dropouts", "bot_warned_sound",
-                                           "av_mean_ms", "start_err_p95_ms", "heard_start_median_ms",
+                                           "av_mean_ms", "sound_late_ms", "picture_late_ms",
+                                           "self_test_ms", "path_adjust_ms", "start_err_p95_ms",
+                                           "heard_start_median_ms",
                                            "heard_start_p95_ms", "heard_end_p95_ms", "reason")}
                     for b in bots]},
         default=lambda v: round(v, 4)), flush=True)
@@ -189,8 +191,14 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     row["bot_dropout_s"] = stats.get("capture_sound_dropout_s")
     row["bot_warned_sound"] = any("sound dropped out" in w for w in body.get("warnings", []))
     row["audio_only"] = not any(s["codec_type"] == "video" for s in ffprobe(mp4)["streams"])
-    offsets = [] if row["audio_only"] else [o.offset for o in av_offsets(mp4, truth, origin)]
+    found = [] if row["audio_only"] else av_offsets(mp4, truth, origin)
+    offsets = [o.offset for o in found]
     row["av_mean_ms"] = 1000 * statistics.fmean(offsets) if offsets else None
+    # Which side: the sound against the page's clock, the picture against it (see AvOffset).
+    row["sound_late_ms"] = 1000 * statistics.fmean(o.audio_late for o in found) if found else None
+    row["picture_late_ms"] = 1000 * statistics.fmean(o.video_late for o in found) if found else None
+    row["self_test_ms"] = stats.get("av_sound_late_ms")
+    row["path_adjust_ms"] = stats.get("av_page_path_adjust_ms")
     row["av_spread_ms"] = 1000 * (max(offsets) - min(offsets)) if offsets else None
     starts, ends = timeline_errors(body["data"]["speaker_timeline"], truth, origin)
     row["start_err_p95_ms"] = 1000 * p95([abs(e) for e in starts]) if starts else None

@@ -49,7 +49,10 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
             "--bot-name", "Bench Notetaker", "--callback-url", rx.url, "--output-dir", str(out),
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         rc = await proc.wait()
-        await rx.wait_for(1, timeout=15)
+        try:
+            await rx.wait_for(1, timeout=15)
+        except TimeoutError:
+            return {"failed": f"no callback (exit status {rc})", "rc": rc}
         received_at = rx.received[-1].at
     body = json.loads((out / "result.json").read_text())
     truth = sim.truth(code)
@@ -72,6 +75,9 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
         "video_late": statistics.fmean(o.video_late for o in found) if found else None,
         "onsets": [(round(o.at, 2), round(1000 * o.audio_late), round(1000 * o.video_late)) for o in found],
         "callback_s": received_at - truth["ended_at"],
+        "self_test_ms": stats["timings"].get("av_sound_late_ms"),
+        "page_audio": {k.removeprefix("page_audio_"): v for k, v in stats["timings"].items()
+                       if k.startswith("page_audio_") and v},
     }
 
 
@@ -131,7 +137,8 @@ async def main(runs: int, only: str | None, out_json: Path | None, env_extra: di
                           f"A/V {1000 * row['av_mean']:+.0f} ms (markers {1000 * min(av):+.0f}.."
                           f"{1000 * max(av):+.0f}; audio {1000 * row['audio_late']:+.0f}, picture "
                           f"{1000 * row['video_late']:+.0f} late), "
-                          f"first frame {1000 * (row['first_frame_s'] or 0):.0f} ms"
+                          f"first frame {1000 * (row['first_frame_s'] or 0):.0f} ms; self-test "
+                          f"{row['self_test_ms']} ms, page audio {row['page_audio']}"
                           if av else "no A/V markers"), flush=True)
                     if onsets:
                         print("    onsets (file s, audio late ms, picture late ms):", row.get("onsets"))

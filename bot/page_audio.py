@@ -6,6 +6,10 @@ plays again, and meeting pages do not notice (measured: an AudioContext stayed '
 silent, resume() brought its sound to the new sink at once). So the bot tracks the page's
 AudioContexts from the first script on, and after a restart resumes them and plays the paused
 elements that carry a live stream (a WebRTC track's ``srcObject``).
+
+The same tracking (AudioContexts, media elements that played, RTCPeerConnections) tells which
+paths the page plays through and what Chromium reports of their latencies (``audio_paths``): the
+sound's lateness differs by path, and the self-test measures one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import statistics
+from dataclasses import asdict, dataclass
 
 from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
@@ -33,6 +39,51 @@ _TRACK = """
     Object.defineProperty(Tracked, 'name', { value: Original.name });
     window[name] = Tracked;
   }
+  const peers = [], players = [];
+  if (typeof window.RTCPeerConnection === 'function') {
+    const Original = window.RTCPeerConnection;
+    const Tracked = class extends Original {
+      constructor(...args) { super(...args); peers.push(new WeakRef(this)); }
+    };
+    Object.defineProperty(Tracked, 'name', { value: Original.name });
+    window.RTCPeerConnection = Tracked;
+  }
+  // Elements play whether or not they are in the document (new Audio()).
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function (...args) {
+    if (!players.some((ref) => ref.deref() === this)) players.push(new WeakRef(this));
+    return play.apply(this, args);
+  };
+  Object.defineProperty(window, '__meetbotAudioCensus', { enumerable: false, value: async (withStats) => {
+    const out = { contexts: [], elements: [], receivers: [], playouts: [] };
+    for (const ref of contexts) {
+      const c = ref.deref();
+      if (c && c.state === 'running') {
+        out.contexts.push({ base_ms: 1000 * c.baseLatency, output_ms: 1000 * (c.outputLatency || 0) });
+      }
+    }
+    for (const ref of players) {
+      const el = ref.deref();
+      if (!el || el.paused || el.muted || el.volume === 0) continue;
+      const stream = el.srcObject && el.srcObject.getAudioTracks ? el.srcObject : null;
+      if (el.srcObject && !(stream && stream.getAudioTracks().length)) continue;
+      out.elements.push({ source: stream ? 'stream' : 'file' });
+    }
+    for (const ref of withStats ? peers : []) {
+      const pc = ref.deref();
+      if (!pc || pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats().catch(() => null);
+      if (!stats) continue;
+      stats.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.jitterBufferEmittedCount > 0) {
+          out.receivers.push({ jitter_buffer_ms: 1000 * r.jitterBufferDelay / r.jitterBufferEmittedCount });
+        } else if (r.type === 'media-playout' && r.totalSamplesCount > 0) {
+          out.playouts.push({ delay_ms: 1000 * r.totalPlayoutDelay / r.totalSamplesCount });
+        }
+      });
+    }
+    return out;
+  } });
   Object.defineProperty(window, '__meetbotReviveAudio', { enumerable: false, value: async () => {
     let resumed = 0, played = 0;
     for (const ref of contexts) {
@@ -49,6 +100,7 @@ _TRACK = """
 
 
 _REVIVE = "() => window.__meetbotReviveAudio ? window.__meetbotReviveAudio() : null"
+_CENSUS = "(withStats) => window.__meetbotAudioCensus ? window.__meetbotAudioCensus(withStats) : null"
 
 
 async def track_page_audio(context: BrowserContext) -> None:
@@ -85,3 +137,48 @@ async def revive_page_audio(page: Page) -> dict[str, int]:
                 for key in total:
                     total[key] += int(got.get(key) or 0)
     return total
+
+
+@dataclass
+class AudioPaths:
+    """What the meeting page plays its sound through, and the latencies Chromium reports for it:
+    running AudioContexts (``outputLatency``), playing media elements (a MediaStream or a file),
+    WebRTC receivers (NetEq's average jitter buffer delay, the playout delay)."""
+
+    contexts: int = 0
+    elements_stream: int = 0
+    elements_file: int = 0
+    receivers: int = 0
+    context_output_ms: float | None = None
+    jitter_buffer_ms: float | None = None
+    playout_delay_ms: float | None = None
+
+    def figures(self) -> dict[str, float]:
+        """As stats timings (numbers only; a latency not reported is left out)."""
+        return {f"page_audio_{k}": round(float(v), 1) for k, v in asdict(self).items() if v is not None}
+
+
+async def audio_paths(page: Page, *, timeout: float = 5.0, stats: bool = True) -> AudioPaths:
+    """The page's audio paths now, over every frame (medians of each latency); a frame that does
+    not answer within ``timeout`` is left out. ``stats``: also ask each RTCPeerConnection for its
+    receivers' figures (``getStats()``, the slow part)."""
+    ctx_out: list[float] = []
+    jitter: list[float] = []
+    playout: list[float] = []
+    seen = AudioPaths()
+    for frame in page.frames:
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            got = await asyncio.wait_for(frame.evaluate(_CENSUS, stats), timeout)
+            if not isinstance(got, dict):
+                continue
+            seen.contexts += len(got["contexts"])
+            ctx_out += [c["output_ms"] for c in got["contexts"]]
+            seen.elements_stream += sum(e["source"] == "stream" for e in got["elements"])
+            seen.elements_file += sum(e["source"] == "file" for e in got["elements"])
+            seen.receivers += len(got["receivers"])
+            jitter += [r["jitter_buffer_ms"] for r in got["receivers"]]
+            playout += [r["delay_ms"] for r in got["playouts"]]
+    seen.context_output_ms = statistics.median(ctx_out) if ctx_out else None
+    seen.jitter_buffer_ms = statistics.median(jitter) if jitter else None
+    seen.playout_delay_ms = statistics.median(playout) if playout else None
+    return seen

@@ -30,7 +30,7 @@ from bot.browser import BrowserSession
 from bot.capture_health import CaptureHealth
 from bot.display import VirtualDisplay
 from bot.leases import Lease, reap_stale
-from bot.page_audio import keep_reviving_page_audio
+from bot.page_audio import audio_paths, keep_reviving_page_audio
 from bot.recorder import Recorder
 from bot.recording_store import Recording, RecordingStore
 from bot.reporting import JobResult, SpanChange
@@ -56,6 +56,9 @@ from platforms.base import (
 )
 
 MAX_RECORDER_RESTARTS = 3
+AUDIO_PATHS_FIRST_S, AUDIO_PATHS_EVERY_S = 5.0, 30.0
+ADMISSION_CENSUS_S = 0.3
+"""At most this long for the page's audio paths at admission, before the recording starts."""
 log = logging.getLogger("meetbot.runner")
 
 
@@ -81,6 +84,8 @@ class JobRunner:
         self.warnings: list[str] = []
         self._av_offset_ms: float | None = None
         self._av_correction_ms = 0.0
+        self._sound_late = 0.0
+        """How much earlier the sound is placed (the self-test's figure, adjusted to the page's path)."""
         """The A/V offset the self-test measured, and how much earlier the sound was placed."""
         self._stop = asyncio.Event()
         self._stop_outcome = Outcome.STOPPED
@@ -220,19 +225,17 @@ class JobRunner:
             self._sink, self._page = sink, browser.page
             browser.page.on("crash", lambda _page: self._page_crashed())
             browser.page.on("close", lambda _page: self._browser_lost("the meeting page closed"))
-            def recorder_in(where: Path, av: AvPath | None,
-                            on_segment: Callable[[Path], Awaitable[None]]) -> Recorder:
+            def recorder_in(where: Path, on_segment: Callable[[Path], Awaitable[None]]) -> Recorder:
                 return Recorder(
                     display=display.name, width=self.width, height=self.height, fps=self.fps,
                     audio_only=job.audio_only, audio_env=sink.client_env(), monitor=sink.monitor,
                     work_dir=where, preset=s.x264_preset,
                     audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
-                    stop_timeout=s.ffmpeg_stop_timeout, sound_late=av.sound_late if av else 0.0,
+                    stop_timeout=s.ffmpeg_stop_timeout, sound_late=self._sound_late,
                     grab_hz=s.grab_hz,
                     on_segment=on_segment)
 
-            av = await self._measure_av(
-                browser.page, lambda where: recorder_in(where, None, _kept_aside), work)
+            av = await self._measure_av(browser.page, lambda where: recorder_in(where, _kept_aside), work)
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
             admitted_at = await self._join(adapter)
@@ -242,7 +245,7 @@ class JobRunner:
 
             async def new_recorder() -> Recorder:
                 """A recording span: the first at admission, one more after each resume."""
-                recorder = recorder_in(work / f"hls{len(self._recorders)}", av, self._segment_closed)
+                recorder = recorder_in(work / f"hls{len(self._recorders)}", self._segment_closed)
                 await stack.enter_async_context(recorder)
                 self._recorders.append(recorder)
                 index = self.recordings.span_started(recorder)
@@ -251,6 +254,8 @@ class JobRunner:
                 return recorder
 
             self._new_recorder = new_recorder
+            if av is not None:
+                await self._adjust_to_page_path(browser.page, av)
             self._recorder = await new_recorder()
             self._admitted_at = admitted_at
             side = asyncio.create_task(adapter.after_admission(), name="after-admission")
@@ -292,6 +297,30 @@ class JobRunner:
                 f"A/V sync uncertain: the self-test's tones came {av.spread * 1000:.0f} ms apart in "
                 f"lateness (the sound was placed {av.sound_late * 1000:.0f} ms earlier, their median)")
         return av
+
+    async def _adjust_to_page_path(self, page: Page, av: AvPath) -> None:
+        """The self-test timed an AudioContext of the bot's own; a page that plays through its own
+        contexts only may sit at another output latency (``latencyHint: playback``, a stream
+        settled at another fill level): the difference of the latencies Chromium reports for them,
+        read at admission, is added (measured: a ``playback`` context reports 62-69 ms where the
+        self-test's reports 36, and its sound came 37-39 ms late after the self-test's correction).
+        Other paths (media elements, WebRTC into ``<audio>``) report no such figure: the
+        self-test's lateness stands, and ``page_audio_*`` in stats.json says what the page used."""
+        self._sound_late = av.sound_late
+        if av.output_latency is None:
+            return
+        started = time.monotonic()
+        paths = await audio_paths(page, timeout=ADMISSION_CENSUS_S, stats=False)
+        self._timings["av_page_census_ms"] = round((time.monotonic() - started) * 1000, 1)
+        if not paths.contexts or paths.elements_stream or paths.elements_file \
+                or paths.context_output_ms is None:
+            return
+        adjust = paths.context_output_ms / 1000 - av.output_latency
+        self._sound_late = av.sound_late + adjust
+        self._av_correction_ms = round(self._sound_late * 1000, 1)
+        self._timings["av_page_path_adjust_ms"] = round(adjust * 1000, 1)
+        log.info("sound correction follows the page's AudioContexts",
+                 extra={"adjust_ms": round(adjust * 1000, 1), "sound_late_ms": self._av_correction_ms})
 
     async def _end_side_tasks(self) -> None:
         tasks, self._side = self._side or set(), None
@@ -415,6 +444,8 @@ class JobRunner:
         if self._admitted_at is not None:
             self._admitted_at += offset
             self._timings["admitted_at_epoch"] = round(self._admitted_at, 4)
+        if self._side is not None:
+            self._side.add(asyncio.create_task(self._follow_audio_paths(adapter.page), name="audio-paths"))
         stuck_logged: set[tuple[str, float]] = set()
         began = loop.time()
         alone_since: float | None = None
@@ -484,6 +515,18 @@ class JobRunner:
             if nxt is not None:
                 await cancel_and_wait(nxt)
             await events.aclose()
+
+    async def _follow_audio_paths(self, page: Page) -> None:
+        """What the page plays its sound through and the latencies Chromium reports for it, from
+        AUDIO_PATHS_FIRST_S into the call and every AUDIO_PATHS_EVERY_S after: in stats.json and
+        the log (the self-test measured one path, an AudioContext's; the others differ)."""
+        await asyncio.sleep(AUDIO_PATHS_FIRST_S)
+        while True:
+            paths = await audio_paths(page)
+            if paths.contexts or paths.elements_stream or paths.elements_file or paths.receivers:
+                self._timings.update(paths.figures())
+                log.info("page audio paths", extra=paths.figures())
+            await asyncio.sleep(AUDIO_PATHS_EVERY_S)
 
     def _log_stuck(self, silent_since: float, logged: set[tuple[str, float]]) -> None:
         """Say so as soon as a speaker is shown speaking over several seconds of silence."""

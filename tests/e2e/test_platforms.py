@@ -141,6 +141,19 @@ async def test_records_every_variant(simulator: Any, tmp_path: Path, platform: s
     first_frame = stats["timings"]["admission_to_first_frame_s"]
     assert 0 < first_frame < 1.0, stats["timings"]
     assert body["recording_started_at"] - truth["admitted_at"] < 1.0
+    # The bot saw what the page plays through, and followed a context's own output latency.
+    timings, path = stats["timings"], sc.audio_path
+    seen = {k.removeprefix("page_audio_"): v for k, v in timings.items() if k.startswith("page_audio_")}
+    if path.startswith("webrtc"):
+        assert seen.get("receivers", 0) >= 1 and seen.get("jitter_buffer_ms", 0) > 0, seen
+    elif path.startswith("element"):
+        assert seen.get(f"elements_{path.removeprefix('element_')}", 0) >= 1, seen
+    else:
+        assert seen.get("contexts", 0) >= 1 and not seen.get("elements_stream"), seen
+    if "av_page_path_adjust_ms" in timings and path in ("webaudio", "webaudio_playback"):
+        # A playback context reports ~30 ms more than the self-test's interactive one.
+        adjust = timings["av_page_path_adjust_ms"]
+        assert (adjust > 10) if path == "webaudio_playback" else (abs(adjust) < 15), timings
     # The end is noticed and reported promptly, dialogs or not.
     callback_delay = body["_received_at"] - truth["ended_at"]
     assert callback_delay < 8.0, callback_delay
