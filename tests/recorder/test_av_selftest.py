@@ -12,12 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.audio import AudioSink
 from bot.av_selftest import PROBES, AvPath, measure_av_path
-from bot.browser import BrowserSession
-from bot.display import VirtualDisplay
 from bot.recorder import Recorder
-from core.settings import Settings
+from tests.recorder.bot_media import HEIGHT, WIDTH, bot_media
 
 pytestmark = pytest.mark.media
 
@@ -27,22 +24,16 @@ async def _noop(_: Path) -> None:
 
 
 async def measure(tmp: Path, extra: list[str]) -> AvPath:
-    s = Settings()
-    leases = tmp / "leases"
-    async with VirtualDisplay(width=640, height=360, lease_dir=leases) as display, \
-            AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases) as sink, \
-            BrowserSession(executable=s.chromium_path, display=display.name, audio_env=sink.client_env(),
-                           width=640, height=360, fake_camera=None, host_overrides={},
-                           lease_dir=leases, extra_args=extra) as browser:
-        assert browser.page is not None
+    async with bot_media(tmp, extra) as m:
+        assert m.browser.page is not None
 
         def make(where: Path) -> Recorder:
-            return Recorder(display=display.name, width=640, height=360, fps=15,
-                            audio_env=sink.client_env(), monitor=sink.monitor, work_dir=where,
+            return Recorder(display=m.display.name, width=WIDTH, height=HEIGHT, fps=15,
+                            audio_env=m.sink.client_env(), monitor=m.sink.monitor, work_dir=where,
                             preset="veryfast", audio_bitrate="128k", segment_seconds=2,
                             stop_timeout=10, on_segment=_noop)
 
-        return await measure_av_path(browser.page, make, tmp / "probe")
+        return await measure_av_path(m.browser.page, make, tmp / "probe")
 
 
 async def test_the_self_test_sees_the_output_buffer_chromium_was_given(tmp_path: Path) -> None:

@@ -17,11 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.audio import AudioSink
-from bot.browser import BrowserSession
-from bot.display import VirtualDisplay
 from bot.page_audio import AudioPaths, audio_paths
-from core.settings import Settings
+from tests.recorder.bot_media import bot_media
 
 pytestmark = pytest.mark.media
 
@@ -56,14 +53,8 @@ PAGE = """<body><script>
 
 
 async def test_the_page_audio_paths_are_seen_with_chromiums_latencies(tmp_path: Path) -> None:
-    s = Settings()
-    leases = tmp_path / "leases"
-    async with VirtualDisplay(width=640, height=360, lease_dir=leases) as display, \
-            AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases) as sink, \
-            BrowserSession(executable=s.chromium_path, display=display.name, audio_env=sink.client_env(),
-                           width=640, height=360, fake_camera=None, host_overrides={},
-                           lease_dir=leases, extra_args=[]) as browser:
-        page = browser.page
+    async with bot_media(tmp_path) as m:
+        page = m.browser.page
         assert page is not None
         assert await audio_paths(page) == AudioPaths()  # nothing plays yet
         # A navigation, as to a meeting: the bot's init script runs before the page's.
