@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -62,9 +62,24 @@ ADMISSION_CENSUS_S = 0.3
 log = logging.getLogger("meetbot.runner")
 
 
-
 async def _kept_aside(path: Path) -> None:
     """The self-test's segments stay out of the recording's store."""
+
+
+def numeric_timings(timings: Mapping[str, object]) -> dict[str, float]:
+    """The figures that are numbers; any other is logged and left out, so that a bad figure never
+    costs the job its result and callback (a None once did, in a benchmark)."""
+    out: dict[str, float] = {}
+    bad: list[str] = []
+    for key, value in timings.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = float(value)
+        else:
+            bad.append(key)
+    if bad:
+        log.error("figures left out of stats: not numbers", extra={"keys": bad})
+    return out
+
 
 class JobRunner:
     def __init__(self, job: Job, *, settings: Settings, recordings: RecordingStore,
@@ -588,7 +603,7 @@ class JobRunner:
         return JobResult(
             meeting_id=self.job.meeting_id, video_id=self.job.video_id,
             status=Status.DONE if done else Status.FAILED, outcome=outcome, error=error,
-            recording=recording, warnings=warnings, usage=self.usage, timings=self._timings,
+            recording=recording, warnings=warnings, usage=self.usage, timings=numeric_timings(self._timings),
             av_offset_ms=self._av_offset_ms,
             av_correction_ms=self._av_correction_ms,
             observed=self._observed, phases=[(p.value, t) for p, t in self.state.history])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.reporting import JobResult
+from bot.runner import numeric_timings
 from bot.timeline import SpeakerTimeline, SpeakingChange
 from core.errors import JobError
 from core.job import Job
@@ -198,3 +200,9 @@ def test_sound_on_the_sink_from_silencedetects_edges() -> None:
     assert rec.silent_since is None and not rec._stderr_tail and not rec.progress
     edge("silence", t0 + 6.0)
     assert rec.silent_since == pytest.approx(t0 + 6.0, abs=1e-4)
+
+
+def test_a_figure_that_is_not_a_number_is_left_out_of_stats_not_the_result() -> None:
+    kept = numeric_timings({"a_s": 1.5, "count": 3, "missing_ms": None, "flag": True, "name": "x"})
+    assert kept == {"a_s": 1.5, "count": 3.0}
+    JobResult(meeting_id="mt-1", video_id="m-1", status="done", outcome=Outcome.MEETING_ENDED, timings=kept)
