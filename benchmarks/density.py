@@ -191,7 +191,7 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     row["bot_dropout_s"] = stats.get("capture_sound_dropout_s")
     row["bot_warned_sound"] = any("sound dropped out" in w for w in body.get("warnings", []))
     row["audio_only"] = not any(s["codec_type"] == "video" for s in ffprobe(mp4)["streams"])
-    found = [] if row["audio_only"] else av_offsets(mp4, truth, origin)
+    found = [] if row["audio_only"] else av_offsets(mp4, truth, origin, sound=(start, samples))
     offsets = [o.offset for o in found]
     row["av_mean_ms"] = 1000 * statistics.fmean(offsets) if offsets else None
     # Which side: the sound against the page's clock, the picture against it (see AvOffset).
@@ -205,7 +205,8 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     row["end_err_p95_ms"] = 1000 * p95([abs(e) for e in ends]) if ends else None
     row["turns_found"] = f"{len(starts)}/{len(truth.get('speech', []))}"
     # Against the voice as the recording has it (the timeline a user hears).
-    h_starts, h_ends = heard_errors(mp4, body["data"]["speaker_timeline"], truth, origin)
+    h_starts, h_ends = heard_errors(mp4, body["data"]["speaker_timeline"], truth, origin,
+                                    sound=(start, samples))
     row["heard_start_median_ms"] = 1000 * statistics.median(h_starts) if h_starts else None
     row["heard_start_p95_ms"] = 1000 * p95([abs(e) for e in h_starts]) if h_starts else None
     row["heard_end_p95_ms"] = 1000 * p95([abs(e) for e in h_ends]) if h_ends else None

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callbacks.receiver import CallbackReceiver
-from simulator.measure import av_offsets, heard_errors, timeline_errors
+from simulator.measure import audio_samples, av_offsets, heard_errors, timeline_errors
 from simulator.scenario import AUDIO_PATHS
 from simulator.server import SimulatorServer
 from simulator.urls import ROUTED_HOSTS
@@ -61,9 +61,10 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
     stats = json.loads((out / "stats.json").read_text())
     origin = body["recording_started_at"]
     starts, ends = timeline_errors(body["data"]["speaker_timeline"], truth, origin)
-    timeline = body["data"]["speaker_timeline"]
-    heard_starts, heard_ends = heard_errors(out / "recording.mp4", timeline, truth, origin)
-    found = av_offsets(out / "recording.mp4", truth, origin)
+    mp4, timeline = out / "recording.mp4", body["data"]["speaker_timeline"]
+    sound = audio_samples(mp4)
+    heard_starts, heard_ends = heard_errors(mp4, timeline, truth, origin, sound=sound)
+    found = av_offsets(mp4, truth, origin, sound=sound)
     offsets = [o.offset for o in found]
     return {
         "first_frame_s": stats["timings"].get("admission_to_first_frame_s"),

@@ -39,7 +39,7 @@ _TRACK = """
     Object.defineProperty(Tracked, 'name', { value: Original.name });
     window[name] = Tracked;
   }
-  const peers = [], players = [];
+  const peers = [], players = [], seen = new WeakSet();
   if (typeof window.RTCPeerConnection === 'function') {
     const Original = window.RTCPeerConnection;
     const Tracked = class extends Original {
@@ -51,7 +51,7 @@ _TRACK = """
   // Elements play whether or not they are in the document (new Audio()).
   const play = HTMLMediaElement.prototype.play;
   HTMLMediaElement.prototype.play = function (...args) {
-    if (!players.some((ref) => ref.deref() === this)) players.push(new WeakRef(this));
+    if (!seen.has(this)) { seen.add(this); players.push(new WeakRef(this)); }
     return play.apply(this, args);
   };
   Object.defineProperty(window, '__meetbotAudioCensus', { enumerable: false, value: async (withStats) => {

@@ -99,9 +99,9 @@ class JobRunner:
         self.warnings: list[str] = []
         self._av_offset_ms: float | None = None
         self._av_correction_ms = 0.0
+        """The A/V offset the self-test measured, and how much earlier the sound was placed."""
         self._sound_late = 0.0
         """How much earlier the sound is placed (the self-test's figure, adjusted to the page's path)."""
-        """The A/V offset the self-test measured, and how much earlier the sound was placed."""
         self._stop = asyncio.Event()
         self._stop_outcome = Outcome.STOPPED
         self._stop_error: str | None = None
@@ -240,17 +240,20 @@ class JobRunner:
             self._sink, self._page = sink, browser.page
             browser.page.on("crash", lambda _page: self._page_crashed())
             browser.page.on("close", lambda _page: self._browser_lost("the meeting page closed"))
-            def recorder_in(where: Path, on_segment: Callable[[Path], Awaitable[None]]) -> Recorder:
+            def recorder_in(where: Path, on_segment: Callable[[Path], Awaitable[None]],
+                            sound_late: float) -> Recorder:
                 return Recorder(
                     display=display.name, width=self.width, height=self.height, fps=self.fps,
                     audio_only=job.audio_only, audio_env=sink.client_env(), monitor=sink.monitor,
                     work_dir=where, preset=s.x264_preset,
                     audio_bitrate=s.audio_bitrate, segment_seconds=s.segment_seconds,
-                    stop_timeout=s.ffmpeg_stop_timeout, sound_late=self._sound_late,
+                    stop_timeout=s.ffmpeg_stop_timeout, sound_late=sound_late,
                     grab_hz=s.grab_hz,
                     on_segment=on_segment)
 
-            av = await self._measure_av(browser.page, lambda where: recorder_in(where, _kept_aside), work)
+            # The self-test's capture is uncorrected: it measures what the correction will be.
+            av = await self._measure_av(
+                browser.page, lambda where: recorder_in(where, _kept_aside, 0.0), work)
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
             admitted_at = await self._join(adapter)
@@ -260,7 +263,8 @@ class JobRunner:
 
             async def new_recorder() -> Recorder:
                 """A recording span: the first at admission, one more after each resume."""
-                recorder = recorder_in(work / f"hls{len(self._recorders)}", self._segment_closed)
+                recorder = recorder_in(work / f"hls{len(self._recorders)}", self._segment_closed,
+                                       self._sound_late)
                 await stack.enter_async_context(recorder)
                 self._recorders.append(recorder)
                 index = self.recordings.span_started(recorder)

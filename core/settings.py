@@ -102,8 +102,9 @@ class CaptureSettings(BaseModel):
     audio_bitrate: str = "128k"
     av_selftest: bool = True
     """Measure before joining how late this recording's sound and picture come after the page
-    (bot/av_selftest.py, ~2.5 s) and correct the MP4, the HLS stream and the timeline by it. Off:
-    both are taken as they reach the recorder (the sound then runs a buffer or more late)."""
+    (bot/av_selftest.py, ~3 s) and place the sound earlier by its lateness in the MP4, the HLS
+    stream and the timeline (the picture's is only reported). Off: the sound is taken as it reaches
+    the recorder (a buffer or more late)."""
     grab_hz: int = Field(0, ge=0, le=120)
     """How often the display is grabbed, every few frames recorded; 0: at the video fps. How late a
     page change reaches the recording varies by up to one grab period per capture: 60 narrows the

@@ -131,15 +131,17 @@ def audio_gaps(samples: array.array[int], start: float, after: float, until: flo
     return gaps
 
 
-def av_offsets(mp4: Path, truth: dict[str, Any], origin: float) -> list[AvOffset]:
-    """One A/V offset per speech onset the marker announced (flip to white)."""
+def av_offsets(mp4: Path, truth: dict[str, Any], origin: float, *,
+               sound: tuple[float, array.array[int]] | None = None) -> list[AvOffset]:
+    """One A/V offset per speech onset the marker announced (flip to white). ``sound``: the file's
+    ``audio_samples`` if already decoded."""
     rect = truth.get("sync_marker_rect")
     flips = [f for f in truth.get("sync_flips", []) if f.get("on")]
     if not rect or not flips:
         return []
     levels = marker_levels(mp4, rect)
     ramp = float(rect.get("ramp_ms") or 0) / 1000
-    start, samples = audio_samples(mp4)
+    start, samples = sound or audio_samples(mp4)
     out = []
     for flip in flips:
         expect = float(flip["t"]) - origin
@@ -210,13 +212,13 @@ def timeline_errors(timeline: list[dict[str, Any]], truth: dict[str, Any],
             [seg["end_time_seconds"] - e for _, seg, _, e in matched])
 
 
-def heard_errors(mp4: Path, timeline: list[dict[str, Any]], truth: dict[str, Any],
-                 origin: float) -> tuple[list[float], list[float]]:
+def heard_errors(mp4: Path, timeline: list[dict[str, Any]], truth: dict[str, Any], origin: float, *,
+                 sound: tuple[float, array.array[int]] | None = None) -> tuple[list[float], list[float]]:
     """Start and end errors (seconds) of each timeline entry against the voice it matches as the
     recording has it: its onset and release found in the decoded sound near where the page said,
     bounded by the neighbouring utterances. Utterances whose voice is not found apart from the
-    others (overlapping, inaudible) are left out."""
-    start, samples = audio_samples(mp4)
+    others (overlapping, inaudible) are left out. ``sound``: as for ``av_offsets``."""
+    start, samples = sound or audio_samples(mp4)
     speech = truth.get("speech", [])
     said_at = [(u["start"] - origin, (u["end"] or u["start"]) - origin) for u in speech]
     starts, ends = [], []

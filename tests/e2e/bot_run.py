@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from callbacks.receiver import CallbackReceiver
-from simulator.measure import av_offsets, heard_errors
+from simulator.measure import audio_samples, av_offsets, heard_errors
 from simulator.urls import ROUTED_HOSTS
 from tests.conftest import meetbot_cmd, meetbot_env
 from tests.helpers import AudioTrack, ffprobe, stream
@@ -111,13 +111,14 @@ def check_recording(out: Path, body: dict[str, Any], truth: dict[str, Any], *,
 
     # Sound and picture together, measured on the file alone: each voice onset against the marker
     # the page lit when its own clock said the voice starts.
-    offsets = av_offsets(mp4, truth, origin)
+    sound = audio_samples(mp4)
+    offsets = av_offsets(mp4, truth, origin, sound=sound)
     heard = [said for said in speech if said.get("audible", True)]
     assert len(offsets) >= len(heard) - 1 >= 1, (offsets, truth.get("sync_flips"))
     assert max(abs(o.offset) for o in offsets) < AV_BOUND_S, [round(o.offset * 1000) for o in offsets]
 
     # The timeline as heard: each turn against the voice the recording has (decoded alone).
-    h_starts, h_ends = heard_errors(mp4, timeline, truth, origin)
+    h_starts, h_ends = heard_errors(mp4, timeline, truth, origin, sound=sound)
     print(f"heard: starts {[round(e * 1000) for e in h_starts]} ms, "
           f"ends {[round(e * 1000) for e in h_ends]} ms")
     assert len(h_starts) >= len(heard) - 1, (h_starts, speech)
