@@ -56,6 +56,13 @@ _EDGE = re.compile(r"^\[ametadata@(sound|silence) @ [^\]]*\] frame:\S+\s+pts:(-?
 _ZEROS_AT = re.compile(r"^\[ametadata@zeros @ [^\]]*\] frame:(\d+)\s")
 _ZEROS = re.compile(r"^\[ametadata@zeros @ [^\]]*\] lavfi\.silence_duration=([0-9.e+-]+)")
 AUDIO_RATE = 48000
+PULSE_FRAGMENT_BYTES = 3840
+"""The capture asks Pulse for 20 ms fragments (48 kHz, 2 x s16). Left to the server (-1), the null
+sink renders in blocks as long as its clients allow: with no player connected they are long, and
+the first player's low latency shortens them, so packets began arriving 17-24 ms earlier once a
+sound played and the sample clock's floor moved by that much after the recording's first sound
+(tests/recorder/test_sound_clock.py, 4 of 4 runs). Asked for by the capture, the block is short
+from the first packet, whoever plays."""
 ENVELOPE_RISE = 0.001
 """How fast (s per s) the sound's anchor may move later without a packet at the floor: above any
 clock slew, below what a stretch of late deliveries under load would pull it by."""
@@ -178,7 +185,8 @@ class Recorder:
         # clock. The picture is stamped when x11grab takes it, a compositor frame or two after
         # the page drew it: that part is not corrected (it differs with every capture's phase).
         cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{-self.sound_late:.4f}",
-                  use_wallclock_as_timestamps=1, thread_queue_size=1024)
+                  use_wallclock_as_timestamps=1, thread_queue_size=1024,
+                  fragment_size=PULSE_FRAGMENT_BYTES)
         # Players take the sound sample by sample, the picture by its times: the sound must have
         # exactly one sample per 1/48000 s of its clock, and that clock must sit where the sink
         # played the samples. Pulse's own packet times (read time minus its latency estimate) do
