@@ -77,6 +77,8 @@ async def one(sim: SimulatorServer, entry: tuple[Any, ...], out: Path,
         "onsets": [(round(o.at, 2), round(1000 * o.audio_late), round(1000 * o.video_late)) for o in found],
         "callback_s": received_at - truth["ended_at"],
         "self_test_ms": stats["timings"].get("av_sound_late_ms"),
+        "self_test_element_ms": stats["timings"].get("av_element_stream_late_ms"),
+        "path_adjust_ms": stats["timings"].get("av_page_path_adjust_ms"),
         "page_audio": {k.removeprefix("page_audio_"): v for k, v in stats["timings"].items()
                        if k.startswith("page_audio_") and v},
     }
@@ -139,7 +141,8 @@ async def main(runs: int, only: str | None, out_json: Path | None, env_extra: di
                           f"{1000 * max(av):+.0f}; audio {1000 * row['audio_late']:+.0f}, picture "
                           f"{1000 * row['video_late']:+.0f} late), "
                           f"first frame {1000 * (row['first_frame_s'] or 0):.0f} ms; self-test "
-                          f"{row['self_test_ms']} ms, page audio {row['page_audio']}"
+                          f"{row['self_test_ms']} ms (element {row['self_test_element_ms']} ms, "
+                          f"adjust {row['path_adjust_ms']} ms), page audio {row['page_audio']}"
                           if av else "no A/V markers"), flush=True)
                     if onsets:
                         print("    onsets (file s, audio late ms, picture late ms):", row.get("onsets"))

@@ -4,8 +4,9 @@ A page's sound reaches the bot's sink some time after the page's audio clock say
 output buffers of Chromium (their size a flag) and PulseAudio, by how busy the machine is (a
 4096-frame output buffer made it 270-360 ms late, Chromium's ``baseLatency`` said 93 ms; 36-45 ms
 with the default buffer). So each recording measures its own: on the bot's page, before the
-meeting, a context that already plays (silence) into the sink starts a few tones, each with a
-white square fading in at the instant the context's clock says the tone starts; a short capture
+meeting, a context that already plays (silence) into the sink starts a few tones, then sends a
+couple through a MediaStream to an ``<audio>`` element (a path of its own), each with a white
+square fading in at the instant the context's clock says the tone starts; a short capture
 with the recorder's own command reads back each tone's onset and each fade's start. The sound is
 corrected by its lateness; the picture's (a compositor frame or two, differing with each
 capture's phase against the compositor: -22..+40 ms across self-tests) is only reported.
@@ -38,12 +39,17 @@ RAMP_S = 0.3
 HOLD_S = 0.15
 TONE_S = 0.08
 PROBES = 3
+ELEMENT_PROBES = 2
+"""Tones the context plays straight to its destination, then tones it sends through a
+MediaStream to an ``<audio>`` element: Chromium plays that element from a renderer of its own,
+and its sound came 51-69 ms later than the context's (the page dated both on the context's clock)."""
 PROBE_GAP_S = 0.6
 LEAD_S = 0.4
 """The first probe this long after the capture's first progress report (ffmpeg takes 0.3-1.2 s
 to start, the most on a cold machine)."""
 START_TIMEOUT_S = 10.0
 TONE_DB = -12.0
+KINDS = ["context"] * PROBES + ["element"] * ELEMENT_PROBES
 AV_BOUND_S = 0.045
 """Sound more than 45 ms before or after its picture is noticed (ITU-R BT.1359 puts the
 detectability threshold at +45 / -125 ms)."""
@@ -56,19 +62,27 @@ html,body{{margin:0;height:100%;background:#000;overflow:hidden;cursor:none}}
 #flash{{position:fixed;left:calc(50% - 64px);top:calc(50% - 64px);width:128px;height:128px;
   background:#fff;opacity:0;will-change:opacity}}
 </style></head><body><div id="flash"></div><script>
-let ctx = null;
-// The context plays (silence) before the capture starts: a stream that joins the sink during the
+let ctx = null, toElement = null, element = null;
+// Both outputs play (silence) before the capture starts: a stream that joins the sink during the
 // capture changes the sink's timing under it (measured: the sound then reads ~40 ms early).
 window.__avPrepare = async () => {{
   ctx = new AudioContext({{ latencyHint: 'interactive' }});
   await ctx.resume();
+  toElement = ctx.createMediaStreamDestination();
+  element = new Audio();
+  element.srcObject = toElement.stream;
+  await element.play();
   const hum = ctx.createOscillator(), mute = ctx.createGain();
   mute.gain.value = 0;
-  hum.connect(mute).connect(ctx.destination);
+  hum.connect(mute);
+  mute.connect(ctx.destination);
+  mute.connect(toElement);
   hum.start();
   await new Promise((r) => setTimeout(r, 300));
 }};
-window.__avProbe = async (probes, gapMs, leadMs) => {{
+// kinds[k]: 'context' (to the destination) or 'element' (through the MediaStream to <audio>).
+window.__avProbe = async (kinds, gapMs, leadMs) => {{
+  const probes = kinds.length;
   const offsets = [];
   const read = () => {{ if (ctx.currentTime > 0) offsets.push(performance.now() - ctx.currentTime * 1000); }};
   const offset = () => {{ const s = offsets.slice(-41).sort((a, b) => a - b); return s[s.length >> 1]; }};
@@ -83,7 +97,7 @@ window.__avProbe = async (probes, gapMs, leadMs) => {{
     const T = (P - offset()) / 1000;
     const osc = ctx.createOscillator(), gain = ctx.createGain();
     osc.frequency.value = 1000; gain.gain.value = {10 ** (TONE_DB / 20):.4f};
-    osc.connect(gain).connect(ctx.destination);
+    osc.connect(gain).connect(kinds[k] === 'element' ? toElement : ctx.destination);
     osc.start(T); osc.stop(T + {TONE_S});
     await new Promise((r) => setTimeout(r, Math.max(0, P - 40 - performance.now())));
     const at = T * 1000 + offset();
@@ -98,6 +112,7 @@ window.__avProbe = async (probes, gapMs, leadMs) => {{
   await new Promise((r) => setTimeout(r, gapMs));
   clearInterval(reader);
   const figures = {{ base_latency: ctx.baseLatency, output_latency: ctx.outputLatency }};
+  element.pause();
   await ctx.close();
   return {{ at: out, ...figures }};
 }};
@@ -118,6 +133,9 @@ class AvPath:
     base_latency: float | None = None
     output_latency: float | None = None
     """What Chromium said of the probes' context (a lower bound of ``sound_late``)."""
+    element_stream_late: float | None = None
+    """Seconds from the context's clock to the sink for its sound sent through a MediaStream to an
+    ``<audio>`` element (median over those probes; None: none found)."""
 
     @property
     def offset(self) -> float:
@@ -145,9 +163,9 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
             await asyncio.sleep(0.05)
         try:
             got = await asyncio.wait_for(
-                page.evaluate("([n, gap, lead]) => window.__avProbe(n, gap, lead)",
-                              [PROBES, PROBE_GAP_S * 1000, LEAD_S * 1000]),
-                LEAD_S + (PROBES + 1) * PROBE_GAP_S + 10)
+                page.evaluate("([kinds, gap, lead]) => window.__avProbe(kinds, gap, lead)",
+                              [KINDS, PROBE_GAP_S * 1000, LEAD_S * 1000]),
+                LEAD_S + (len(KINDS) + 1) * PROBE_GAP_S + 10)
         except (PlaywrightError, TimeoutError) as exc:
             raise RecordingError(f"the A/V self-test page did not run: {exc}") from exc
         await recorder.stop()
@@ -155,23 +173,27 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
     at = [float(t) + offset for t in got["at"]]
     sound = await _sound(work / PLAYLIST)
     picture = None if audio_only else await _picture(work / PLAYLIST)
-    sound_late, picture_late = [], []
-    for t in at:
+    sound_late: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    picture_late: list[float] = []
+    for t, kind in zip(at, KINDS, strict=True):
         onset = _tone_onset(sound, t - base)
         fade = None if picture is None else _fade_start(picture, t - base)
         if onset is None or (picture is not None and fade is None):
-            log.info("A/V probe not found", extra={"at": round(t - base, 3), "sound": onset, "picture": fade})
+            log.info("A/V probe not found",
+                     extra={"kind": kind, "at": round(t - base, 3), "sound": onset, "picture": fade})
         if onset is not None:
-            sound_late.append(onset - (t - base))
+            sound_late[kind].append(onset - (t - base))
         if fade is not None:
             picture_late.append(fade - (t - base))
-    if not sound_late:
+    element, context = sound_late["element"], sound_late["context"]
+    if not context:
         raise RecordingError(f"the A/V self-test found none of its {PROBES} tones in the capture "
                              "(no sound on the sink?)")
-    return AvPath(sound_late=statistics.median(sound_late),
+    return AvPath(sound_late=statistics.median(context),
                   picture_late=statistics.median(picture_late) if picture_late else None,
-                  probes=len(sound_late), spread=max(sound_late) - min(sound_late),
-                  base_latency=_num(got.get("base_latency")), output_latency=_num(got.get("output_latency")))
+                  probes=len(context), spread=max(context) - min(context),
+                  base_latency=_num(got.get("base_latency")), output_latency=_num(got.get("output_latency")),
+                  element_stream_late=statistics.median(element) if element else None)
 
 
 def _num(v: object) -> float | None:
@@ -243,4 +265,5 @@ def describe(av: AvPath) -> dict[str, float | int | None]:
     return {"av_offset_ms": ms(av.offset), "sound_late_ms": ms(av.sound_late),
             "picture_late_ms": ms(av.picture_late), "probes": av.probes,
             "probe_spread_ms": ms(av.spread), "chromium_base_latency_ms": ms(av.base_latency),
-            "chromium_output_latency_ms": ms(av.output_latency)}
+            "chromium_output_latency_ms": ms(av.output_latency),
+            "element_stream_late_ms": ms(av.element_stream_late)}

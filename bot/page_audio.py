@@ -62,12 +62,21 @@ _TRACK = """
         out.contexts.push({ base_ms: 1000 * c.baseLatency, output_ms: 1000 * (c.outputLatency || 0) });
       }
     }
+    // A received track is the receiver's own object (getReceivers needs no stats): an element
+    // playing one plays a call's remote audio, not a stream the page made itself.
+    const received = new Set();
+    for (const ref of peers) {
+      const pc = ref.deref();
+      if (!pc || pc.connectionState === 'closed') continue;
+      for (const r of pc.getReceivers()) if (r.track) received.add(r.track);
+    }
     for (const ref of players) {
       const el = ref.deref();
       if (!el || el.paused || el.muted || el.volume === 0) continue;
       const stream = el.srcObject && el.srcObject.getAudioTracks ? el.srcObject : null;
       if (el.srcObject && !(stream && stream.getAudioTracks().length)) continue;
-      out.elements.push({ source: stream ? 'stream' : 'file' });
+      const remote = !!stream && stream.getAudioTracks().some((t) => received.has(t));
+      out.elements.push({ source: stream ? 'stream' : 'file', remote });
     }
     for (const ref of withStats ? peers : []) {
       const pc = ref.deref();
@@ -147,6 +156,8 @@ class AudioPaths:
 
     contexts: int = 0
     elements_stream: int = 0
+    elements_remote: int = 0
+    """Of ``elements_stream``, those playing a track a WebRTC receiver of the page received."""
     elements_file: int = 0
     receivers: int = 0
     context_output_ms: float | None = None
@@ -174,6 +185,7 @@ async def audio_paths(page: Page, *, timeout: float = 5.0, stats: bool = True) -
             seen.contexts += len(got["contexts"])
             ctx_out += [c["output_ms"] for c in got["contexts"]]
             seen.elements_stream += sum(e["source"] == "stream" for e in got["elements"])
+            seen.elements_remote += sum(bool(e.get("remote")) for e in got["elements"])
             seen.elements_file += sum(e["source"] == "file" for e in got["elements"])
             seen.receivers += len(got["receivers"])
             jitter += [r["jitter_buffer_ms"] for r in got["receivers"]]

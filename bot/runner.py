@@ -318,27 +318,32 @@ class JobRunner:
         return av
 
     async def _adjust_to_page_path(self, page: Page, av: AvPath) -> None:
-        """The self-test timed an AudioContext of the bot's own; a page that plays through its own
-        contexts only may sit at another output latency (``latencyHint: playback``, a stream
-        settled at another fill level): the difference of the latencies Chromium reports for them,
-        read at admission, is added (measured: a ``playback`` context reports 62-69 ms where the
-        self-test's reports 36, and its sound came 37-39 ms late after the self-test's correction).
-        Other paths (media elements, WebRTC into ``<audio>``) report no such figure: the
-        self-test's lateness stands, and ``page_audio_*`` in stats.json says what the page used."""
+        """The self-test timed an AudioContext of the bot's own, straight and through a MediaStream
+        into an ``<audio>`` element; what the page plays through, read at admission, picks which:
+        - elements with a MediaStream not received by WebRTC: the element's lateness (measured:
+          such a page's sound came 51-69 ms late after the context's correction);
+        - its own contexts only: the context's, plus the difference of the output latencies
+          Chromium reports for them (a ``playback`` context reports 62-69 ms where the self-test's
+          reports 36, and its sound came 37-39 ms late after the self-test's correction);
+        - anything else (WebRTC into ``<audio>``, files) reports no such figure: the context's
+          lateness stands, and ``page_audio_*`` in stats.json says what the page used."""
         self._sound_late = av.sound_late
-        if av.output_latency is None:
-            return
         started = time.monotonic()
         paths = await audio_paths(page, timeout=ADMISSION_CENSUS_S, stats=False)
         self._timings["av_page_census_ms"] = round((time.monotonic() - started) * 1000, 1)
-        if not paths.contexts or paths.elements_stream or paths.elements_file \
-                or paths.context_output_ms is None:
+        if paths.elements_stream and not paths.elements_remote and not paths.elements_file:
+            if av.element_stream_late is None:
+                return
+            adjust, why = av.element_stream_late - av.sound_late, "the page's <audio> with a MediaStream"
+        elif paths.contexts and not paths.elements_stream and not paths.elements_file \
+                and paths.context_output_ms is not None and av.output_latency is not None:
+            adjust, why = paths.context_output_ms / 1000 - av.output_latency, "the page's AudioContexts"
+        else:
             return
-        adjust = paths.context_output_ms / 1000 - av.output_latency
         self._sound_late = av.sound_late + adjust
         self._av_correction_ms = round(self._sound_late * 1000, 1)
         self._timings["av_page_path_adjust_ms"] = round(adjust * 1000, 1)
-        log.info("sound correction follows the page's AudioContexts",
+        log.info(f"sound correction follows {why}",
                  extra={"adjust_ms": round(adjust * 1000, 1), "sound_late_ms": self._av_correction_ms})
 
     async def _end_side_tasks(self) -> None:

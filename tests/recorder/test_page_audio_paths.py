@@ -1,8 +1,9 @@
 """The bot sees which paths a page plays its sound through, with the latencies Chromium reports.
 
 Real Chromium on the bot's sink: a page plays an oscillator on an AudioContext, a file through
-``new Audio()`` (never in the document) and a WebRTC loopback's received track through an
-``<audio>``; ``audio_paths`` must find each, and the receiver's jitter buffer delay.
+``new Audio()`` (never in the document), the context's MediaStream through another, and a WebRTC
+loopback's received track through an ``<audio>``; ``audio_paths`` must find each, tell the
+received stream from the page's own, and read the receiver's jitter buffer delay.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ PAGE = """<body><script>
   const osc = ctx.createOscillator(); osc.connect(ctx.destination); osc.start();
   const file = new Audio('%s'); file.loop = true; await file.play();
   const send = ctx.createMediaStreamDestination(); osc.connect(send);
+  const local = new Audio(); local.srcObject = send.stream; await local.play();
   const a = new RTCPeerConnection(), b = new RTCPeerConnection();
   a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
   b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
@@ -65,7 +67,8 @@ async def test_the_page_audio_paths_are_seen_with_chromiums_latencies(tmp_path: 
             seen = await audio_paths(page)
             if seen.receivers and seen.jitter_buffer_ms:
                 break
-    assert seen.contexts == 1 and seen.elements_file == 1 and seen.elements_stream == 1, seen
+    assert seen.contexts == 1 and seen.elements_file == 1 and seen.elements_stream == 2, seen
+    assert seen.elements_remote == 1, seen
     assert seen.receivers == 1 and seen.jitter_buffer_ms is not None and seen.jitter_buffer_ms > 0, seen
     assert seen.context_output_ms is not None and seen.context_output_ms > 0, seen
     figures = seen.figures()
