@@ -8,8 +8,8 @@ meeting, a context that already plays (silence) into the sink starts a few tones
 couple through a MediaStream to an ``<audio>`` element (a path of its own), each with a white
 square fading in at the instant the context's clock says the tone starts; a short capture
 with the recorder's own command reads back each tone's onset and each fade's start. The sound is
-corrected by its lateness; the picture's (a compositor frame or two, differing with each
-capture's phase against the compositor: -22..+40 ms across self-tests) is only reported.
+corrected by its lateness; the picture's (the time from Chromium's last frame to the grab, 0-17
+ms, a phase of each capture's own) is only reported.
 
 The fade is a linear ramp, so every frame inside it says how long ago it began: the frames in its
 lower part place the start between grabs, where one flip would only be placed to a frame.

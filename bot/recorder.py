@@ -68,14 +68,11 @@ ENVELOPE_RISE = 0.001
 clock slew, below what a stretch of late deliveries under load would pull it by."""
 GRAB_HZ = 0
 """How often the display is grabbed by default (0: at the recording's fps); with more, every
-grab_every(fps)-th frame is recorded, on its own capture time. A page change reaches the
-recording between one and a few grabs late, and how many is settled when x11grab starts, for the
-whole capture: a fade drawn at known page times was taken 0-3 Chromium frames (16.7 ms) late at a
-15 fps grab, a different number for each ffmpeg under one browser (-19/-19/+32, -18/+16/-18 ms),
-and within one frame at 60 (2/2/19, 3/4/4 ms): the picture's share of the A/V offset spread 66 ms,
-then 18. Not the default: 60 costs 3 % of a core per bot (Xvfb 2.4 %, x11grab 0.6 %), and on a
-loaded machine (the test suite on 2 cores) the recorder fell behind and a span paused at 4 s kept
-only 2.5 s of picture."""
+grab_every(fps)-th frame is recorded, on its own capture time. It had narrowed a picture offset
+that differed per capture to one frame; that offset was the encoder's 1/fps time base rounding
+each grab time (see ``command``), and with the grab's own times kept a 15 fps grab is within one
+Chromium frame (4-17 ms late). 60 costs 3 % of a core per bot (Xvfb 2.4 %, x11grab 0.6 %), and on
+a loaded machine (the test suite on 2 cores) the recorder fell behind."""
 SegmentHandler = Callable[[Path], Awaitable[None]]
 
 
@@ -210,6 +207,13 @@ class Recorder:
             # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
             # against the sound by up to a frame for as long as the grid stays off.
             fps_mode="passthrough")
+        if picture:
+            # The encoder's time base is 1/fps by default: every frame's grab time was rounded to
+            # a grid of whole frames since the epoch (copyts), so each capture's picture sat
+            # where its grab's phase against that grid put it, anywhere in one frame (-31..+51 ms
+            # at 15 fps across captures; a whole Chromium frame apart, set per capture, so no
+            # other capture could measure it). MPEG-TS's own 90 kHz keeps the grab's time.
+            picture["enc_time_base:v"] = "1:90000"
         video = [] if self._audio_only else ["[v]" if thinned else "0:v"]
         return cmd.output(self.playlist, {"map": [*video, "[a]"],
                                           "b:a": self._audio_bitrate},
