@@ -70,13 +70,14 @@ _TRACK = """
       if (!pc || pc.connectionState === 'closed') continue;
       for (const r of pc.getReceivers()) if (r.track) received.add(r.track);
     }
+    // Muted ones too: a page may hold its players muted until the call's audio is joined (Zoom).
     for (const ref of players) {
       const el = ref.deref();
-      if (!el || el.paused || el.muted || el.volume === 0) continue;
+      if (!el || el.paused) continue;
       const stream = el.srcObject && el.srcObject.getAudioTracks ? el.srcObject : null;
       if (el.srcObject && !(stream && stream.getAudioTracks().length)) continue;
       const remote = !!stream && stream.getAudioTracks().some((t) => received.has(t));
-      out.elements.push({ source: stream ? 'stream' : 'file', remote });
+      out.elements.push({ source: stream ? 'stream' : 'file', remote, audible: !el.muted && el.volume > 0 });
     }
     for (const ref of withStats ? peers : []) {
       const pc = ref.deref();
@@ -156,9 +157,12 @@ class AudioPaths:
 
     contexts: int = 0
     elements_stream: int = 0
-    elements_remote: int = 0
-    """Of ``elements_stream``, those playing a track a WebRTC receiver of the page received."""
     elements_file: int = 0
+    elements_remote: int = 0
+    """Playing elements, muted or not, whose MediaStream carries a track a WebRTC receiver of the
+    page received: a call's remote audio."""
+    elements_page_stream: int = 0
+    """Playing elements, muted or not, whose MediaStream the page made itself (none received)."""
     receivers: int = 0
     context_output_ms: float | None = None
     jitter_buffer_ms: float | None = None
@@ -184,9 +188,12 @@ async def audio_paths(page: Page, *, timeout: float = 5.0, stats: bool = True) -
                 continue
             seen.contexts += len(got["contexts"])
             ctx_out += [c["output_ms"] for c in got["contexts"]]
-            seen.elements_stream += sum(e["source"] == "stream" for e in got["elements"])
-            seen.elements_remote += sum(bool(e.get("remote")) for e in got["elements"])
-            seen.elements_file += sum(e["source"] == "file" for e in got["elements"])
+            audible = [e for e in got["elements"] if e["audible"]]
+            seen.elements_stream += sum(e["source"] == "stream" for e in audible)
+            seen.elements_file += sum(e["source"] == "file" for e in audible)
+            streams = [e for e in got["elements"] if e["source"] == "stream"]
+            seen.elements_remote += sum(e["remote"] for e in streams)
+            seen.elements_page_stream += sum(not e["remote"] for e in streams)
             seen.receivers += len(got["receivers"])
             jitter += [r["jitter_buffer_ms"] for r in got["receivers"]]
             playout += [r["delay_ms"] for r in got["playouts"]]

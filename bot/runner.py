@@ -320,8 +320,9 @@ class JobRunner:
     async def _adjust_to_page_path(self, page: Page, av: AvPath) -> None:
         """The self-test timed an AudioContext of the bot's own, straight and through a MediaStream
         into an ``<audio>`` element; what the page plays through, read at admission, picks which:
-        - elements with a MediaStream not received by WebRTC: the element's lateness (measured:
-          such a page's sound came 51-69 ms late after the context's correction);
+        - elements with a MediaStream not received by WebRTC, muted or not (Zoom unmutes its
+          players once computer audio is joined, after admission): the element's lateness
+          (measured: such a page's sound came 51-74 ms late after the context's correction);
         - its own contexts only: the context's, plus the difference of the output latencies
           Chromium reports for them (a ``playback`` context reports 62-69 ms where the self-test's
           reports 36, and its sound came 37-39 ms late after the self-test's correction);
@@ -331,7 +332,7 @@ class JobRunner:
         started = time.monotonic()
         paths = await audio_paths(page, timeout=ADMISSION_CENSUS_S, stats=False)
         self._timings["av_page_census_ms"] = round((time.monotonic() - started) * 1000, 1)
-        if paths.elements_stream and not paths.elements_remote and not paths.elements_file:
+        if paths.elements_page_stream and not paths.elements_remote and not paths.elements_file:
             if av.element_stream_late is None:
                 return
             adjust, why = av.element_stream_late - av.sound_late, "the page's <audio> with a MediaStream"

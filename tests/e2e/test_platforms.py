@@ -90,7 +90,7 @@ MATRIX: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
                                            "permission_dialog": True, "passcode": "abc123"},
      {"audio_path": "webrtc_element"}, "wc"),
     ("zoom-end-over-dialog", "zoom", {"end_over_dialog": True},
-     {"dialogs": [{"kind": "recording_notice", "at": 1.0}]}, "j"),
+     {"dialogs": [{"kind": "recording_notice", "at": 1.0}], "audio_path": "element_stream"}, "j"),
     ("teams-class", "teams", {"speaking_signal": "class", "no_media_modal_again": True},
      {"audio_path": "webrtc_element", "signal_lag_ms": 250, "signal_hold_ms": 600}, "meetup_join"),
     ("teams-style-live", "teams", {"host": "teams.live.com", "passcode": "Pa55", "speaking_signal": "style",

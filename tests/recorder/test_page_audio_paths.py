@@ -1,7 +1,8 @@
 """The bot sees which paths a page plays its sound through, with the latencies Chromium reports.
 
 Real Chromium on the bot's sink: a page plays an oscillator on an AudioContext, a file through
-``new Audio()`` (never in the document), the context's MediaStream through another, and a WebRTC
+``new Audio()`` (never in the document), the context's MediaStream through two more (one held
+muted, as Zoom holds its players until computer audio is joined), and a WebRTC
 loopback's received track through an ``<audio>``; ``audio_paths`` must find each, tell the
 received stream from the page's own, and read the receiver's jitter buffer delay.
 """
@@ -42,6 +43,7 @@ PAGE = """<body><script>
   const file = new Audio('%s'); file.loop = true; await file.play();
   const send = ctx.createMediaStreamDestination(); osc.connect(send);
   const local = new Audio(); local.srcObject = send.stream; await local.play();
+  const held = new Audio(); held.muted = true; held.srcObject = send.stream; await held.play();
   const a = new RTCPeerConnection(), b = new RTCPeerConnection();
   a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
   b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
@@ -68,7 +70,7 @@ async def test_the_page_audio_paths_are_seen_with_chromiums_latencies(tmp_path: 
             if seen.receivers and seen.jitter_buffer_ms:
                 break
     assert seen.contexts == 1 and seen.elements_file == 1 and seen.elements_stream == 2, seen
-    assert seen.elements_remote == 1, seen
+    assert seen.elements_remote == 1 and seen.elements_page_stream == 2, seen  # the muted one too
     assert seen.receivers == 1 and seen.jitter_buffer_ms is not None and seen.jitter_buffer_ms > 0, seen
     assert seen.context_output_ms is not None and seen.context_output_ms > 0, seen
     figures = seen.figures()
