@@ -23,6 +23,7 @@ pytestmark = pytest.mark.media
 PULSE = Path("/tmp/meetbot-pulse")
 BURSTS = 4
 EVERY = 1.0
+LEAD_MS = 4000
 
 
 async def _noop(_: Path) -> None:
@@ -60,18 +61,23 @@ async def test_two_captures_of_one_sink_place_each_sound_together(tmp_path: Path
     bursts = tmp_path / "bursts.wav"
     noise = f"anoisesrc=a=0.3:d=0.2,apad=pad_dur={EVERY - 0.2}"
     repeat = f"aloop=loop={BURSTS - 1}:size={int(48000 * EVERY)}"
-    await sh("ffmpeg", "-v", "error", "-f", "lavfi", "-i", noise, "-af", repeat, "-ar", "48000", "-ac", "2",
-             str(bursts))
+    # Silence first: the player is connected before either capture starts, as the meeting page's
+    # Chromium is before the recorder starts, and the bursts come 3 s after the second capture.
+    await sh("ffmpeg", "-v", "error", "-f", "lavfi", "-i", noise, "-af",
+             f"{repeat},adelay={LEAD_MS}|{LEAD_MS}", "-ar", "48000", "-ac", "2", str(bursts))
     async with AudioSink(runtime_path=PULSE, lease_dir=tmp_path) as sink:
         first, second = recorder(sink, tmp_path / "a"), recorder(sink, tmp_path / "b")
-        await asyncio.sleep(1)
+        player = await asyncio.create_subprocess_exec(
+            "paplay", str(bursts), env={**sink.client_env(), "PATH": "/usr/bin:/bin"},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        await asyncio.sleep(0.3)
         async with first:
             await asyncio.sleep(0.7)  # started apart: each stream gets its own latency estimate
             async with second:
                 # The floor is found within a second or two (later under load); what comes before
                 # it may be trimmed by the amount it moves (README, "the sound's clock").
-                await asyncio.sleep(3.0)
-                await sh("paplay", str(bursts), env={**sink.client_env(), "PATH": "/usr/bin:/bin"})
+                _, err = await asyncio.wait_for(player.communicate(), 30)
+                assert player.returncode == 0, err.decode()[-500:]
                 await asyncio.sleep(2.5)  # paplay returns when the server has it all
     a = played_at(first, tmp_path / "a.ts")
     b = played_at(second, tmp_path / "b.ts")
