@@ -179,8 +179,8 @@ class Recorder:
         sound = 0 if self._audio_only else 1
         # The sound is stamped as the sink plays it, sound_late after the page played it (measured
         # for this recording, bot/av_selftest.py); placed that much earlier, it is on the page's
-        # clock. The picture is stamped when x11grab takes it, a compositor frame or two after
-        # the page drew it: that part is not corrected (it differs with every capture's phase).
+        # clock. The picture is stamped when x11grab takes it, up to a Chromium frame after the
+        # page drew it: that part is not corrected (it is each capture's phase).
         cmd.input(self._monitor, f="pulse", ac=2, ar=48000, itsoffset=f"{-self.sound_late:.4f}",
                   use_wallclock_as_timestamps=1, thread_queue_size=1024,
                   fragment_size=PULSE_FRAGMENT_BYTES)
@@ -206,14 +206,13 @@ class Recorder:
             # passthrough: every frame keeps its capture time. The default constant-rate mode snaps
             # frames to a 1/fps grid and drops or duplicates to keep it, shifting the picture
             # against the sound by up to a frame for as long as the grid stays off.
-            fps_mode="passthrough")
-        if picture:
+            fps_mode="passthrough",
             # The encoder's time base is 1/fps by default: every frame's grab time was rounded to
             # a grid of whole frames since the epoch (copyts), so each capture's picture sat
             # where its grab's phase against that grid put it, anywhere in one frame (-31..+51 ms
             # at 15 fps across captures; a whole Chromium frame apart, set per capture, so no
             # other capture could measure it). MPEG-TS's own 90 kHz keeps the grab's time.
-            picture["enc_time_base:v"] = "1:90000"
+            **{"enc_time_base:v": "1:90000"})
         video = [] if self._audio_only else ["[v]" if thinned else "0:v"]
         return cmd.output(self.playlist, {"map": [*video, "[a]"],
                                           "b:a": self._audio_bitrate},

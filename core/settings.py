@@ -106,10 +106,10 @@ class CaptureSettings(BaseModel):
     stream and the timeline (the picture's is only reported). Off: the sound is taken as it reaches
     the recorder (a buffer or more late)."""
     grab_hz: int = Field(0, ge=0, le=120)
-    """How often the display is grabbed, every few frames recorded; 0: at the video fps. How late a
-    page change reaches the recording varies by up to one grab period per capture: 60 narrows the
-    picture's A/V spread from 66 ms to 18 at 15 fps, for 3 % of a core per bot, but on a loaded
-    machine ffmpeg fell behind and a span paused 4 s in kept 2.5 s (see bot/recorder.py)."""
+    """How often the display is grabbed, every few frames recorded on their grab times; 0: at the
+    video fps. Not needed for sync (each frame keeps its grab time: within one Chromium frame at
+    15 fps); 60 costs 3 % of a core per bot, and on a loaded machine ffmpeg fell behind and a span
+    paused 4 s in kept 2.5 s (see bot/recorder.py)."""
     segment_seconds: int = Field(2, ge=1, le=10)
     """HLS segment length: at most this much media is lost if the worker is killed."""
     ffmpeg_stop_timeout: float = 15.0
