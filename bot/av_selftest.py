@@ -144,16 +144,23 @@ class AvPath:
 
 
 async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder], work: Path, *,
-                          audio_only: bool = False) -> AvPath:
+                          audio_only: bool = False,
+                          on_step: Callable[[str], None] = lambda _: None) -> AvPath:
     """Probes on ``page`` (left showing a black screen), captured by ``make_recorder(dir)``: a
-    Recorder like the meeting's, without correction. RecordingError when they cannot be read."""
+    Recorder like the meeting's, without correction. RecordingError when they cannot be read.
+    ``on_step`` hears what it is doing, so that a caller giving up on it can say where it was."""
     try:
-        await page.set_content(_PAGE)
-        offset = await page_clock_offset(page)
+        on_step("opening its page")
+        await page.set_content(_PAGE, timeout=10_000)
+        on_step("reading the page's clock")
+        offset = await asyncio.wait_for(page_clock_offset(page), 10)
+        on_step("preparing the page's sound")
         await asyncio.wait_for(page.evaluate("() => window.__avPrepare()"), 10)
     except (PlaywrightError, TimeoutError) as exc:
         raise RecordingError(f"the A/V self-test page did not start its sound: {exc}") from exc
+    on_step("starting its capture")
     async with make_recorder(work) as recorder:
+        on_step("waiting for its capture's first progress")
         began = asyncio.get_running_loop().time()
         while not recorder.progress.get("out_time_us", "").strip("-").isdigit() or \
                 int(recorder.progress["out_time_us"]) <= 0:
@@ -161,6 +168,7 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
                 raise RecordingError("the A/V self-test's capture did not start: "
                                      + " | ".join(recorder.tail()[-3:]))
             await asyncio.sleep(0.05)
+        on_step("playing its probes")
         try:
             got = await asyncio.wait_for(
                 page.evaluate("([kinds, gap, lead]) => window.__avProbe(kinds, gap, lead)",
@@ -168,10 +176,14 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
                 LEAD_S + (len(KINDS) + 1) * PROBE_GAP_S + 10)
         except (PlaywrightError, TimeoutError) as exc:
             raise RecordingError(f"the A/V self-test page did not run: {exc}") from exc
+        on_step("stopping its capture")
         await recorder.stop()
+        on_step("releasing its capture")
     base = recorder.ts_base
     at = [float(t) + offset for t in got["at"]]
+    on_step("decoding its sound")
     sound = await _sound(work / PLAYLIST)
+    on_step("decoding its picture")
     picture = None if audio_only else await _picture(work / PLAYLIST)
     sound_late: dict[str, list[float]] = {kind: [] for kind in KINDS}
     picture_late: list[float] = []

@@ -298,13 +298,34 @@ class JobRunner:
         if not self.settings.av_selftest:
             return None
         where = work / "av-selftest"
+        step = ["starting"]
+        test = asyncio.create_task(measure_av_path(page, make, where, audio_only=self.job.audio_only,
+                                                   on_step=lambda now: step.__setitem__(0, now)),
+                                   name="av-selftest")
+        stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
         try:
-            av = await measure_av_path(page, make, where, audio_only=self.job.audio_only)
+            await asyncio.wait({test, stop}, timeout=self.settings.av_selftest_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not test.done() and stop.done():
+                log.info("A/V self-test abandoned: the job was stopped", extra={"step": step[0]})
+                return None  # nothing will be recorded: no correction to miss
+            if not test.done():
+                raise RecordingError(f"the self-test did not finish within "
+                                     f"{self.settings.av_selftest_timeout:g} s ({step[0]})")
+            av = test.result()
         except RecordingError as exc:
             log.warning("A/V self-test failed; the sound is not corrected", extra={"error": exc.message})
             self.warnings.append(f"A/V sync not measured, the sound is not corrected: {exc.message}")
             return None
         finally:
+            await cancel_and_wait(stop)
+            if not test.done():
+                # Its capture is released by its own context manager; a step that ignores the
+                # cancellation is not waited for past a few seconds (the join must go on).
+                test.cancel()
+                await asyncio.wait({test}, timeout=10)
+                if not test.done():
+                    log.error("the A/V self-test did not end when cancelled", extra={"step": step[0]})
             await asyncio.to_thread(shutil.rmtree, where, True)
         figures = describe(av)
         log.info("A/V path measured", extra=figures)

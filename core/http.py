@@ -13,6 +13,11 @@ from typing import Any
 
 import uvicorn
 
+KEEP_ALIVE_S = 75
+"""An idle connection is kept longer than clients keep theirs (Node's agent: 5 s, uvicorn's own
+default too), so that the client, not the server, closes it: at equal timeouts a request sent on
+a socket the server is closing fails with no response (the npm SDK's "socket hang up")."""
+
 
 class _Server(uvicorn.Server):
     # uvicorn would take over SIGINT/SIGTERM; the host process (bot, pytest) owns its signals.
@@ -54,7 +59,7 @@ class EmbeddedServer:
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(self._app, log_level=self._log_level, log_config=None,
                                 access_log=False, lifespan="off", ws="none",
-                                timeout_graceful_shutdown=1)
+                                timeout_graceful_shutdown=1, timeout_keep_alive=KEEP_ALIVE_S)
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name=self._name)
         while not self._server.started:

@@ -102,9 +102,12 @@ class CaptureSettings(BaseModel):
     audio_bitrate: str = "128k"
     av_selftest: bool = True
     """Measure before joining how late this recording's sound and picture come after the page
-    (bot/av_selftest.py, ~3 s) and place the sound earlier by its lateness in the MP4, the HLS
+    (bot/av_selftest.py, 5-8 s) and place the sound earlier by its lateness in the MP4, the HLS
     stream and the timeline (the picture's is only reported). Off: the sound is taken as it reaches
     the recorder (a buffer or more late)."""
+    av_selftest_timeout: float = Field(45.0, gt=0)
+    """The self-test takes 5-8 s; past this it is given up (and the sound left uncorrected, with a
+    warning saying where it was) so that it never holds the join: once it hung for 3 minutes."""
     grab_hz: int = Field(0, ge=0, le=120)
     """How often the display is grabbed, every few frames recorded on their grab times; 0: at the
     video fps. Not needed for sync (each frame keeps its grab time: within one Chromium frame at

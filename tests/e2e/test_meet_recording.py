@@ -237,3 +237,65 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
     assert all(w["speaker"] in ("Alice", "Bob") for w in doc["words"])
     vtt = (out / "captions.vtt").read_text()
     assert vtt.startswith("WEBVTT") and "<v Alice>" in vtt and "<v Bob>" in vtt
+
+
+async def _selftest_capture_running() -> bool:
+    """An x11grab ffmpeg writing into a self-test's directory."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"x11grab" in args and any(b"/av-selftest/" in a for a in args):
+            return True
+    return False
+
+
+async def test_sigterm_during_the_av_selftest_stops_the_job_before_it_joins(
+    simulator: Any, meeting_code: str, tmp_path: Path
+) -> None:
+    """The self-test runs before joining; a stop asked then is not held until it ends (a hung
+    self-test once held one for 3 minutes, and the bot was killed with its display left)."""
+    await simulator.add_scenario(scenario(meeting_code, end={"kind": "none"}))
+    out = tmp_path / "rec"
+    sent: list[float] = []
+
+    async def stop_during_selftest(proc: asyncio.subprocess.Process) -> None:
+        for _ in range(600):
+            if await _selftest_capture_running():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the self-test's capture never ran")
+        sent.append(time.time())
+        proc.send_signal(signal.SIGTERM)
+
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=stop_during_selftest)
+        ended = time.time()
+        await rx.wait_for(1, timeout=10)
+    assert ended - sent[0] < 10 and rc == 1, log[-3000:]
+    body = rx.received[0].json()
+    assert body["status"] == "failed" and body["reason"] == "stopped", body
+    assert body["error"] == "stopped before the bot was admitted", body
+    assert simulator.truth(meeting_code)["admitted_at"] is None, "it must not join after the stop"
+    assert not await _selftest_capture_running()
+
+
+async def test_a_selftest_past_its_deadline_is_given_up_and_the_meeting_still_recorded(
+    simulator: Any, meeting_code: str, tmp_path: Path
+) -> None:
+    await simulator.add_scenario(scenario(meeting_code, speech=[
+        {"speaker": "Alice", "at": 1.5, "text": "Let us review the new design today."}],
+        end={"kind": "host_ended", "at": 6}))
+    out = tmp_path / "rec"
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(simulator, rx, meeting_code, out,
+                                env={"MEETBOT_AV_SELFTEST_TIMEOUT": "1.5"})
+        await rx.wait_for(1, timeout=10)
+    assert rc == 0, log[-3000:]
+    body = rx.received[0].json()
+    assert body["success"] is True and body["reason"] == "meeting_ended", body
+    said = [w for w in body["warnings"] if "self-test" in w]
+    assert said and "did not finish within 1.5 s" in said[0] and "not corrected" in said[0], body
+    assert float(ffprobe(out / "recording.mp4")["format"]["duration"]) > 3
