@@ -29,6 +29,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from bot.recorder import PLAYLIST, Recorder
+from core.aio import bounded
 from core.errors import RecordingError
 from core.page_clock import page_clock_offset
 from media.ffmpeg import ffprobe, run
@@ -153,9 +154,9 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
         on_step("opening its page")
         await page.set_content(_PAGE, timeout=10_000)
         on_step("reading the page's clock")
-        offset = await asyncio.wait_for(page_clock_offset(page), 10)
+        offset = await bounded(page_clock_offset(page), 10)
         on_step("preparing the page's sound")
-        await asyncio.wait_for(page.evaluate("() => window.__avPrepare()"), 10)
+        await bounded(page.evaluate("() => window.__avPrepare()"), 10)
     except (PlaywrightError, TimeoutError) as exc:
         raise RecordingError(f"the A/V self-test page did not start its sound: {exc}") from exc
     on_step("starting its capture")
@@ -170,7 +171,7 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
             await asyncio.sleep(0.05)
         on_step("playing its probes")
         try:
-            got = await asyncio.wait_for(
+            got = await bounded(
                 page.evaluate("([kinds, gap, lead]) => window.__avProbe(kinds, gap, lead)",
                               [KINDS, PROBE_GAP_S * 1000, LEAD_S * 1000]),
                 LEAD_S + (len(KINDS) + 1) * PROBE_GAP_S + 10)

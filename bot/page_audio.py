@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
+from core.aio import bounded
+
 log = logging.getLogger("meetbot.page_audio")
 
 # Subclassing keeps instanceof and the prototype chain as the page expects; nothing enumerable is
@@ -142,7 +144,7 @@ async def revive_page_audio(page: Page) -> dict[str, int]:
     for frame in page.frames:
         with contextlib.suppress(PlaywrightError, TimeoutError):
             # A context that cannot start (no device yet) may never settle its resume().
-            got = await asyncio.wait_for(frame.evaluate(_REVIVE), 5)
+            got = await bounded(frame.evaluate(_REVIVE), 5)
             if isinstance(got, dict):
                 for key in total:
                     total[key] += int(got.get(key) or 0)
@@ -183,7 +185,7 @@ async def audio_paths(page: Page, *, timeout: float = 5.0, stats: bool = True) -
     seen = AudioPaths()
     for frame in page.frames:
         with contextlib.suppress(PlaywrightError, TimeoutError):
-            got = await asyncio.wait_for(frame.evaluate(_CENSUS, stats), timeout)
+            got = await bounded(frame.evaluate(_CENSUS, stats), timeout)
             if not isinstance(got, dict):
                 continue
             seen.contexts += len(got["contexts"])

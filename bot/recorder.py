@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
-from core.aio import cleanup_step, die_with_parent
+from core.aio import bounded, cleanup_step, die_with_parent
 from core.errors import RecordingError
 from media.ffmpeg import FFmpeg, Value, first_packet_pts
 from media.hls import playlist_segments
@@ -30,6 +30,7 @@ from media.hls import playlist_segments
 log = logging.getLogger("meetbot.recorder")
 
 PLAYLIST = "playlist.m3u8"
+WATCHER_STOP_S = 5.0
 SILENCE_DB = -50
 SILENCE_DETECT_S = 0.1
 """silencedetect's shortest silence: short, so that the first sound after a quiet start is placed
@@ -373,12 +374,12 @@ class Recorder:
             except (BrokenPipeError, ConnectionResetError):
                 pass
             try:
-                await asyncio.wait_for(proc.wait(), self._stop_timeout)
+                await bounded(proc.wait(), self._stop_timeout)
             except TimeoutError:
                 log.warning("ffmpeg did not stop on q; interrupting")
                 proc.send_signal(signal.SIGINT)
                 try:
-                    await asyncio.wait_for(proc.wait(), 5)
+                    await bounded(proc.wait(), 5)
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
@@ -386,13 +387,13 @@ class Recorder:
         watcher = self._tasks[1] if len(self._tasks) > 1 else None
         if watcher is not None:
             watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            if (await asyncio.wait({watcher}, timeout=WATCHER_STOP_S))[1]:
+                log.error("the segment watcher did not stop when cancelled")
         # The last segments appear in the playlist only when ffmpeg finishes.
         await self._watch_segments(final=True)
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(t, 2)
+                await bounded(t, 2)
         self._tasks = []
         rc = proc.returncode
         log.info("recording stopped", extra={"rc": rc, "segments": len(self._seen)})

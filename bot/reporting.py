@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from bot.recording_store import Recording, RecordingStore
 from bot.usage import Usage
 from callbacks.delivery import Deliverer, DeliveryReport
-from core.aio import cancel_and_wait
+from core.aio import bounded, cancel_and_wait
 from core.health import update_health
 from core.job import Job
 from core.lifecycle import Phase, Status
@@ -236,7 +236,7 @@ class Reporter:
         except OSError:
             log.error("callback outbox not writable; sending without it", exc_info=True)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._events.join(), self.settings.callback_status_grace)
+            await bounded(self._events.join(), self.settings.callback_status_grace)
         give_up = time.time() + self.settings.callback_grace
         if pending is not None:
             await self.deliverer.release(pending)
@@ -258,7 +258,7 @@ class Reporter:
     async def aclose(self, timeout: float = 10.0) -> None:
         """Let the store writes drain (the result among them), then stop the background tasks."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._writes.join(), timeout)
+            await bounded(self._writes.join(), timeout)
         for task in self._tasks:
             await cancel_and_wait(task)
         self._tasks = []

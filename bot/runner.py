@@ -11,6 +11,7 @@ the Reporter's (``bot.main`` wires them together).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -38,7 +39,7 @@ from bot.timeline import SpeakerTimeline, SpeakingChange
 from bot.usage import Usage, sample_usage
 from callbacks.factory import url_policy
 from callbacks.guard import GuardedTransport, UnsafeUrlError, check_url
-from core.aio import cancel_and_wait, cleanup_step
+from core.aio import awaiting, bounded, cancel_and_wait, cleanup_step, log_pending_tasks
 from core.errors import JobError, JoinError, MeetbotError, RecordingError
 from core.health import update_health
 from core.job import Job
@@ -56,6 +57,7 @@ from platforms.base import (
 )
 
 MAX_RECORDER_RESTARTS = 3
+STOP_HONOURED_S = 15.0
 AUDIO_PATHS_FIRST_S, AUDIO_PATHS_EVERY_S = 5.0, 30.0
 ADMISSION_CENSUS_S = 0.3
 """At most this long for the page's audio paths at admission, before the recording starts."""
@@ -137,6 +139,16 @@ class JobRunner:
             self._stop_outcome = outcome
             self._stop_error = error
             self._stop.set()
+            with contextlib.suppress(RuntimeError):  # no loop: nothing running to wait for
+                asyncio.get_running_loop().call_later(STOP_HONOURED_S, self._stop_honoured,
+                                                      self.state.phase)
+
+    def _stop_honoured(self, phase: Phase) -> None:
+        # A stop leaves the phase it came in within seconds; when it does not, something waits
+        # for what will not come (twice in CI: 3 minutes, then the bot was killed), and where it
+        # waits is the one clue.
+        if self.state.phase is phase and phase not in (Phase.DONE, Phase.FAILED):
+            log_pending_tasks(f"a stop asked {STOP_HONOURED_S:g} s ago has not left {phase.value}")
 
     def _page_crashed(self) -> None:
         # Every later look at the page would fail or read nothing: that must not pass for the
@@ -310,6 +322,8 @@ class JobRunner:
                 log.info("A/V self-test abandoned: the job was stopped", extra={"step": step[0]})
                 return None  # nothing will be recorded: no correction to miss
             if not test.done():
+                log.error("A/V self-test stuck", extra={"step": step[0],
+                                                        "awaiting": " <- ".join(reversed(awaiting(test)))})
                 raise RecordingError(f"the self-test did not finish within "
                                      f"{self.settings.av_selftest_timeout:g} s ({step[0]})")
             av = test.result()
@@ -421,7 +435,7 @@ class JobRunner:
         if self._control is None or self._new_recorder is None:
             return
         try:
-            want = await asyncio.wait_for(self._control(), 2.0)
+            want = await bounded(self._control(), 2.0)
         except Exception:
             log.debug("stream control not read", exc_info=True)
             return

@@ -24,6 +24,18 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
+async def bounded(aw: Awaitable[T], timeout: float | None) -> T:
+    """``aw`` within ``timeout`` seconds (None: unbounded), or TimeoutError; it is cancelled then.
+
+    Use it instead of ``asyncio.wait_for``: on Python 3.11 that one swallows a cancellation that
+    arrives as the awaited finishes (it returns the result instead), so a loop around it is never
+    cancelled and whoever waits for it waits for ever. Twice in CI a bot hung that way for minutes
+    (the segment watcher being stopped as its ffprobe ended; a page poll as the call ended).
+    ``asyncio.timeout`` tells the two cancellations apart."""
+    async with asyncio.timeout(timeout):
+        return await aw
+
+
 async def cleanup_step(name: str, aw: Awaitable[T], timeout: float) -> T | None:
     """Run one release step to completion even if our task is being cancelled.
 
@@ -31,11 +43,11 @@ async def cleanup_step(name: str, aw: Awaitable[T], timeout: float) -> T | None:
     """
     task = asyncio.ensure_future(aw)
     try:
-        return await asyncio.wait_for(asyncio.shield(task), timeout)
+        return await bounded(asyncio.shield(task), timeout)
     except asyncio.CancelledError:
         # Cancelled while releasing: finish the release anyway, then propagate.
         try:
-            await asyncio.wait_for(task, timeout)
+            await bounded(task, timeout)
         except Exception:
             log.warning("cleanup step failed", extra={"step": name}, exc_info=True)
         raise
@@ -61,3 +73,28 @@ async def cancel_and_wait(task: asyncio.Future[Any]) -> None:
         pass
     except Exception:
         log.warning("task failed while being cancelled", exc_info=True)
+
+
+def awaiting(task: asyncio.Task[Any]) -> list[str]:
+    """Where a task is suspended, outermost first (``file:line function`` per coroutine it
+    awaits through). ``Task.get_stack`` gives only the outermost frame of a suspended task."""
+    chain: list[str] = []
+    aw: Any = task.get_coro()
+    while aw is not None and len(chain) < 40:
+        frame = getattr(aw, "cr_frame", None) or getattr(aw, "ag_frame", None) \
+            or getattr(aw, "gi_frame", None)
+        if frame is None:
+            chain.append(f"<{type(aw).__name__}>")
+            break
+        chain.append(f"{'/'.join(frame.f_code.co_filename.split('/')[-2:])}:{frame.f_lineno} "
+                     f"{frame.f_code.co_name}")
+        aw = getattr(aw, "cr_await", None) or getattr(aw, "ag_await", None) \
+            or getattr(aw, "gi_yieldfrom", None)
+    return chain
+
+
+def log_pending_tasks(why: str) -> None:
+    """Every pending task of this loop and where it waits, for a stop that is not being honoured."""
+    for task in asyncio.all_tasks():
+        log.error("pending task", extra={"why": why, "task": task.get_name(),
+                                         "awaiting": " <- ".join(reversed(awaiting(task)))})

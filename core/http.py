@@ -13,6 +13,8 @@ from typing import Any
 
 import uvicorn
 
+from core.aio import bounded
+
 KEEP_ALIVE_S = 75
 """An idle connection is kept longer than clients keep theirs (Node's agent: 5 s, uvicorn's own
 default too), so that the client, not the server, closes it: at equal timeouts a request sent on
@@ -76,7 +78,7 @@ class EmbeddedServer:
             return
         server.should_exit = True
         try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=3)
+            await bounded(asyncio.shield(task), timeout=3)
         except TimeoutError:
             server.force_exit = True
             task.cancel()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.aio import bounded
 from core.errors import RecordingError
 
 Value = str | int | float | bool | tuple[int, int] | Path
@@ -88,7 +89,7 @@ async def run(cmd: list[str], *, timeout: float | None = 120, nice: int = 0) -> 
         stderr=asyncio.subprocess.PIPE, preexec_fn=(lambda: os.nice(nice)) if nice else None,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await bounded(proc.communicate(), timeout)
     except (TimeoutError, asyncio.CancelledError):
         proc.kill()
         await proc.wait()

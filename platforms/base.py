@@ -45,6 +45,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
 from pydantic import BaseModel
 
+from core.aio import bounded
 from core.errors import JobError, JoinError, MeetbotError
 from core.outcomes import Outcome
 from core.page_clock import page_clock_offset
@@ -53,6 +54,8 @@ log = logging.getLogger("meetbot.platforms")
 
 LEAVE_CONFIRM_S = 3.0
 """How long a leave waits for the page to show it left."""
+WATCH_STOP_S = 5.0
+"""How long the meeting's watchers get to end once cancelled."""
 
 
 class MeetingRef(BaseModel, frozen=True):
@@ -361,9 +364,10 @@ class PlatformAdapter(ABC):
         finally:
             for t in tasks:
                 t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            # Bounded: a loop that outlives its cancellation must not hold the bot in the call.
+            _, pending = await asyncio.wait(tasks, timeout=WATCH_STOP_S)
+            for t in pending:
+                log.error("a meeting watcher did not stop when cancelled", extra={"task": t.get_name()})
 
     async def leave(self) -> None:
         """Leave the call (best effort: a page that is gone counts as left)."""
@@ -464,7 +468,7 @@ class PlatformAdapter(ABC):
         while True:
             await asyncio.sleep(1.0)
             try:
-                view = await asyncio.wait_for(self._look_call(), self.LOOK_TIMEOUT_S)
+                view = await bounded(self._look_call(), self.LOOK_TIMEOUT_S)
             except (PlaywrightError, TimeoutError):
                 if self.page.is_closed():
                     self._events.put_nowait(MeetingEnded(Outcome.MEETING_ENDED, "the page closed"))
@@ -487,7 +491,7 @@ class PlatformAdapter(ABC):
     async def _look(self, aw: Awaitable[Any], what: str) -> Any:
         """One bounded read; None when the page could not be read this time (mid-navigation, slow)."""
         try:
-            return await asyncio.wait_for(aw, self.LOOK_TIMEOUT_S)
+            return await bounded(aw, self.LOOK_TIMEOUT_S)
         except JoinError:
             raise
         except (PlaywrightError, TimeoutError) as exc:
@@ -497,7 +501,7 @@ class PlatformAdapter(ABC):
     async def _act(self, aw: Awaitable[Any], what: str) -> None:
         """Run one round of actions; a failure is logged and never reaches the observation."""
         try:
-            await asyncio.wait_for(aw, self.ACTION_TIMEOUT_S * 4)
+            await bounded(aw, self.ACTION_TIMEOUT_S * 4)
         except JoinError:
             raise
         except (PlaywrightError, TimeoutError) as exc:

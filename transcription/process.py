@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.aio import bounded
 from core.errors import MeetbotError, RecordingError
 from core.outcomes import Outcome
 from media.ffmpeg import run
@@ -66,7 +67,7 @@ class TranscriptionWorker:
                 try:
                     proc.stdin.write((json.dumps({"media": str(media), "out": str(out)}) + "\n").encode())
                     await proc.stdin.drain()
-                    line = await asyncio.wait_for(proc.stdout.readline(), self.timeout)
+                    line = await bounded(proc.stdout.readline(), self.timeout)
                 except (OSError, TimeoutError, asyncio.CancelledError):
                     await self.aclose()  # its state is unknown: the next request starts a fresh one
                     raise
@@ -85,7 +86,7 @@ class TranscriptionWorker:
         if proc.stdin is not None:
             proc.stdin.close()
         try:
-            await asyncio.wait_for(proc.wait(), 2.0)
+            await bounded(proc.wait(), 2.0)
         except TimeoutError:
             proc.kill()
             await proc.wait()

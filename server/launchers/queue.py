@@ -23,7 +23,7 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from prometheus_client import start_http_server
 
-from core.aio import die_with_parent
+from core.aio import bounded, die_with_parent
 from core.job import Job
 from core.outcomes import Outcome
 from core.settings import Settings
@@ -164,7 +164,7 @@ async def _record(ctx: dict[str, Any], settings: Settings, store: RedisStatusSto
         if procs and procs[0].returncode is None:
             procs[0].send_signal(signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run, 120)
+                await bounded(run, 120)
         raise
     finally:
         relay.cancel()

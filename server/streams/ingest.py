@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.leases import leased_tempdir
-from core.aio import die_with_parent
+from core.aio import bounded, die_with_parent
 from core.errors import RecordingError
 from core.settings import Settings
 from media.ffmpeg import FFmpeg, ffprobe, run
@@ -87,11 +87,11 @@ class Ingest:
                 proc.stdin.write(b"q")
                 await proc.stdin.drain()
             try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), timeout)
+                await bounded(asyncio.shield(proc.wait()), timeout)
             except TimeoutError:
                 proc.send_signal(signal.SIGINT)
                 try:
-                    await asyncio.wait_for(asyncio.shield(proc.wait()), 2)
+                    await bounded(asyncio.shield(proc.wait()), 2)
                 except TimeoutError:
                     proc.kill()
         if self._task is not None:
@@ -143,7 +143,7 @@ class Ingest:
                 error_reported = True
             delay = min(30.0, 2 ** min(attempt, 5) / 2) if attempt else 0.5
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                await bounded(self._stopping.wait(), delay)
 
     def reason(self) -> str:
         lines = [ln for ln in self._tail if ln.strip()]
@@ -183,7 +183,7 @@ class Ingest:
                 done = self._proc.returncode is not None
                 if not done:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(self._proc.wait()), 0.25)
+                        await bounded(asyncio.shield(self._proc.wait()), 0.25)
                     done = self._proc.returncode is not None
                 durations = segment_durations(work / "index.m3u8")
                 for name in list(durations)[len(seen):]:

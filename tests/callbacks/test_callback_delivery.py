@@ -19,6 +19,7 @@ from callbacks.delivery import DeliveryReport, RetryPolicy, parse_retry_after
 from callbacks.guard import UrlPolicy
 from callbacks.outbox import DeadReason, Delivery, Outbox, State
 from callbacks.receiver import CallbackReceiver, Reply
+from core.aio import bounded
 from tests.callbacks.support import assert_wire, free_port, make_deliverer
 
 pytestmark = pytest.mark.unit
@@ -86,7 +87,7 @@ async def test_receiver_down_then_up_on_the_same_port(secret: str, outbox: Outbo
         await asyncio.sleep(0.6)
         assert not sending.done()
         async with CallbackReceiver(port=port) as rx:
-            report = await asyncio.wait_for(sending, 5)
+            report = await bounded(sending, 5)
     assert report.delivered
     refused = [a for a in report.attempts if a.status_code is None]
     assert len(refused) >= 2 and all("ConnectError" in (a.error or "") for a in refused)
@@ -274,7 +275,7 @@ async def _cli(*args: str, secret: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cli.callbacks", *args, cwd=ROOT, env=_env(secret),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    out, err = await bounded(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()
     return out.decode()
 

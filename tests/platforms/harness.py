@@ -15,6 +15,7 @@ from typing import Any
 
 import platforms
 from bot.routing import install_host_overrides
+from core.aio import bounded
 from core.errors import JoinError
 from platforms.base import Admitted, MeetingEnded, MeetingEvent, ParticipantCount, SpeakingChanged
 from simulator.scenario import load_scenario
@@ -88,7 +89,7 @@ async def drive(sim: Any, browser: Any, scenario: dict[str, Any], url: str | Non
             try:
                 while time.time() < deadline:
                     try:
-                        ev = await asyncio.wait_for(anext(events), max(0.1, deadline - time.time()))
+                        ev = await bounded(anext(events), max(0.1, deadline - time.time()))
                     except (StopAsyncIteration, TimeoutError):
                         break
                     run.events.append(ev)

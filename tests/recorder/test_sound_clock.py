@@ -16,6 +16,7 @@ import pytest
 
 from bot.audio import AudioSink
 from bot.recorder import Recorder
+from core.aio import bounded
 from simulator.measure import audio_onset, audio_samples
 
 pytestmark = pytest.mark.media
@@ -76,7 +77,7 @@ async def test_two_captures_of_one_sink_place_each_sound_together(tmp_path: Path
             async with second:
                 # The floor is found within a second or two (later under load); what comes before
                 # it may be trimmed by the amount it moves (README, "the sound's clock").
-                _, err = await asyncio.wait_for(player.communicate(), 30)
+                _, err = await bounded(player.communicate(), 30)
                 assert player.returncode == 0, err.decode()[-500:]
                 await asyncio.sleep(2.5)  # paplay returns when the server has it all
     a = played_at(first, tmp_path / "a.ts")

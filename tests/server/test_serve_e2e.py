@@ -22,6 +22,7 @@ import videodb
 from videodb.exceptions import AuthenticationError, InvalidRequestError
 
 from callbacks.receiver import CallbackReceiver
+from core.aio import bounded
 from tests.conftest import meetbot_cmd, meetbot_env
 from tests.e2e.bot_run import overrides
 
@@ -97,7 +98,7 @@ async def running_serve(tmp: Path, simulator: Any, redis_url: str | None, **extr
     finally:
         for proc in procs:
             proc.terminate()
-        codes = [await asyncio.wait_for(proc.wait(), 60) for proc in procs]
+        codes = [await bounded(proc.wait(), 60) for proc in procs]
         print((tmp / "serve.log").read_text()[-2000:])
     assert codes == [0] * len(procs), codes
 
@@ -439,7 +440,7 @@ async def running_serve_on(tmp: Path, simulator: Any, port: int) -> AsyncIterato
         yield
     finally:
         procs[0].terminate()
-        assert await asyncio.wait_for(procs[0].wait(), 60) == 0
+        assert await bounded(procs[0].wait(), 60) == 0
 
 
 async def probe_duration(path: Path) -> float:

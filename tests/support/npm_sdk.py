@@ -26,6 +26,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from core.aio import bounded
+
 SDK_DIR = Path(__file__).resolve().parent / "videodb_node"
 SCRIPT = SDK_DIR / "run.js"
 SDK_VERSION = "0.2.0"
@@ -80,7 +82,7 @@ async def run_sdk_async(base_url: str, api_key: str, steps: list[Step],
         *command(base_url, api_key), stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
     try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(json.dumps(steps).encode()), timeout)
+        stdout, stderr = await bounded(proc.communicate(json.dumps(steps).encode()), timeout)
     finally:
         if proc.returncode is None:
             proc.kill()

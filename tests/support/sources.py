@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+from core.aio import bounded
 from tests.support import rtsp_relay
 from tests.support.media import H264_AAC, Media, Protocol, check_supported, publisher_command
 from tests.support.procs import ManagedProcess, wait_until, wait_until_async
@@ -88,7 +89,7 @@ async def ffprobe_url_async(url: str, *, rtsp_transport: str | None = None,
         *_probe_command(url, rtsp_transport, extra), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, start_new_session=True)
     try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
+        stdout, stderr = await bounded(proc.communicate(), timeout)
     finally:
         if proc.returncode is None:
             proc.kill()
