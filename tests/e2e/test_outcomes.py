@@ -21,6 +21,7 @@ import pytest
 from callbacks.receiver import CallbackReceiver
 from core.settings import Settings
 from simulator.measure import audio_samples
+from tests.e2e.bot_run import NO_SELFTEST
 from tests.e2e.test_meet_recording import run_bot, scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
@@ -83,7 +84,7 @@ async def test_meet_outcome(simulator: Any, meeting_code: str, tmp_path: Path, c
     await simulator.add_scenario(scenario(meeting_code, **{**FAST, **changes}))
     out = tmp_path / "rec"
     async with CallbackReceiver() as rx:
-        got_rc, log = await run_bot(simulator, rx, meeting_code, out, *args)
+        got_rc, log = await run_bot(simulator, rx, meeting_code, out, *args, env=NO_SELFTEST)
         await rx.wait_for(1, timeout=10)
     body = rx.received[-1].json()
     assert (got_rc, body["status"], body["reason"]) == (rc, status, code), log[-2500:]

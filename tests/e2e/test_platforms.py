@@ -12,7 +12,7 @@ import pytest
 
 from callbacks.receiver import CallbackReceiver
 from simulator.scenario import load_scenario
-from tests.e2e.bot_run import BOT, check_recording, run_bot
+from tests.e2e.bot_run import BOT, NO_SELFTEST, check_recording, run_bot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
 
@@ -211,7 +211,8 @@ async def test_outcome(simulator: Any, tmp_path: Path, platform: str, options: d
     sc = build(platform, zoom_id() if platform == "zoom" else teams_code(), options,
                **{**base, **changes})
     out = tmp_path / "rec"
-    got_rc, log, body, _ = await record(simulator, sc, sc.public_url(form, **url_kw), out, *args)
+    got_rc, log, body, _ = await record(simulator, sc, sc.public_url(form, **url_kw), out, *args,
+                                        env=NO_SELFTEST)
     assert (got_rc, body["status"], body["reason"]) == (rc, status, code), log[-2500:]
     if status == "failed":
         assert body["error_code"] == code and body["error"]
