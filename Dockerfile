@@ -1,4 +1,4 @@
-# One meeting per container: `docker run -e MEETBOT_JOB='{"meeting_url": ...}' meetbot`
+# One meeting per container: `docker run --cap-add SYS_NICE -e MEETBOT_JOB='{"meeting_url": ...}' meetbot`
 # The install steps are scripts/setup.sh, the same script `make test` runs in CI.
 FROM debian:bookworm-slim
 

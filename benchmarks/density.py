@@ -182,7 +182,12 @@ def measure(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     row["worst_window_lost"] = stats.get("capture_worst_window_lost")
     start, samples = audio_samples(mp4)
     # The tone plays from admission to the end; half a second off each edge for the page's start.
-    lo, hi = truth["admitted_at"] - origin + 0.5, truth["ended_at"] - origin - 0.5
+    # A page too loaded to report its end leaves no ended_at: the bot's leave bounds it then.
+    end = truth.get("ended_at") or truth.get("left_at")
+    if end is None:
+        row["truth_missing"] = "ended_at and left_at"
+    lo = truth["admitted_at"] - origin + 0.5
+    hi = (end - origin if end is not None else float(body.get("duration") or 0)) - 0.5
     gaps = audio_gaps(samples, start, lo, hi, floor_db=TONE_DB - 12)
     row["sound_lost"] = sum(d for _, d in gaps) / max(hi - lo, 1e-9)
     row["sound_gaps"] = len(gaps)

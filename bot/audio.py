@@ -13,11 +13,14 @@ from types import TracebackType
 
 import pulsectl
 
+from bot.audio_threads import to_realtime
 from bot.leases import Lease, process_alive
 from core.aio import cleanup_step, die_with_parent
 from core.errors import RecordingError
 
 log = logging.getLogger("meetbot.audio")
+PULSE_RT_PRIORITY = 6
+"""Above its sink threads (5, its default): they consume what the main thread takes in."""
 
 
 def pulse_server(runtime_path: Path) -> str:
@@ -32,14 +35,17 @@ def _can_connect(server: str) -> bool:
         return False
 
 
-async def ensure_pulse_daemon(runtime_path: Path, *, timeout: float = 10.0) -> str:
+async def ensure_pulse_daemon(runtime_path: Path, *, timeout: float = 10.0, realtime: bool = False) -> str:
     """Return the server address of a running PulseAudio daemon, starting one if none answers.
 
     The daemon is shared by every bot on the machine (like the X server would be on a desktop);
-    each bot only ever touches its own sink.
+    each bot only ever touches its own sink. ``realtime``: its main thread, which takes in what
+    every stream writes, on SCHED_RR like its sink threads (bot/audio_threads.py).
     """
     server = pulse_server(runtime_path)
     if await asyncio.to_thread(_can_connect, server):
+        if realtime:
+            _main_thread_realtime(runtime_path)
         return server
     if shutil.which("pulseaudio") is None:
         raise RecordingError("pulseaudio is not installed (run scripts/setup.sh)")
@@ -57,9 +63,25 @@ async def ensure_pulse_daemon(runtime_path: Path, *, timeout: float = 10.0) -> s
     while loop.time() < deadline:
         if await asyncio.to_thread(_can_connect, server):
             log.info("pulseaudio daemon started", extra={"server": server})
+            if realtime:
+                _main_thread_realtime(runtime_path)
             return server
         await asyncio.sleep(0.1)
     raise RecordingError(f"PulseAudio did not start: {err.decode(errors='replace').strip()[-300:]}")
+
+
+def _main_thread_realtime(runtime_path: Path) -> None:
+    try:
+        pid = int((runtime_path / "pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        if to_realtime(pid, PULSE_RT_PRIORITY):
+            log.info("pulseaudio's main thread on SCHED_RR",
+                     extra={"pid": pid, "priority": PULSE_RT_PRIORITY})
+    except PermissionError as exc:
+        log.warning("pulseaudio's main thread stays on the normal scheduler (real-time needs "
+                    "CAP_SYS_NICE): a loaded machine may cut holes in the sound", extra={"error": str(exc)})
 
 
 def _remove_stale_pid_file(runtime_path: Path) -> None:
@@ -83,8 +105,10 @@ class AudioSink:
     samples late (seen up to 1.8 s), which would start the recording's audio late.
     """
 
-    def __init__(self, *, runtime_path: Path, lease_dir: Path, name: str | None = None) -> None:
+    def __init__(self, *, runtime_path: Path, lease_dir: Path, name: str | None = None,
+                 realtime: bool = False) -> None:
         self.runtime_path = runtime_path
+        self._realtime = realtime
         self.lease_dir = lease_dir
         self.name = name or f"meetbot_{secrets.token_hex(4)}"
         self.server = pulse_server(runtime_path)
@@ -106,7 +130,7 @@ class AudioSink:
         return env
 
     async def __aenter__(self) -> AudioSink:
-        self.server = await ensure_pulse_daemon(self.runtime_path)
+        self.server = await ensure_pulse_daemon(self.runtime_path, realtime=self._realtime)
         args = (f"sink_name={self.name} rate=48000 channels=2 "
                 f"sink_properties=device.description={self.name}")
         try:
@@ -139,7 +163,7 @@ class AudioSink:
         """After PulseAudio died under the bot (killed, crashed, restarted by someone): the daemon
         running again and this sink in it, under the same name (Chromium's PULSE_SINK, ffmpeg's
         monitor). True when it had to be created again; False when it was still there."""
-        self.server = await ensure_pulse_daemon(self.runtime_path)
+        self.server = await ensure_pulse_daemon(self.runtime_path, realtime=self._realtime)
         try:
             if await asyncio.to_thread(self._exists):
                 if self.lost:

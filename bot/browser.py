@@ -12,6 +12,7 @@ from types import TracebackType
 
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 
+from bot.audio_threads import RealtimeAudioThreads
 from bot.leases import Lease
 from bot.page_audio import track_page_audio
 from bot.routing import install_host_overrides
@@ -69,6 +70,7 @@ class BrowserSession:
         host_overrides: dict[str, str],
         lease_dir: Path | None = None,
         extra_args: list[str] | None = None,
+        realtime_audio: bool = False,
     ) -> None:
         self._executable = executable
         self._display = display
@@ -82,7 +84,14 @@ class BrowserSession:
         self._lease_dir = lease_dir
         self._extra_args = list(extra_args or [])
         self._lease: Lease | None = None
+        self._realtime_audio = realtime_audio
+        self.audio_threads: RealtimeAudioThreads | None = None
         self.page: Page | None = None
+
+    @property
+    def profile(self) -> str | None:
+        """The profile directory, while the browser runs."""
+        return self._profile
 
     async def __aenter__(self) -> BrowserSession:
         if not self._executable.exists():
@@ -111,6 +120,8 @@ class BrowserSession:
             await track_page_audio(self._context)
             pages = self._context.pages
             self.page = pages[0] if pages else await self._context.new_page()
+            if self._realtime_audio:
+                self.audio_threads = await RealtimeAudioThreads(self._profile).__aenter__()
         except Exception as exc:
             await self.aclose()
             raise RecordingError(f"Chromium did not start: {exc}") from exc
@@ -126,6 +137,9 @@ class BrowserSession:
         context, self._context = self._context, None
         pw, self._pw = self._pw, None
         self.page = None
+        threads, self.audio_threads = self.audio_threads, None
+        if threads is not None:
+            await threads.__aexit__(None, None, None)
         if context is not None:
             await cleanup_step("close browser", context.close(), 10)
         if pw is not None:

@@ -241,12 +241,13 @@ class JobRunner:
             display = await stack.enter_async_context(
                 VirtualDisplay(width=self.width, height=self.height, lease_dir=leases))
             sink = await stack.enter_async_context(
-                AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases))
+                AudioSink(runtime_path=s.pulse_runtime_path, lease_dir=leases, realtime=s.realtime_audio))
             browser = await stack.enter_async_context(BrowserSession(
                 executable=s.chromium_path, display=display.name,
                 audio_env=sink.client_env(latency_ms=s.chromium_pulse_latency_ms),
                 width=self.width, height=self.height, fake_camera=camera,
                 host_overrides=s.host_overrides, lease_dir=leases, extra_args=s.chromium_extra_args,
+                realtime_audio=s.realtime_audio,
             ))
             assert browser.page is not None
             self._sink, self._page = sink, browser.page
@@ -297,6 +298,8 @@ class JobRunner:
             stack.push_async_callback(cancel_and_wait, sampler)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
+            if browser.audio_threads is not None:
+                self._timings["audio_threads_realtime"] = browser.audio_threads.raised
             self.state.move(Phase.LEAVING)
             await cleanup_step("leave meeting", adapter.leave(), s.leave_timeout)
             await self._pause()

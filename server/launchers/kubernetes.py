@@ -48,6 +48,8 @@ def job_manifest(job: Job, *, image: str, extra_env: dict[str, str] | None = Non
                     "terminationGracePeriodSeconds": 120,
                     "containers": [{
                         "name": "bot", "image": image, "args": ["run"], "env": env,
+                        # SCHED_RR for the sound's threads (bot/audio_threads.py).
+                        "securityContext": {"capabilities": {"add": ["SYS_NICE"]}},
                         "resources": {"requests": {"cpu": "1", "memory": "1536Mi"},
                                       "limits": {"memory": "3Gi"}},
                         "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"},
