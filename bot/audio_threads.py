@@ -71,18 +71,23 @@ def browser_pid(profile: str) -> str | None:
     return None
 
 
-def audio_service_threads(browser: str) -> list[int]:
-    """The libpulse threads of ``browser``'s audio service, still on the normal scheduler."""
-    found: list[int] = []
+def audio_service_pid(browser: str) -> str | None:
+    """``browser``'s audio service (a child of the browser process), if it runs."""
     for pid in os.listdir("/proc"):
-        if not pid.isdigit() or AUDIO_SERVICE not in _cmdline(pid) or _ppid(pid) != browser:
-            continue
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with contextlib.suppress(OSError):
-                    name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-                    if name in THREAD_NAMES and os.sched_getscheduler(int(tid)) == os.SCHED_OTHER:
-                        found.append(int(tid))
+        if pid.isdigit() and AUDIO_SERVICE in _cmdline(pid) and _ppid(pid) == browser:
+            return pid
+    return None
+
+
+def audio_service_threads(service: str) -> list[int]:
+    """The libpulse threads of the audio service ``service``, still on the normal scheduler."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{service}/task"):
+            with contextlib.suppress(OSError):
+                name = Path(f"/proc/{service}/task/{tid}/comm").read_text().strip()
+                if name in THREAD_NAMES and os.sched_getscheduler(int(tid)) == os.SCHED_OTHER:
+                    found.append(int(tid))
     return found
 
 
@@ -109,12 +114,17 @@ class RealtimeAudioThreads:
             await asyncio.wait({task}, timeout=2)
 
     async def _keep(self) -> None:
+        # The process table is read only until the service is found (and again if it restarts):
+        # each second after that, only its own threads.
         browser: str | None = None
+        service: str | None = None
         while self.refused is None:
             if browser is None:
                 browser = await asyncio.to_thread(browser_pid, self._profile)
-            if browser is not None:
-                for tid in await asyncio.to_thread(audio_service_threads, browser):
+            if browser is not None and (service is None or not Path(f"/proc/{service}").exists()):
+                service = await asyncio.to_thread(audio_service_pid, browser)
+            if service is not None:
+                for tid in await asyncio.to_thread(audio_service_threads, service):
                     self._raise(tid)
             await asyncio.sleep(SCAN_S)
 

@@ -39,7 +39,7 @@ from bot.timeline import SpeakerTimeline, SpeakingChange
 from bot.usage import Usage, sample_usage
 from callbacks.factory import url_policy
 from callbacks.guard import GuardedTransport, UnsafeUrlError, check_url
-from core.aio import awaiting, bounded, cancel_and_wait, cleanup_step, log_pending_tasks
+from core.aio import bounded, cancel_and_wait, cleanup_step, log_pending_tasks, where_waiting
 from core.errors import JobError, JoinError, MeetbotError, RecordingError
 from core.health import update_health
 from core.job import Job
@@ -325,8 +325,7 @@ class JobRunner:
                 log.info("A/V self-test abandoned: the job was stopped", extra={"step": step[0]})
                 return None  # nothing will be recorded: no correction to miss
             if not test.done():
-                log.error("A/V self-test stuck", extra={"step": step[0],
-                                                        "awaiting": " <- ".join(reversed(awaiting(test)))})
+                log.error("A/V self-test stuck", extra={"step": step[0], "awaiting": where_waiting(test)})
                 raise RecordingError(f"the self-test did not finish within "
                                      f"{self.settings.av_selftest_timeout:g} s ({step[0]})")
             av = test.result()

@@ -93,8 +93,13 @@ def awaiting(task: asyncio.Task[Any]) -> list[str]:
     return chain
 
 
+def where_waiting(task: asyncio.Task[Any]) -> str:
+    """``awaiting`` for a log line: innermost first."""
+    return " <- ".join(reversed(awaiting(task)))
+
+
 def log_pending_tasks(why: str) -> None:
     """Every pending task of this loop and where it waits, for a stop that is not being honoured."""
     for task in asyncio.all_tasks():
-        log.error("pending task", extra={"why": why, "task": task.get_name(),
-                                         "awaiting": " <- ".join(reversed(awaiting(task)))})
+        log.error("pending task",
+                  extra={"why": why, "task": task.get_name(), "awaiting": where_waiting(task)})
