@@ -13,6 +13,12 @@ What one attempt leads to:
 The worker never waits for long: ``deliver(..., give_up_at=...)`` returns at the caller's grace
 period and leaves the delivery pending in the outbox, where ``run_pending`` (``meetbot callbacks
 deliver``) picks it up, from this process or a later one, with the same webhook-id.
+
+A receiver that answers again gets its backlog at once, not at each event's next backoff (after
+a long outage that was 5-30 min away): once any delivery to it (scheme, host, port) succeeds, in
+this process or another one sharing the outbox, every event still backing off for it goes,
+oldest first. While it stays down, its oldest event is tried every ``probe_interval`` seconds, so
+the first success does not wait for a backoff either.
 """
 
 from __future__ import annotations
@@ -31,12 +37,14 @@ import httpx
 from pydantic import BaseModel
 
 from callbacks.guard import UnsafeUrlError, UrlPolicy, check_url, peer_check
-from callbacks.outbox import Attempt, DeadReason, Delivery, Outbox, State
+from callbacks.outbox import Attempt, DeadReason, Delivery, Outbox, Receiver, State, receiver_of
 from callbacks.signing import WebhookSigner, webhook_headers
 
 log = logging.getLogger("meetbot.callbacks")
 
 RETRY_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
+STAGGER_S = 0.02
+"""Between the events of a backlog sent at once: they start oldest first."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,9 +116,12 @@ class Deliverer:
     def __init__(self, *, signer: WebhookSigner | None, url_policy: UrlPolicy | None = None,
                  retry: RetryPolicy | None = None, timeout: float = 10.0, outbox: Outbox | None = None,
                  client: httpx.AsyncClient | None = None, max_concurrency: int = 8,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, probe_interval: float | None = 5.0) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
+        if probe_interval is not None and probe_interval <= 0:
+            raise ValueError(f"probe_interval must be positive or None, got {probe_interval}")
+        self.probe_interval = probe_interval
         self.signer = signer
         self.url_policy = url_policy or UrlPolicy()
         self.retry = retry or RetryPolicy()
@@ -120,6 +131,10 @@ class Deliverer:
         self._owns_client = client is None
         self._limit = asyncio.Semaphore(max_concurrency)
         self._rng = rng or random.Random()
+        # Deliveries of this process waiting for their next attempt, and the wake-ups asked for
+        # them (the attempt's new time): a receiver back, a probe.
+        self._napping: dict[str, tuple[Delivery, asyncio.Event]] = {}
+        self._sooner: dict[str, float] = {}
 
     async def aclose(self) -> None:
         """Idempotent; closes the HTTP client only if this deliverer created it."""
@@ -169,11 +184,25 @@ class Deliverer:
                           poll_interval: float = 1.0) -> list[DeliveryReport]:
         """Deliver what is due: one pass (``once``), or keep watching the outbox forever."""
         box = self._box(outbox)
-        if once:
-            due = await asyncio.to_thread(box.due)
-            return await asyncio.gather(*(self._one_pass(box, d) for d in due))
-        await self._watch(box, poll_interval)
-        return []
+        if not once:
+            await self._watch(box, poll_interval)
+            return []
+        now = time.time()
+        pending = await asyncio.to_thread(box.entries)
+        receivers = await asyncio.to_thread(box.receivers)
+        due = [d for d in pending if d.next_attempt_at <= now]
+        probes = self._probes(pending, receivers, now, paced=False)
+        for d in probes:
+            self._sooner[d.id] = now
+        reports = await asyncio.gather(*(self._one_pass(box, d) for d in [*due, *probes]))
+        # A receiver that took one now takes the rest of its backlog now, oldest first.
+        tried = {r.id for r in reports}
+        receivers = await asyncio.to_thread(box.receivers)
+        for d in self._back(await asyncio.to_thread(box.entries), receivers):
+            if d.id not in tried:
+                self._sooner[d.id] = time.time()
+                reports.append(await self._one_pass(box, d))
+        return reports
 
     async def redeliver(self, ids: Iterable[str], outbox: Outbox | None = None) -> list[DeliveryReport]:
         """Dead letters back to pending with a fresh window and the SAME webhook-id, sent now."""
@@ -197,10 +226,15 @@ class Deliverer:
         active: dict[str, asyncio.Task[DeliveryReport]] = {}
         try:
             while True:
-                for d in await asyncio.to_thread(box.entries):
+                pending = await asyncio.to_thread(box.entries)
+                for d in pending:
                     if d.id not in active:
                         active[d.id] = asyncio.create_task(self._deliver_in(box, d, None),
                                                            name=f"deliver-{d.id}")
+                # Another process's success (a bot's callback) or this one's probe.
+                receivers = await asyncio.to_thread(box.receivers)
+                self._hurry(self._back(pending, receivers))
+                self._hurry(self._probes(pending, receivers, time.time()))
                 await asyncio.sleep(poll_interval)
                 for i in [i for i, t in active.items() if t.done()]:
                     if (exc := active.pop(i).exception()) is not None:
@@ -219,9 +253,80 @@ class Deliverer:
             current = await asyncio.to_thread(box.get, d.id) or d  # it may have moved on meanwhile
             return await self._run(current, give_up_at, box)
 
+    # -- a receiver back ----------------------------------------------------------------------
+    @staticmethod
+    def _back(pending: list[Delivery], receivers: dict[str, Receiver]) -> list[Delivery]:
+        """Events backing off for a receiver that has answered 2xx since their last attempt."""
+        back = []
+        for d in pending:
+            r = receivers.get(receiver_of(d.url))
+            if d.failures and d.attempts and r is not None and r.last_ok_at > d.attempts[-1].at:
+                back.append(d)
+        return sorted(back, key=lambda d: d.created_at)
+
+    def _probes(self, pending: list[Delivery], receivers: dict[str, Receiver], now: float, *,
+                paced: bool = True) -> list[Delivery]:
+        """For each receiver that is failing, its oldest event, if it is due for a probe: nothing
+        tried it for ``probe_interval`` and none of its events is due sooner. Unpaced (a
+        ``deliver`` pass, someone's "try now"): every failing receiver with nothing due."""
+        if self.probe_interval is None:
+            return []
+        pace = self.probe_interval if paced else 0.0
+        failing: dict[str, list[Delivery]] = {}
+        for d in pending:
+            if d.failures:
+                failing.setdefault(receiver_of(d.url), []).append(d)
+        probes = []
+        for origin, ds in failing.items():
+            r = receivers.get(origin)
+            if r is not None and now - r.last_attempt_at < pace:
+                continue
+            if any(d.next_attempt_at <= now + pace for d in pending if receiver_of(d.url) == origin):
+                continue
+            probes.append(min(ds, key=lambda d: d.created_at))
+        return probes
+
+    def _hurry(self, deliveries: list[Delivery]) -> None:
+        """Bring these attempts forward, oldest first, for the tasks of this process that wait."""
+        now = time.time()
+        for i, d in enumerate(sorted(deliveries, key=lambda d: d.created_at)):
+            if (napping := self._napping.get(d.id)) is not None:
+                self._sooner[d.id] = now + i * STAGGER_S
+                napping[1].set()
+
+    async def _nap(self, d: Delivery, wait: float) -> bool:
+        """Wait for the next attempt; True if woken before it (the attempt's time moved)."""
+        woken = asyncio.Event()
+        self._napping[d.id] = (d, woken)
+        try:
+            async with asyncio.timeout(wait):
+                await woken.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._napping.pop(d.id, None)
+
+    async def _noted(self, d: Delivery, box: Outbox | None) -> None:
+        """Tell every process of the outbox how the receiver answered; on a 2xx, send this
+        process's events still backing off for it now."""
+        box = box or self.outbox
+        ok = d.state is State.DELIVERED
+        if box is not None:
+            try:
+                await asyncio.to_thread(box.note_attempt, d.url, ok=ok, at=d.attempts[-1].at)
+            except OSError:
+                log.warning("could not note the receiver's answer in the outbox", exc_info=True)
+        if ok:
+            origin = receiver_of(d.url)
+            self._hurry([w for w, _ in self._napping.values()
+                         if w.failures and receiver_of(w.url) == origin])
+
     async def _run(self, d: Delivery, give_up_at: float | None, box: Outbox | None) -> DeliveryReport:
         while d.state is State.PENDING:
             now = time.time()
+            if (sooner := self._sooner.pop(d.id, None)) is not None:
+                d.next_attempt_at = min(d.next_attempt_at, sooner)
             if now > d.deadline:
                 self._end(d, State.DEAD, DeadReason.WINDOW_EXPIRED, "the retry window ended")
                 await self._save(d, box)
@@ -231,10 +336,13 @@ class Deliverer:
                 log.info("callback left pending", extra={"webhook_id": d.id, "event": d.event,
                                                          "next_attempt_in_s": round(wait, 2)})
                 break
-            await asyncio.sleep(wait)
+            if wait > 0 and await self._nap(d, wait):
+                continue
+            self._sooner.pop(d.id, None)  # asked for before this attempt: it is being made
             limit = self.timeout if give_up_at is None else min(self.timeout, give_up_at - time.time())
             await self._attempt(d, max(limit, 0.001))
             await self._save(d, box)
+            await self._noted(d, box)
         return DeliveryReport.of(d)
 
     async def _attempt(self, d: Delivery, limit: float) -> None:

@@ -33,4 +33,5 @@ def build_deliverer(settings: Settings, *, client: httpx.AsyncClient | None = No
                           window=window or settings.callback_retry_window,
                           jitter=settings.callback_retry_jitter),
         timeout=settings.callback_timeout, outbox=outbox(settings), client=client,
+        probe_interval=settings.callback_probe_interval,
     )

@@ -4,6 +4,8 @@
     DIR/dead/<id>.json         dead letters (window expired, gone, rejected, unsafe URL)
     DIR/delivered/<id>.json    delivered (kept for inspection; ``prune_delivered`` removes them)
     DIR/.locks/<id>.lock       held (flock) by the process delivering it
+    DIR/.receivers/<hash>.json when a receiver (scheme, host, port) was last tried and last
+                               answered 2xx: every process that delivers to it reads and writes it
 
 Every write is a temp file + fsync + rename, so a file is always whole. Moving between folders
 writes the new file before removing the old one: a crash in between sends the event again with
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -22,6 +25,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -80,6 +84,25 @@ class Delivery(BaseModel):
                    body=text, created_at=t, deadline=t + window, next_attempt_at=t)
 
 
+def receiver_of(url: str) -> str:
+    """The receiver a URL delivers to: ``scheme://host:port``, the port made explicit."""
+    try:
+        u = urlsplit(url)
+        port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+    except ValueError:
+        return url
+    return f"{u.scheme}://{u.hostname}:{port}" if u.hostname else url
+
+
+class Receiver(BaseModel):
+    """What every process delivering to one receiver has seen of it."""
+
+    origin: str
+    last_attempt_at: float = 0.0
+    last_ok_at: float = 0.0
+    """The last 2xx from it: a pending event that failed before this can go now."""
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -106,7 +129,8 @@ class Outbox:
         self.root = Path(root)
         self._dirs = {State.PENDING: self.root, State.DEAD: self.root / "dead",
                       State.DELIVERED: self.root / "delivered"}
-        for d in (*self._dirs.values(), self.root / ".locks"):
+        self._receivers = self.root / ".receivers"
+        for d in (*self._dirs.values(), self.root / ".locks", self._receivers):
             d.mkdir(parents=True, exist_ok=True)
 
     def _path(self, state: State, id: str) -> Path:
@@ -151,6 +175,33 @@ class Outbox:
         d.deadline, d.next_attempt_at = t + window, t
         self.save(d)
         return d
+
+    def note_attempt(self, url: str, *, ok: bool, at: float) -> Receiver:
+        """Record an attempt to ``url``'s receiver; the newest times win across processes."""
+        origin = receiver_of(url)
+        path = self._receivers / f"{hashlib.sha256(origin.encode()).hexdigest()[:24]}.json"
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # read-modify-write: one process at a time
+            try:
+                r = Receiver.model_validate_json(path.read_bytes())
+            except (FileNotFoundError, ValidationError):
+                r = Receiver(origin=origin)
+            r.last_attempt_at = max(r.last_attempt_at, at)
+            if ok:
+                r.last_ok_at = max(r.last_ok_at, at)
+            # No fsync: a lost note only delays a flush to the next attempt.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(r.model_dump_json())
+            os.replace(tmp, path)
+        return r
+
+    def receivers(self) -> dict[str, Receiver]:
+        out: dict[str, Receiver] = {}
+        for p in self._receivers.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError, ValidationError):
+                r = Receiver.model_validate_json(p.read_bytes())
+                out[r.origin] = r
+        return out
 
     def prune_delivered(self, older_than: float, now: float | None = None) -> int:
         cutoff = (time.time() if now is None else now) - older_than

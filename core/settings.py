@@ -169,6 +169,9 @@ class WebhookSettings(BaseModel):
     callback_retry_window: float = Field(86400.0, gt=0)
     """No attempt starts after this many seconds; then the delivery is a dead letter."""
     callback_retry_jitter: float = Field(0.5, ge=0, le=1)
+    callback_probe_interval: float | None = Field(5.0, gt=0)
+    """While a receiver fails, its oldest pending event is tried this often (seconds); when it
+    answers, every event backing off for it goes at once. Unset: only the backoff."""
     callback_grace: float = Field(30.0, ge=0)
     """How long a finished job keeps trying its callback before leaving it to the outbox
     (``meetbot callbacks deliver``): the worker never waits hours on a receiver."""

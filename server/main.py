@@ -119,7 +119,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     await stream_indexer.start()
     tasks = [
         # Callbacks that bots (or launchers) could not deliver within their grace period.
-        asyncio.create_task(deliverer.run_pending(once=False, poll_interval=5.0), name="outbox"),
+        # A 2 s poll: a receiver back (another process delivered to it) gets its backlog soon.
+        asyncio.create_task(deliverer.run_pending(once=False, poll_interval=2.0), name="outbox"),
         asyncio.create_task(_every(settings.reap_interval, lambda: reap_lost(store, settings), "reap"),
                             name="reaper"),
         # Meetings a previous server left started: adopted if their bot still runs, else

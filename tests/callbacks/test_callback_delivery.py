@@ -7,10 +7,8 @@ reference library, and exactly one logical event for a receiver that dedupes on 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +18,10 @@ from callbacks.guard import UrlPolicy
 from callbacks.outbox import DeadReason, Delivery, Outbox, State
 from callbacks.receiver import CallbackReceiver, Reply
 from core.aio import bounded
-from tests.callbacks.support import assert_wire, free_port, make_deliverer
+from tests.callbacks.support import ROOT, assert_wire, cli, cli_env, free_port, make_deliverer
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
 BODY = {"success": True, "message": "Meeting recording completed.", "meeting_id": "m-1",
         "data": {"video_id": "v-1", "speaker_timeline": []}}
 
@@ -101,11 +98,11 @@ async def test_400_is_dead_then_redeliver_uses_the_same_id(secret: str, outbox: 
         assert report.state is State.DEAD and report.reason is DeadReason.REJECTED
         assert report.detail == "HTTP 400" and len(report.attempts) == 1
         assert [d.id for d in outbox.entries(State.DEAD)] == [report.id]
-        listing = await _cli("list", "--outbox", str(outbox.root), secret=secret)
+        listing = await cli("list", "--outbox", str(outbox.root), secret=secret)
         assert report.id in listing and "dead" in listing and "rejected: HTTP 400" in listing
 
         # The receiver is fixed; an operator redelivers from the command line.
-        out = await _cli("redeliver", report.id, "--outbox", str(outbox.root), "--window", "60",
+        out = await cli("redeliver", report.id, "--outbox", str(outbox.root), "--window", "60",
                          secret=secret)
         assert report.id in out and "delivered" in out
     assert [r.status for r in rx.received] == [400, 200]
@@ -169,7 +166,7 @@ async def test_grace_period_leaves_it_pending_and_a_new_process_delivers(secret:
     await asyncio.sleep(max(0.0, pending.next_attempt_at - time.time()))
 
     async with CallbackReceiver(port=port) as rx:
-        out = await _cli("deliver", "--outbox", str(outbox.root), secret=secret)
+        out = await cli("deliver", "--outbox", str(outbox.root), secret=secret)
     assert report.id in out and "delivered" in out
     assert_wire(rx, report, secret, requests=1, events=1)
     assert outbox.entries(State.PENDING) == []
@@ -182,13 +179,13 @@ async def test_a_killed_deliverer_leaves_it_pending(secret: str, outbox: Outbox)
             d = await dl.enqueue(rx.url, BODY, meeting_id="m-1")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cli.callbacks", "deliver", "--watch", "--poll", "0.05",
-            "--outbox", str(outbox.root), cwd=ROOT, env=_env(secret))
+            "--outbox", str(outbox.root), cwd=ROOT, env=cli_env(secret))
         await rx.wait_for(1, timeout=10)
         proc.kill()
         await proc.wait()
         [pending] = outbox.entries(State.PENDING)
         assert pending.id == d.id and pending.attempts == []
-        out = await _cli("deliver", "--outbox", str(outbox.root), secret=secret)
+        out = await cli("deliver", "--outbox", str(outbox.root), secret=secret)
         assert d.id in out and "delivered" in out
         assert [r.webhook_id for r in rx.received] == [d.id, d.id]
 
@@ -265,17 +262,3 @@ def test_backoff_grows_caps_and_jitters() -> None:
 def test_retry_policy_validates_itself(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RetryPolicy(**kwargs)
-
-
-def _env(secret: str) -> dict[str, str]:
-    return {**os.environ, "MEETBOT_WEBHOOK_SECRET": secret, "MEETBOT_ALLOW_PRIVATE_URLS": "127.0.0.1/32"}
-
-
-async def _cli(*args: str, secret: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.callbacks", *args, cwd=ROOT, env=_env(secret),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await bounded(proc.communicate(), 20)
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
-

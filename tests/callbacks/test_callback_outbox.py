@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
-from callbacks.outbox import DeadReason, Delivery, Outbox, State
+from callbacks.outbox import DeadReason, Delivery, Outbox, State, receiver_of
 
 pytestmark = pytest.mark.unit
 
@@ -89,3 +90,23 @@ def test_prune_removes_only_old_delivered(outbox: Outbox) -> None:
     assert outbox.prune_delivered(3600) == 1
     assert [d.id for d in outbox.entries(State.DELIVERED)] == [new.id]
     assert outbox.entries(State.PENDING) == [pending]
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("https://hooks.example.com/a/b?x=1", "https://hooks.example.com:443"),
+    ("HTTP://Hooks.Example.com:8080/cb", "http://hooks.example.com:8080"),
+    ("http://127.0.0.1/cb", "http://127.0.0.1:80"),
+    ("http://[::1]:9000/cb", "http://::1:9000"),
+    ("not a url", "not a url"),
+])
+def test_a_receiver_is_its_scheme_host_and_port(url: str, origin: str) -> None:
+    assert receiver_of(url) == origin
+
+
+def test_receiver_notes_keep_the_newest_times(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox")
+    box.note_attempt("http://h:1/a", ok=True, at=100.0)
+    box.note_attempt("http://h:1/b", ok=False, at=90.0)  # an older attempt reported late
+    box.note_attempt("http://h:1/c", ok=False, at=120.0)
+    [r] = Outbox(box.root).receivers().values()
+    assert (r.origin, r.last_ok_at, r.last_attempt_at) == ("http://h:1", 100.0, 120.0)
