@@ -225,6 +225,8 @@ class JobRunner:
     async def _record(self, work: Path, images: httpx.AsyncClient) -> tuple[Outcome, Recording]:
         """``images``: the SSRF-guarded client the bot's picture is fetched with."""
         s, job = self.settings, self.job
+        if job.join_at is not None:  # far ahead (``meetbot run``, a queue job): nothing held yet
+            await self._until(job.join_at - job.join_lead - s.join_startup_s, "start")
         self.state.move(Phase.STARTING)
         adapter_cls, ref = platforms.resolve(job.meeting_url)  # before any resource starts
         await self._check_callback_url()
@@ -269,6 +271,8 @@ class JobRunner:
                 browser.page, lambda where: recorder_in(where, _kept_aside, 0.0), work)
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
+            if job.join_at is not None:  # ready early: ask to join at join_at, not before
+                await self._until(job.join_at - job.join_lead, "join")
             admitted_at = await self._join(adapter)
             # Recording starts the moment the page shows the bot in the call; what is left of
             # joining (computer audio, dialogs, camera) runs beside it, never before it.
@@ -456,6 +460,20 @@ class JobRunner:
         except UnsafeUrlError as exc:
             if not exc.retryable:  # an unresolvable host may come back; a private one will not
                 raise JobError(Outcome.INVALID_JOB, f"callback_url refused: {exc}") from exc
+
+    async def _until(self, at: float, what: str) -> None:
+        """Wait until wall time ``at`` (for a ``join_at``); a stop meanwhile ends the job."""
+        wait = at - time.time()
+        if wait <= 0:
+            return
+        log.info("waiting for the meeting's join_at", extra={"until": what, "wait_s": round(wait, 2),
+                                                             "join_at": self.job.join_at})
+        self._timings[f"held_before_{what}_s"] = round(wait, 3)
+        try:
+            await bounded(self._stop.wait(), wait)
+        except TimeoutError:
+            return
+        raise JoinError(self._stop_outcome, f"stopped while waiting for its join_at ({what})")
 
     async def _join(self, adapter: PlatformAdapter) -> float:
         """Join and wait for admission; the wall-clock time the page showed the bot in the call."""

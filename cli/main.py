@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -83,6 +84,8 @@ def run(
         "--audio-only", help="Record the sound only: no screen capture or video encode.")] = False,
     video_size: Annotated[str | None, typer.Option(help="Capture size WxH (default 1280x720).")] = None,
     fps: Annotated[int | None, typer.Option(help="Capture frame rate (default 15).")] = None,
+    join_at: Annotated[str | None, typer.Option(
+        help="When to be in the meeting: Unix seconds or ISO 8601 with a zone.")] = None,
     job: Annotated[Path | None, typer.Option("--job", help="A JSON job file (or env MEETBOT_JOB).")] = None,
 ) -> None:
     """Record one meeting to completion in this process. Exit 0 when done, 1 when failed."""
@@ -96,6 +99,7 @@ def run(
             everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
             silence_timeout=silence_timeout, status_events=status_events or None,
             transcribe=transcribe or None, audio_only=audio_only or None, video_fps=fps,
+            join_at=join_at,
         ).items() if v is not None
     }
     try:
@@ -111,6 +115,9 @@ def run(
             except json.JSONDecodeError as exc:
                 raise JobError(Outcome.INVALID_JOB, f"--callback-data is not JSON: {exc}") from exc
         the_job = _job_from_cli(job, fields)
+        if the_job.join_at is not None and the_job.join_at - time.time() > settings.join_at_horizon:
+            raise JobError(Outcome.INVALID_JOB, f"join_at is more than "
+                           f"{settings.join_at_horizon / 86400:g} days ahead (MEETBOT_JOIN_AT_HORIZON)")
     except JobError as exc:
         typer.echo(f"meetbot: {exc.message}", err=True)
         raise typer.Exit(2) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,32 @@ def new_id(prefix: str) -> str:
 
 
 CALLBACK_DATA_MAX_BYTES = 64 * 1024
+
+
+def parse_join_at(v: object) -> float | None:
+    """Unix seconds, or ISO 8601 with its zone (``2026-12-07T09:30:00+01:00``, ``...Z``)."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        raise ValueError("join_at must be Unix seconds or ISO 8601 with a zone")
+    if isinstance(v, int | float):
+        return float(v)
+    if isinstance(v, datetime):
+        when = v
+    elif isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(v.strip())
+        except ValueError as exc:
+            raise ValueError(f"join_at {v!r} is neither Unix seconds nor ISO 8601") from exc
+    else:
+        raise ValueError("join_at must be Unix seconds or ISO 8601 with a zone")
+    if when.tzinfo is None:
+        raise ValueError(f"join_at {v!r} has no zone: say which (Z, +01:00, ...)")
+    return when.timestamp()
 
 
 class Job(BaseModel):
@@ -47,6 +74,13 @@ class Job(BaseModel):
     video_width: int | None = Field(None, ge=320, le=3840)
     video_height: int | None = Field(None, ge=240, le=2160)
     video_fps: int | None = Field(None, ge=1, le=60)
+
+    join_at: float | None = None
+    """When to be in the meeting (Unix seconds; ISO 8601 with a zone is accepted too): the bot
+    starts before it, gets ready, and asks to join at this time. Unset or past: at once."""
+    join_lead: float = Field(2.0, ge=0, le=120)
+    """Seconds before ``join_at`` the bot starts its join flow (loads the meeting page, fills the
+    name), so that it asks to join at ``join_at``; a scheduler sets it from past joins."""
 
     meeting_id: str = Field(default_factory=lambda: new_id("mt"))
     video_id: str = Field(default_factory=lambda: new_id("m"))
@@ -85,6 +119,11 @@ class Job(BaseModel):
         if not v:
             raise ValueError("bot_name must not be blank")
         return v
+
+    @field_validator("join_at", mode="before")
+    @classmethod
+    def _join_at(cls, v: object) -> float | None:
+        return parse_join_at(v)
 
     @field_validator("callback_data", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ class Status(StrEnum):
 
 
 class Phase(StrEnum):
+    SCHEDULED = "scheduled"          # waiting for its join_at; no bot yet
     CREATED = "created"              # job validated, nothing started
     STARTING = "starting"            # display, audio sink, browser coming up
     JOINING = "joining"              # page loaded, pre-join form being filled
@@ -35,6 +36,7 @@ class Phase(StrEnum):
 
 
 _STATUS = {
+    Phase.SCHEDULED: Status.INITIALIZING,
     Phase.CREATED: Status.INITIALIZING,
     Phase.STARTING: Status.INITIALIZING,
     Phase.JOINING: Status.INITIALIZING,
@@ -47,6 +49,7 @@ _STATUS = {
 }
 
 _MOVES: dict[Phase, frozenset[Phase]] = {
+    Phase.SCHEDULED: frozenset({Phase.CREATED, Phase.FAILED}),
     Phase.CREATED: frozenset({Phase.STARTING, Phase.FAILED}),
     Phase.STARTING: frozenset({Phase.JOINING, Phase.FAILED}),
     Phase.JOINING: frozenset({Phase.IN_WAITING_ROOM, Phase.IN_CALL_RECORDING, Phase.LEAVING,
@@ -58,6 +61,10 @@ _MOVES: dict[Phase, frozenset[Phase]] = {
     Phase.DONE: frozenset(),
     Phase.FAILED: frozenset(),
 }
+
+
+UNSTARTED = frozenset({Phase.SCHEDULED.value, Phase.CREATED.value})
+"""A stored meeting in one of these phases has no bot yet: nothing to adopt, no heartbeat due."""
 
 
 class IllegalTransition(RuntimeError):

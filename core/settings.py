@@ -196,6 +196,11 @@ class ServerSettings(BaseModel):
     MEETBOT_REDIS_URL). ``kubernetes``: one Job per meeting (needs MEETBOT_REDIS_URL for the store)."""
     kube_namespace: str = "default"
     kube_image: str = "meetbot:latest"
+    join_at_horizon: float = Field(30 * 86400.0, gt=0)
+    """A ``join_at`` further ahead than this many seconds is refused (400)."""
+    join_startup_s: float = Field(30.0, gt=0, le=600)
+    """How long before ``join_at`` a bot is started while nothing is measured yet (a server
+    measures its bots' start-ups and uses those), and by ``meetbot run`` and queue workers."""
 
 
 class QueueSettings(BaseModel):

@@ -8,6 +8,7 @@ Routes have no trailing slash; ``default`` is the collection's id and alias.
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -22,6 +23,7 @@ from callbacks.factory import url_policy
 from callbacks.guard import UnsafeUrlError, check_url
 from core.errors import MeetbotError
 from core.job import Job
+from core.lifecycle import Phase
 from core.settings import Settings
 from core.urls import media_url, player_url
 from indexes.fts import SearchIndex
@@ -29,6 +31,7 @@ from server.errors import ApiError
 from server.indexing import Indexer
 from server.launchers import BotLauncher, record_of
 from server.metrics import CONTENT_TYPE_LATEST
+from server.scheduler import POLL_S, Scheduler
 from server.streams.index_routes import add_stream_index_routes
 from server.streams.indexing import StreamIndexer
 from server.streams.manager import StreamManager
@@ -62,6 +65,9 @@ class RecordMeeting(BaseModel):
     video_height: int | None = None
     video_fps: int | None = None
     """Our extension: the capture's size and rate (default the server's, 1280x720 at 15 fps)."""
+    join_at: float | str | None = None
+    """Our extension: when to be in the meeting (Unix seconds, or ISO 8601 with a zone); the
+    meeting is ``initializing`` / phase ``scheduled`` until its bot starts. Past: at once."""
 
 
 class Envelope(BaseModel):
@@ -82,7 +88,7 @@ def meeting_data(r: MeetingRecord) -> dict[str, Any]:
             "phase": r.phase, "reason": r.reason, "error": r.error,
             "phases": [m.model_dump() for m in r.phases], "stream_url": r.stream_url,
             "player_url": r.player_url, "duration": r.duration, "created_at": r.created_at,
-            "rtstream_id": r.rtstream_id}
+            "rtstream_id": r.rtstream_id, "join_at": r.join_at}
 
 
 def video_data(r: MeetingRecord) -> dict[str, Any]:
@@ -107,8 +113,9 @@ def exported_video_data(base: str, v: VideoRecord) -> dict[str, Any]:
 
 def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
                streams: StreamManager, indexer: Indexer | None = None,
-               stream_indexer: StreamIndexer | None = None) -> FastAPI:
+               stream_indexer: StreamIndexer | None = None, scheduler: Scheduler | None = None) -> FastAPI:
     keys = [k.get_secret_value() for k in settings.api_keys]
+    scheduler = scheduler or Scheduler(store, bots, settings)
 
     async def authorize(token: str | None = Depends(APIKeyHeader(name="x-access-token", auto_error=False))
                         ) -> None:
@@ -161,6 +168,9 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
             job = Job.parse(fields)
         except MeetbotError as exc:
             raise ApiError(400, exc.message, exc.code.value) from exc
+        if job.join_at is not None and job.join_at - time.time() > settings.join_at_horizon:
+            raise ApiError(400, f"join_at is more than {settings.join_at_horizon / 86400:g} days ahead "
+                           "(MEETBOT_JOIN_AT_HORIZON)", "invalid_job")
         await check_at_the_door(job)
         where = location(settings, "recordings", job.meeting_id)
         stream = await streams.create_for_meeting(
@@ -168,9 +178,11 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
             storage=where, collection_id=cid)
         job = job.model_copy(update={"output_dir": (settings.output_dir / job.meeting_id).resolve(),
                                      "storage_uri": where, "rtstream_id": stream.id})
-        record = record_of(job, collection_id=cid)
+        scheduled = job.join_at is not None and job.join_at > time.time() + POLL_S
+        record = record_of(job, collection_id=cid, scheduled=scheduled)
         await store.create(record)
-        bots.submit(job)
+        if not scheduled:
+            bots.submit(job)
         return ok(meeting_data(record))
 
     @api.get("/collection/{cid}/meeting/{meeting_id}", response_model=Envelope, tags=["meetings"])
@@ -178,9 +190,13 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
         return ok(meeting_data(await meeting(cid, meeting_id)))
 
     @api.post("/collection/{cid}/meeting/{meeting_id}/leave", response_model=Envelope, tags=["meetings"])
+    @api.delete("/collection/{cid}/meeting/{meeting_id}", response_model=Envelope, tags=["meetings"])
     async def leave_meeting(cid: str, meeting_id: str) -> dict[str, Any]:
-        """Our extension: the bot leaves now, stores what it recorded and calls back (``stopped``)."""
+        """Our extension: the bot leaves now, stores what it recorded and calls back (``stopped``);
+        a scheduled meeting is called off (``stopped``, called back) before its bot starts."""
         record = await meeting(cid, meeting_id)
+        if record.phase == Phase.SCHEDULED.value and await scheduler.cancel(meeting_id):
+            return ok(meeting_data(await meeting(cid, meeting_id)))
         if record.is_terminal or not await bots.leave(meeting_id):
             raise ApiError(409, f"Meeting {meeting_id} has no running bot ({record.status.value}).",
                            "meeting_not_active")

@@ -29,6 +29,7 @@ from server.launchers import BotLauncher, reap_leftovers, reap_lost, recover_mee
 from server.limits import BodyLimit
 from server.media import media_router
 from server.player import STATIC, player_router
+from server.scheduler import Scheduler
 from server.streams.indexing import StreamIndexer
 from server.streams.manager import StreamManager
 from status import StatusStore
@@ -38,10 +39,10 @@ log = logging.getLogger("meetbot.serve")
 
 def build_app(store: StatusStore, bots: BotLauncher, settings: Settings,
               streams: StreamManager | None = None, indexer: Indexer | None = None,
-              stream_indexer: StreamIndexer | None = None) -> FastAPI:
+              stream_indexer: StreamIndexer | None = None, scheduler: Scheduler | None = None) -> FastAPI:
     streams = streams or StreamManager(store, settings)
     app = create_app(store=store, bots=bots, settings=settings, streams=streams, indexer=indexer,
-                     stream_indexer=stream_indexer)
+                     stream_indexer=stream_indexer, scheduler=scheduler)
     app.include_router(media_router(store, settings))
     app.include_router(player_router(store, lambda: streams.public_url or ""))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -109,7 +110,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     indexer = Indexer(store, settings, SearchIndex(settings.data_dir / "search.db"))
     deliverer = build_deliverer(settings)
     stream_indexer = StreamIndexer(store, settings, streams, indexer.search, deliverer)
-    server = EmbeddedServer(build_app(store, bots, settings, streams, indexer, stream_indexer),
+    scheduler = Scheduler(store, bots, settings)
+    server = EmbeddedServer(build_app(store, bots, settings, streams, indexer, stream_indexer, scheduler),
                             host=host, port=port, name="api")
     await server.start()
     # Known once the API listens (port 0 picks one); bots and streams put it in their URLs.
@@ -126,6 +128,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         # Meetings a previous server left started: adopted if their bot still runs, else
         # settled from what they stored (beside the API: joining a long recording takes a while).
         asyncio.create_task(_once(recover_meetings(store, settings), "recover"), name="recover"),
+        # Meetings with a join_at: their bots start ahead of it, from whichever server is up.
+        asyncio.create_task(scheduler.run(), name="scheduler"),
     ]
     print(f"meetbot serve: listening on {public} (bots: {type(bots).__name__}, "
           f"{settings.max_bots if not settings.redis_url else 'queued'}; store: {where})", flush=True)
@@ -141,6 +145,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await scheduler.aclose()
         await deliverer.aclose()
         for close in closers:
             with contextlib.suppress(Exception):

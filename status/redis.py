@@ -17,6 +17,9 @@ from status.store import MeetingRecord, Result
 
 _PREFIX = "meetbot"
 _ACTIVE = f"{_PREFIX}:active"
+_RECENT = f"{_PREFIX}:recent"
+RECENT_KEPT = 500
+"""Meetings ``recent`` can list (a scheduler's measure of past start-ups)."""
 
 
 def _meeting(meeting_id: str) -> str:
@@ -53,6 +56,8 @@ class RedisStatusStore:
             pipe.set(_meeting(record.meeting_id), record.model_dump_json())
             pipe.set(_video(record.video_id), record.meeting_id)
             pipe.zadd(_ACTIVE, {record.meeting_id: record.created_at})
+            pipe.zadd(_RECENT, {record.meeting_id: record.created_at})
+            pipe.zremrangebyrank(_RECENT, 0, -RECENT_KEPT - 1)
             await pipe.execute()
 
     async def get(self, meeting_id: str) -> MeetingRecord | None:
@@ -99,6 +104,15 @@ class RedisStatusStore:
         ids = await self.redis.zrange(_ACTIVE, 0, -1)
         records = [await self.get(i) for i in ids]
         return [r for r in records if r is not None and not r.is_terminal]
+
+    async def claim_scheduled(self, meeting_id: str, at: float) -> MeetingRecord | None:
+        out = await self._update(meeting_id, lambda r: r.claimed(at))
+        return out[1] if out and out[0].phase == Phase.SCHEDULED.value else None
+
+    async def recent(self, limit: int) -> list[MeetingRecord]:
+        ids = await self.redis.zrevrange(_RECENT, 0, limit - 1)
+        records = [await self.get(i) for i in ids]
+        return [r for r in records if r is not None]
 
     # -- liveness of whoever runs a meeting ---------------------------------------------------
     async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:

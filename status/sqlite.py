@@ -114,6 +114,19 @@ class SqliteStatusStore:
     async def active(self) -> list[MeetingRecord]:
         return await asyncio.to_thread(self._active)
 
+    async def claim_scheduled(self, meeting_id: str, at: float) -> MeetingRecord | None:
+        out = await asyncio.to_thread(self._update, meeting_id, lambda r: r.claimed(at))
+        return out[1] if out and out[0].phase == Phase.SCHEDULED.value else None
+
+    def _recent(self, limit: int) -> list[MeetingRecord]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT record FROM meetings ORDER BY created_at DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [MeetingRecord.model_validate_json(r[0]) for r in rows]
+
+    async def recent(self, limit: int) -> list[MeetingRecord]:
+        return await asyncio.to_thread(self._recent, limit)
+
     # -- liveness of whoever runs a meeting ---------------------------------------------------
     def _beat(self, meeting_id: str, owner: str, ttl: float) -> None:
         with closing(self._connect()) as db:

@@ -49,6 +49,11 @@ class MeetingRecord(BaseModel):
     """Where its files are (a ``storage.location`` URI); None for records from before it existed:
     then ``output_dir``."""
     rtstream_id: str | None = None
+    join_at: float | None = None
+    """When the bot is to be in the meeting (phase ``scheduled`` until its bot starts)."""
+    job: dict[str, Any] | None = None
+    """The job as submitted, every option (a bot started later, by another server, runs it);
+    None for records from before it was kept: then the fields above."""
     capture: dict[str, Any] = Field(default_factory=dict)
     """The job's capture options (``audio_only``, ``video_width``/``_height``/``_fps``) that were
     set, so a requeued or settled meeting keeps them."""
@@ -86,6 +91,12 @@ class MeetingRecord(BaseModel):
             update["status"] = phase.status
         return self.model_copy(update={**update, **(urls or {})})
 
+    def claimed(self, at: float) -> MeetingRecord:
+        """A scheduled record whose bot is being started now (``created``, marked at ``at``)."""
+        if self.phase != Phase.SCHEDULED.value:
+            return self
+        return self.with_phase(Phase.CREATED, at)
+
     def with_result(self, result: Result) -> MeetingRecord:
         if self.is_terminal:
             return self
@@ -115,6 +126,15 @@ class StatusStore(Protocol):
 
     async def active(self) -> list[MeetingRecord]:
         """Records not yet done or failed, oldest first."""
+        ...
+
+    async def claim_scheduled(self, meeting_id: str, at: float) -> MeetingRecord | None:
+        """Move a ``scheduled`` record to ``created``; the record if this caller did it, None if
+        it was not scheduled (any more): of several servers, one starts its bot."""
+        ...
+
+    async def recent(self, limit: int) -> list[MeetingRecord]:
+        """The last ``limit`` records created, whatever their status, newest first."""
         ...
 
     async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:

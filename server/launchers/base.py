@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core.job import Job
+from core.lifecycle import Phase
 from core.outcomes import Outcome
 from core.settings import Settings
 from server.launchers.recovery import fail_meeting, settle_lost
@@ -114,25 +115,28 @@ async def run_bot_process(job: Job, settings: Settings, store: StatusStore, *,
 # -- records and jobs ---------------------------------------------------------------------------
 CAPTURE_FIELDS = ("audio_only", "video_width", "video_height", "video_fps")
 
-def record_of(job: Job, *, collection_id: str = "default") -> MeetingRecord:
-    """The status record a new job starts as."""
+def record_of(job: Job, *, collection_id: str = "default", scheduled: bool = False) -> MeetingRecord:
+    """The status record a new job starts as (``scheduled``: waiting for its ``join_at``)."""
     return MeetingRecord(
         meeting_id=job.meeting_id, video_id=job.video_id, collection_id=collection_id,
         meeting_url=job.meeting_url, bot_name=job.bot_name, meeting_title=job.meeting_title,
         time_zone=job.time_zone, callback_url=str(job.callback_url) if job.callback_url else None,
         callback_data=job.callback_data, output_dir=str(job.output_dir), storage=job.storage_uri,
-        rtstream_id=job.rtstream_id,
+        rtstream_id=job.rtstream_id, join_at=job.join_at, job=job.model_dump(mode="json"),
+        phase=Phase.SCHEDULED.value if scheduled else Phase.CREATED.value,
         capture={k: v for k in CAPTURE_FIELDS if (v := getattr(job, k)) not in (None, False)})
 
 
 def job_of(record: MeetingRecord) -> Job:
     """The job a stored meeting was created from (to run it, or fail it, elsewhere)."""
+    if record.job is not None:
+        return Job.parse(record.job)
     return Job.parse({"meeting_url": record.meeting_url, "bot_name": record.bot_name,
                       "meeting_title": record.meeting_title, "callback_url": record.callback_url,
                       "callback_data": record.callback_data, "time_zone": record.time_zone,
                       "meeting_id": record.meeting_id, "video_id": record.video_id,
                       "output_dir": record.output_dir, "storage_uri": record.storage,
-                      "rtstream_id": record.rtstream_id, **record.capture})
+                      "rtstream_id": record.rtstream_id, "join_at": record.join_at, **record.capture})
 
 
 async def reap_leftovers(settings: Settings) -> list[str]:

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from typing import Any
 
 from arq import Retry, func
@@ -118,6 +119,11 @@ async def record_meeting(ctx: dict[str, Any], job_json: str) -> str:
         # Tries after the first are only ever for room (below); a bot that started once and
         # lost its worker is settled by recovery, never run twice.
         return "started before"
+    if job.join_at is not None:
+        early = job.join_at - job.join_lead - settings.join_startup_s - time.time()
+        if early > ROOM_RETRY_S:
+            # Not due yet: it waits in the queue, not in a worker's slot.
+            raise Retry(defer=min(early, 3600.0))
     running: set[str] = ctx["running"]
     async with ctx["admitting"]:
         reason = await ctx["admission"].room(len(running))

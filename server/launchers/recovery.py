@@ -19,7 +19,7 @@ from bot.leases import leased_tempdir, process_alive
 from callbacks.factory import build_deliverer
 from core.errors import MeetbotError
 from core.job import Job
-from core.lifecycle import Status
+from core.lifecycle import UNSTARTED, Status
 from core.outcomes import MESSAGES, Outcome
 from core.payloads import FailurePayload, RecordingData, SpeakerSegment, SuccessPayload, to_wire
 from core.settings import Settings
@@ -52,7 +52,7 @@ async def recover_meetings(store: StatusStore, settings: Settings) -> dict[str, 
     Meetings not yet started stay with their launcher (requeued, or waiting in the queue)."""
     outcome: dict[str, str] = {}
     for record in await store.active():
-        if record.phase == "created":
+        if record.phase in UNSTARTED:
             continue
         owner = await store.heartbeat_of(record.meeting_id)
         alive = owner_alive(owner) if owner else False
@@ -72,7 +72,7 @@ async def reap_lost(store: StatusStore, settings: Settings) -> list[str]:
     worker or machine): noticed within ``heartbeat_ttl`` plus one reaper pass."""
     lost = []
     for record in await store.active():
-        started = record.phase != "created"
+        started = record.phase not in UNSTARTED
         stale = time.time() - record.updated_at > settings.heartbeat_ttl
         if started and stale and await store.heartbeat_of(record.meeting_id) is None:
             error = f"no heartbeat from its bot for {settings.heartbeat_ttl:g} s (phase {record.phase})"

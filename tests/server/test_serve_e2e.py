@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -433,9 +434,45 @@ async def test_a_server_killed_with_its_bots_settles_the_meeting_when_it_starts_
     assert any(s["speaker_name"] == "Alice" for s in cb["data"]["speaker_timeline"])
 
 
+async def test_a_scheduled_meeting_joins_at_its_time_once_though_the_server_was_killed_meanwhile(
+        simulator: Any, tmp_path: Path, meeting_code: str) -> None:
+    """Scheduled 20 s ahead (ISO 8601); `serve` SIGKILLed 3 s later, before the bot is due, and
+    started again on the same data: the bot asks to join within 2 s of join_at (as the page
+    dates its click), and only one bot ever does."""
+    await simulator.add_scenario(scenario(
+        meeting_code, lobby={"mode": "open"}, end={"kind": "host_ended", "at": 4.0},
+        speech=[{"speaker": "Alice", "at": 0.5, "text": "We start on time."}]))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    unmeasured = {"MEETBOT_JOIN_STARTUP_S": "12"}  # a fresh store has no start-ups to measure
+    procs = await start_serve(tmp_path, simulator, None, port, **unmeasured)
+    async with CallbackReceiver() as rx, httpx.AsyncClient() as http:
+        join_at = time.time() + 20
+        r = await http.post(f"{url}/collection/default/meeting/record", headers={"x-access-token": KEY},
+                            json={"meeting_url": f"https://meet.google.com/{meeting_code}",
+                                  "callback_url": rx.url,
+                                  "join_at": datetime.fromtimestamp(join_at, UTC).isoformat()})
+        data = r.json()["data"]
+        assert (data["status"], data["phase"]) == ("initializing", "scheduled"), data
+        await asyncio.sleep(3)
+        for p in [psutil.Process(procs[0].pid), *psutil.Process(procs[0].pid).children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        await procs[0].wait()
+        async with running_serve_on(tmp_path, simulator, port, **unmeasured):
+            [cb] = [c.json() for c in await rx.wait_for(1, timeout=join_at - time.time() + 60)]
+    truth = simulator.truth(meeting_code)
+    clicks = [e for e in simulator.registry.get(meeting_code).truth.events if e.get("type") == "join_clicked"]
+    error = truth["join_clicked_at"] - join_at
+    print(f"join_at -> the page's join click: {error:+.2f} s")
+    assert len(clicks) == 1, clicks
+    assert abs(error) < 2.0, error
+    assert cb["success"] is True and cb["meeting_id"] == data["meeting_id"], cb
+
+
 @contextlib.asynccontextmanager
-async def running_serve_on(tmp: Path, simulator: Any, port: int) -> AsyncIterator[None]:
-    procs = await start_serve(tmp, simulator, None, port)
+async def running_serve_on(tmp: Path, simulator: Any, port: int, **extra: str) -> AsyncIterator[None]:
+    procs = await start_serve(tmp, simulator, None, port, **extra)
     try:
         yield
     finally:
