@@ -59,6 +59,7 @@ async def run_job(job: Job, settings: Settings) -> JobResult:
             runner = JobRunner(job, settings=settings, recordings=files,
                                capture_control=reporter.wanted_state, on_span=reporter.span_changed)
             runner.state.on_change(reporter.phase_changed)
+            reporter.capture_figures = runner.health.figures
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, on_signal)
             try:

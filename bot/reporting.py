@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -26,7 +27,7 @@ from bot.recording_store import Recording, RecordingStore
 from bot.usage import Usage
 from callbacks.delivery import Deliverer, DeliveryReport
 from core.aio import bounded, cancel_and_wait
-from core.health import update_health
+from core.health import process_tree_usage, update_health
 from core.job import Job
 from core.lifecycle import Phase, Status
 from core.outcomes import MESSAGES, Outcome
@@ -92,6 +93,10 @@ class Reporter:
         self._live = ({"stream_url": stream_url(str(base), job.video_id)} if base else {})
         if base and not job.audio_only:  # nothing to watch in a sound-only recording
             self._live["player_url"] = player_url(str(base), job.video_id)
+        self._phase = Phase.CREATED
+        self._cpu_seen: tuple[float, float] | None = None
+        self.capture_figures: Callable[[], dict[str, float]] = dict
+        """The recorder's live losses (the runner's capture health), for the heartbeat's figures."""
 
     # -- while the job runs -------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,6 +111,7 @@ class Reporter:
             self._tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
 
     def phase_changed(self, old: Phase, new: Phase, at: float) -> None:
+        self._phase = new
         if self.job.status_events and self.job.callback_url:
             self._events.put_nowait(StatusChangeEvent(
                 meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
@@ -176,9 +182,29 @@ class Reporter:
     async def _beat(self) -> None:
         assert self.store is not None
         try:
-            await self.store.beat(self.job.meeting_id, owner_id(), self.settings.heartbeat_ttl)
+            await self.store.beat(self.job.meeting_id, owner_id(), self.settings.heartbeat_ttl,
+                                  await self._figures())
         except Exception:
             log.warning("heartbeat not written", exc_info=True)
+
+    async def _figures(self) -> dict[str, Any]:
+        """What every server's ``/metrics`` shows of this bot, however it was launched: its
+        process tree's CPU since the last beat and memory (PSS), its phase, its capture's losses."""
+        seconds, pss, started = await asyncio.to_thread(process_tree_usage, os.getpid())
+        now = time.time()
+        t0, s0 = self._cpu_seen or (started or now, 0.0)
+        self._cpu_seen = (now, seconds)
+        out: dict[str, Any] = {"launcher": self.settings.launched_by, "host": socket.gethostname(),
+                               "pid": os.getpid(), "phase": self._phase.value, "memory_bytes": pss,
+                               "at": round(now, 3)}
+        if now > t0:
+            out["cpu_cores"] = round(max(0.0, (seconds - s0) / (now - t0)), 4)
+        capture = self.capture_figures()
+        for key, name in (("last_window_lost", "frames_lost_ratio"),
+                          ("last_window_sound_lost", "sound_lost_ratio")):
+            if isinstance(capture.get(key), int | float):
+                out[name] = capture[key]
+        return out
 
     async def _heartbeat(self) -> None:
         """The bot itself says it is alive: whoever launched it need not stand in between."""

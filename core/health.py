@@ -5,10 +5,13 @@ writes none."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 
 def update_health(path: Path | None, **figures: Any) -> None:
@@ -31,3 +34,20 @@ def read_health(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def process_tree_usage(pid: int) -> tuple[float, float, float | None]:
+    """CPU seconds and PSS bytes of a process and its descendants (for a bot: Python, Chromium,
+    Xvfb, ffmpeg), and when it started; (0, 0, None) when it is gone."""
+    try:
+        root = psutil.Process(pid)
+        procs, started = [root, *root.children(recursive=True)], root.create_time()
+    except psutil.Error:
+        return 0.0, 0.0, None
+    seconds = pss = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            seconds += t.user + t.system
+            pss += getattr(p.memory_full_info(), "pss", 0.0)
+    return seconds, pss, started

@@ -215,6 +215,9 @@ class QueueSettings(BaseModel):
     reap_interval: float = Field(15.0, gt=0)
     bot_command: Annotated[list[str] | None, BeforeValidator(_comma_list)] = None
     """The bot process command (default ``python -m bot``); tests swap in a stand-in."""
+    launched_by: str = Field("cli", max_length=32, pattern=r"^[a-z0-9_-]+$")
+    """How this bot was launched (``embedded``, ``queue``, ``kubernetes``; set by each launcher):
+    the label its figures carry in every server's ``/metrics``."""
     health_file: Path | None = None
     """Where a bot writes its live figures (core/health.py); set by ``serve`` and ``worker`` for
     the bots they run, read by their metrics."""

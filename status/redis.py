@@ -7,7 +7,9 @@ change. Heartbeats are keys with a TTL: a bot that dies stops renewing them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
@@ -41,6 +43,13 @@ def _docs(kind: str) -> str:
 
 def _heartbeat(meeting_id: str) -> str:
     return f"{_PREFIX}:heartbeat:{meeting_id}"
+
+
+_FIGURES = f"{_PREFIX}:botfigures:"
+
+
+def _figures(meeting_id: str) -> str:
+    return f"{_FIGURES}{meeting_id}"
 
 
 class RedisStatusStore:
@@ -85,7 +94,7 @@ class RedisStatusStore:
                     pipe.set(key, after.model_dump_json())
                     if after.status in (Status.DONE, Status.FAILED):
                         pipe.zrem(_ACTIVE, meeting_id)
-                        pipe.delete(_heartbeat(meeting_id))
+                        pipe.delete(_heartbeat(meeting_id), _figures(meeting_id))
                     await pipe.execute()
                     return before, after
                 except WatchError:
@@ -115,8 +124,18 @@ class RedisStatusStore:
         return [r for r in records if r is not None]
 
     # -- liveness of whoever runs a meeting ---------------------------------------------------
-    async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:
-        await self.redis.set(_heartbeat(meeting_id), owner, px=int(ttl * 1000))
+    async def beat(self, meeting_id: str, owner: str, ttl: float,
+                   figures: dict[str, Any] | None = None) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(_heartbeat(meeting_id), owner, px=int(ttl * 1000))
+            if figures:
+                pipe.set(_figures(meeting_id), json.dumps(figures), px=int(ttl * 1000))
+            await pipe.execute()
+
+    async def live_bots(self) -> dict[str, dict[str, Any]]:
+        keys = [k async for k in self.redis.scan_iter(match=f"{_FIGURES}*", count=500)]
+        values = await self.redis.mget(keys) if keys else []
+        return {k.removeprefix(_FIGURES): json.loads(v) for k, v in zip(keys, values, strict=True) if v}
 
     async def heartbeat_of(self, meeting_id: str) -> str | None:
         value: str | None = await self.redis.get(_heartbeat(meeting_id))

@@ -8,11 +8,13 @@ Calls run in a thread (sqlite3 blocks); each opens its own short-lived connectio
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from core.lifecycle import Phase
 from status.store import MeetingRecord, Result
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE TABLE IF NOT EXISTS heartbeats (
     meeting_id TEXT PRIMARY KEY,
     owner      TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    figures    TEXT
 );
 """
 
@@ -48,6 +51,9 @@ class SqliteStatusStore:
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(heartbeats)")}
+            if "figures" not in columns:  # a store from before bots reported their figures
+                db.execute("ALTER TABLE heartbeats ADD COLUMN figures TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
@@ -128,11 +134,19 @@ class SqliteStatusStore:
         return await asyncio.to_thread(self._recent, limit)
 
     # -- liveness of whoever runs a meeting ---------------------------------------------------
-    def _beat(self, meeting_id: str, owner: str, ttl: float) -> None:
+    def _beat(self, meeting_id: str, owner: str, ttl: float, figures: dict[str, Any] | None) -> None:
         with closing(self._connect()) as db:
-            db.execute("INSERT INTO heartbeats VALUES (?, ?, ?) ON CONFLICT(meeting_id) DO UPDATE"
-                       " SET owner = excluded.owner, expires_at = excluded.expires_at",
-                       (meeting_id, owner, time.time() + ttl))
+            db.execute("INSERT INTO heartbeats VALUES (?, ?, ?, ?) ON CONFLICT(meeting_id) DO UPDATE"
+                       " SET owner = excluded.owner, expires_at = excluded.expires_at,"
+                       " figures = excluded.figures",
+                       (meeting_id, owner, time.time() + ttl, json.dumps(figures) if figures else None))
+
+    def _live_bots(self) -> dict[str, dict[str, Any]]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT h.meeting_id, h.figures FROM heartbeats h JOIN meetings m"
+                              " USING (meeting_id) WHERE h.expires_at > ? AND h.figures IS NOT NULL"
+                              " AND m.status IN ('initializing', 'processing')", (time.time(),)).fetchall()
+        return {str(mid): json.loads(f) for mid, f in rows}
 
     def _heartbeat_of(self, meeting_id: str) -> str | None:
         with closing(self._connect()) as db:
@@ -140,8 +154,12 @@ class SqliteStatusStore:
                              (meeting_id, time.time())).fetchone()
         return str(row[0]) if row else None
 
-    async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:
-        await asyncio.to_thread(self._beat, meeting_id, owner, ttl)
+    async def beat(self, meeting_id: str, owner: str, ttl: float,
+                   figures: dict[str, Any] | None = None) -> None:
+        await asyncio.to_thread(self._beat, meeting_id, owner, ttl, figures)
+
+    async def live_bots(self) -> dict[str, dict[str, Any]]:
+        return await asyncio.to_thread(self._live_bots)
 
     async def heartbeat_of(self, meeting_id: str) -> str | None:
         return await asyncio.to_thread(self._heartbeat_of, meeting_id)

@@ -137,8 +137,14 @@ class StatusStore(Protocol):
         """The last ``limit`` records created, whatever their status, newest first."""
         ...
 
-    async def beat(self, meeting_id: str, owner: str, ttl: float) -> None:
-        """``owner`` (a bot process) is alive and running the meeting for ``ttl`` more seconds."""
+    async def beat(self, meeting_id: str, owner: str, ttl: float,
+                   figures: dict[str, Any] | None = None) -> None:
+        """``owner`` (a bot process) is alive and running the meeting for ``ttl`` more seconds;
+        ``figures``: what it measures of itself (launcher, phase, CPU, memory, losses)."""
+        ...
+
+    async def live_bots(self) -> dict[str, dict[str, Any]]:
+        """Meeting id -> the figures of its bot, for every heartbeat within its TTL that had any."""
         ...
 
     async def heartbeat_of(self, meeting_id: str) -> str | None:

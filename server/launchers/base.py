@@ -60,10 +60,11 @@ def bot_command(settings: Settings) -> list[str]:
     return list(settings.bot_command or [sys.executable, "-m", "bot"])
 
 
-def bot_env(job: Job, settings: Settings, *, public_url: str | None = None) -> dict[str, str]:
+def bot_env(job: Job, settings: Settings, *, public_url: str | None = None,
+            launched_by: str = "embedded") -> dict[str, str]:
     """The variables a bot needs beyond the launcher's own: its job, where to report, the URLs it
-    is served at."""
-    env = {"MEETBOT_JOB": job.model_dump_json(),
+    is served at, who launched it."""
+    env = {"MEETBOT_JOB": job.model_dump_json(), "MEETBOT_LAUNCHED_BY": launched_by,
            "MEETBOT_HEALTH_FILE": str(health_path(settings.runtime_dir, job.meeting_id))}
     if settings.redis_url:
         env["MEETBOT_REDIS_URL"] = str(settings.redis_url)

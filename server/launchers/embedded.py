@@ -39,7 +39,7 @@ class EmbeddedLauncher:
         self._workers: list[asyncio.Task[None]] = []
         self.admission = Admission(settings)
         self.metrics = Metrics(bots=lambda: {m: p.pid for m, p in self._procs.items()},
-                               queued=self.queued, runtime_dir=settings.runtime_dir)
+                               queued=self.queued, runtime_dir=settings.runtime_dir, store=store)
         self._admitting = asyncio.Lock()
         self._starting: set[str] = set()
 
@@ -130,4 +130,5 @@ class EmbeddedLauncher:
             self.metrics.bot_ended(mid, record.reason if record else None)
 
     async def exposition(self) -> bytes:
+        await self.metrics.refresh()
         return self.metrics.render()

@@ -27,6 +27,7 @@ def job_manifest(job: Job, *, image: str, extra_env: dict[str, str] | None = Non
     env: list[dict[str, Any]] = [
         {"name": "MEETBOT_JOB", "value": job.model_dump_json()},
         {"name": "MEETBOT_LOG_JSON", "value": "true"},
+        {"name": "MEETBOT_LAUNCHED_BY", "value": "kubernetes"},
         {"name": "MEETBOT_DATA_DIR", "value": "/data"},
         {"name": "MEETBOT_WEBHOOK_SECRET", "valueFrom": {"secretKeyRef": {
             "name": "meetbot", "key": "webhook-secret", "optional": True}}},
@@ -73,20 +74,23 @@ class KubernetesLauncher:
     def __init__(self, settings: Settings, store: StatusStore, *, public_url: str | None = None,
                  api: KubeApi | None = None) -> None:
         self.settings, self.store, self.public_url = settings, store, public_url
-        # Bots run in their pods: their figures are the cluster's to scrape; here, what ended.
-        self.metrics = Metrics(bots=dict, queued=lambda: 0, runtime_dir=settings.runtime_dir)
+        # Bots run in their pods: their figures come with their heartbeats in the status store.
+        self.metrics = Metrics(bots=dict, queued=lambda: 0, runtime_dir=settings.runtime_dir,
+                               store=store, launcher="kubernetes")
         self.api = api or ClusterApi()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def manifest(self, job: Job) -> dict[str, Any]:
-        env = bot_env(job, self.settings, public_url=self.public_url)
-        env.pop("MEETBOT_JOB")  # the manifest carries the job itself
+        env = bot_env(job, self.settings, public_url=self.public_url, launched_by="kubernetes")
+        for own in ("MEETBOT_JOB", "MEETBOT_LAUNCHED_BY"):  # the manifest carries them itself
+            env.pop(own)
         return job_manifest(job, image=self.settings.kube_image, extra_env=env)
 
     async def start(self) -> None:
         """Nothing to pick up: a Job, once created, runs by itself."""
 
     async def exposition(self) -> bytes:
+        await self.metrics.refresh()
         return self.metrics.render()
 
     async def aclose(self) -> None:

@@ -76,13 +76,15 @@ class QueueLauncher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._depth = 0
         # The workers run the bots and export their figures; here, the queue's depth.
-        self.metrics = Metrics(bots=dict, queued=lambda: self._depth, runtime_dir=settings.runtime_dir)
+        self.metrics = Metrics(bots=dict, queued=lambda: self._depth, runtime_dir=settings.runtime_dir,
+                               store=store, launcher="queue")
 
     async def start(self) -> None:
         """Nothing to pick up: jobs a previous server accepted are still in the queue."""
 
     async def exposition(self) -> bytes:
         self._depth = await queue_depth(self.redis)
+        await self.metrics.refresh()
         return self.metrics.render()
 
     def submit(self, job: Job) -> None:
@@ -157,7 +159,7 @@ async def _record(ctx: dict[str, Any], settings: Settings, store: RedisStatusSto
 
     relay = asyncio.create_task(relay_leave(), name=f"leave-{mid}")
     run = asyncio.create_task(run_bot_process(
-        job, settings, store, env=bot_env(job, settings, public_url=ctx["public_url"]),
+        job, settings, store, env=bot_env(job, settings, public_url=ctx["public_url"], launched_by="queue"),
         # The bot dies with its worker: a lost worker's meeting is failed as worker_lost, and a
         # bot finishing on its own afterwards would contradict that.
         preexec_fn=lambda: die_with_parent(signal.SIGKILL),
@@ -187,7 +189,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["admission"], ctx["admitting"], ctx["running"] = Admission(settings), asyncio.Lock(), set()
     ctx["pids"], ctx["depth"] = {}, 0
     metrics = ctx["metrics"] = Metrics(bots=lambda: dict(ctx["pids"]), queued=lambda: ctx["depth"],
-                                       runtime_dir=settings.runtime_dir)
+                                       runtime_dir=settings.runtime_dir, launcher="queue")
     if settings.metrics_port is not None:
         ctx["metrics_server"], _ = start_http_server(settings.metrics_port, registry=metrics.registry)
         log.info("metrics served", extra={"port": ctx["metrics_server"].server_port})

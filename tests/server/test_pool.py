@@ -116,8 +116,9 @@ async def test_the_pools_metrics_show_running_and_queued_bots_and_how_they_ended
         await until(lambda: _is(store, first.meeting_id, Status.PROCESSING))
         live = scrape(await pool.exposition())
         assert (live["meetbot_bots_running"], live["meetbot_bots_queued"]) == (1, 1), live
-        assert live[f"meetbot_bot_memory_bytes[{first.meeting_id}]"] > 5e6, live  # a Python process
-        assert f"meetbot_bot_cpu_cores[{first.meeting_id}]" in live
+        # Labels in the parser's order (sorted): launcher, meeting.
+        assert live[f"meetbot_bot_memory_bytes[embedded][{first.meeting_id}]"] > 5e6, live  # a Python process
+        assert f"meetbot_bot_cpu_cores[embedded][{first.meeting_id}]" in live
         assert await pool.leave(second.meeting_id) and await pool.leave(first.meeting_id)
         await until(lambda: _no_bots(pool))
         for _ in range(50):

@@ -46,12 +46,13 @@ METRICS: dict[str, str] = {}
 """Where the bots' metrics are, by server URL: the worker's port in queue mode (else /metrics)."""
 
 
-async def scrape(server: str) -> dict[str, float]:
-    """The bots' Prometheus metrics as ``{'name{label="v"}': value}``."""
+async def scrape(server: str, *, own: bool = False) -> dict[str, float]:
+    """The bots' Prometheus metrics as ``{'name{label="v"}': value}`` (``own``: the server's
+    /metrics, even in queue mode)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     async with httpx.AsyncClient() as http:
-        r = await http.get(METRICS.get(server, f"{server}/metrics"))
+        r = await http.get(f"{server}/metrics" if own else METRICS.get(server, f"{server}/metrics"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), r.text
     return {s.name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items())) + "}"
                       if s.labels else ""): s.value
@@ -65,7 +66,8 @@ async def start_serve(tmp: Path, simulator: Any, redis_url: str | None, port: in
     url = f"http://127.0.0.1:{port}"
     env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(simulator), MEETBOT_API_KEYS=KEY,
                       MEETBOT_DATA_DIR=str(tmp / "data"), MEETBOT_OUTPUT_DIR=str(tmp / "recordings"),
-                      MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2", **extra)
+                      MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2",
+                      MEETBOT_HEARTBEAT_INTERVAL="2", **extra)
     if redis_url:
         metrics_port = free_port()
         env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url,
@@ -155,8 +157,24 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
         if server not in METRICS:  # a worker samples the Redis queue every 5 s: not exact here
             assert live_bot["meetbot_bots_queued"] == 0, live_bot
         # A bot's process tree (Chromium, Xvfb, ffmpeg, Python): hundreds of MB, busy.
-        assert live_bot[f'meetbot_bot_memory_bytes{{meeting_id="{meeting.id}"}}'] > 100e6, live_bot
-        assert live_bot[f'meetbot_bot_cpu_cores{{meeting_id="{meeting.id}"}}'] > 0.05, live_bot
+        mode = "queue" if server in METRICS else "embedded"
+        bot = f'launcher="{mode}",meeting_id="{meeting.id}"'
+        assert live_bot[f"meetbot_bot_memory_bytes{{{bot}}}"] > 100e6, live_bot
+        assert live_bot[f"meetbot_bot_cpu_cores{{{bot}}}"] > 0.05, live_bot
+        if mode == "queue":
+            # The server did not start this bot (a worker did): its figures reach the server's
+            # /metrics through the heartbeats in Redis, within a beat (2 s here).
+            for _ in range(40):
+                served = await scrape(server, own=True)
+                if served.get(f"meetbot_bot_memory_bytes{{{bot}}}", 0) > 100e6:
+                    break
+                await asyncio.sleep(0.25)
+            print("serve's /metrics, a worker's bot:", {k: v for k, v in served.items() if meeting.id in k})
+            assert served[f"meetbot_bot_memory_bytes{{{bot}}}"] > 100e6, served
+            assert served[f"meetbot_bot_cpu_cores{{{bot}}}"] > 0.05, served
+            assert served['meetbot_bots_reporting{launcher="queue"}'] == 1, served
+            assert served[f'meetbot_bot_phase{{host="{socket.gethostname()}",{bot},'
+                          f'phase="in_call_recording"}}'] == 1, served
         # The meeting's stream, indexed live while the bot records.
         rts_id = (await sdk(conn.get, f"collection/default/meeting/{meeting.id}"))["rtstream_id"]
         meeting_stream = await sdk(coll.get_rtstream, rts_id)
