@@ -40,6 +40,7 @@ QUEUE = "meetbot:queue"
 RECORD = "record_meeting"
 ROOM_RETRY_S = 5.0
 ROOM_TRIES = 100_000  # about six days of waiting for room, ROOM_RETRY_S apart
+DEFER_BEYOND_S = 60.0
 
 
 def leave_channel(meeting_id: str) -> str:
@@ -123,8 +124,9 @@ async def record_meeting(ctx: dict[str, Any], job_json: str) -> str:
         return "started before"
     if job.join_at is not None:
         early = job.join_at - job.join_lead - settings.join_startup_s - time.time()
-        if early > ROOM_RETRY_S:
-            # Not due yet: it waits in the queue, not in a worker's slot.
+        if early > DEFER_BEYOND_S:
+            # Enqueued long before it is due (not by a server's scheduler, which hands it over
+            # at its measured lead): it waits in the queue, not in a worker's slot.
             raise Retry(defer=min(early, 3600.0))
     running: set[str] = ctx["running"]
     async with ctx["admitting"]:

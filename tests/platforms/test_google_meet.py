@@ -34,6 +34,10 @@ def meeting(**over: Any) -> dict[str, Any]:
     return base
 
 
+SHORT = {"speech": SPEECH[:1], "end": {"kind": "host_ended", "at": 2.5}}
+"""For what neither speaking nor its timing decides: half the call."""
+
+
 def assert_on_time(run: Any) -> None:
     truth = run.truth
     assert run.admitted is not None, run.refused
@@ -72,14 +76,14 @@ async def test_dialogs_never_cost_an_observation(sim: Any, browser: Any, dialogs
 
 @pytest.mark.parametrize("join_label", ["Ask to join anyway", "Join here too", "Join now"])
 async def test_join_button_phrasings(sim: Any, browser: Any, join_label: str) -> None:
-    run = await drive(sim, browser, meeting(meet={"join_label": join_label}))
+    run = await drive(sim, browser, meeting(meet={"join_label": join_label}, **SHORT))
     assert run.admitted is not None, run.refused
     assert run.truth["joined_name"] == "Acme Notetaker" and run.truth["mic_on_at_join"] is False
 
 
 @pytest.mark.parametrize("count_signal", ["avatar_count", "people_button", "tiles"])
 async def test_participant_count_from_each_signal(sim: Any, browser: Any, count_signal: str) -> None:
-    run = await drive(sim, browser, meeting(meet={"count_signal": count_signal}))
+    run = await drive(sim, browser, meeting(meet={"count_signal": count_signal}, **SHORT))
     assert run.counts() and run.counts()[-1] == 3, run.counts()
 
 

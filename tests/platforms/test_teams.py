@@ -29,6 +29,10 @@ def meeting(teams: dict[str, Any] | None = None, **over: Any) -> dict[str, Any]:
     return base
 
 
+SHORT = {"speech": SPEECH[:1], "end": {"kind": "host_ended", "at": 3.0}}
+"""For what neither speaking nor its timing decides: half the call."""
+
+
 @pytest.mark.parametrize("signal", ["class", "style", "aria", "class_transparent", "pseudo"])
 async def test_speaking_outline_variants(sim: Any, browser: Any, signal: str) -> None:
     run = await drive(sim, browser, meeting({"speaking_signal": signal}))
@@ -44,14 +48,14 @@ async def test_speaking_outline_variants(sim: Any, browser: Any, signal: str) ->
 
 @pytest.mark.parametrize("end_screen", ["rejoin", "post_meeting_url"])
 async def test_end_screens(sim: Any, browser: Any, end_screen: str) -> None:
-    run = await drive(sim, browser, meeting({"end_screen": end_screen}))
+    run = await drive(sim, browser, meeting({"end_screen": end_screen}, **SHORT))
     assert run.ended is not None and run.ended.outcome is Outcome.MEETING_ENDED, run.ended
     assert run.ended_at is not None and run.ended_at - run.truth["ended_at"] < 1.5
 
 
 @pytest.mark.parametrize("count_signal", ["badge", "tiles"])
 async def test_count_from_badge_or_tiles(sim: Any, browser: Any, count_signal: str) -> None:
-    run = await drive(sim, browser, meeting({"count_signal": count_signal}))
+    run = await drive(sim, browser, meeting({"count_signal": count_signal}, **SHORT))
     assert run.counts() and run.counts()[-1] == 3, run.counts()
 
 
