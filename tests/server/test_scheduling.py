@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from callbacks.receiver import CallbackReceiver
 from core.errors import JobError
 from core.job import Job
 from core.lifecycle import Phase
@@ -19,7 +20,7 @@ from server.scheduler import MARGIN_S, Scheduler, measure_leads
 from status.redis import RedisStatusStore
 from status.sqlite import SqliteStatusStore
 from status.store import MeetingRecord, PhaseMark
-from tests.server.support import KEY, running_server, settings_for
+from tests.server.support import KEY, FakeBots, running_server, settings_for
 
 pytestmark = pytest.mark.unit
 
@@ -82,7 +83,8 @@ async def test_of_many_claimers_one_starts_a_scheduled_meeting(
 
 
 async def test_the_api_schedules_refuses_past_the_horizon_and_calls_off(tmp_path: Path) -> None:
-    async with running_server(tmp_path) as (url, store, bots), httpx.AsyncClient() as http:
+    async with running_server(tmp_path) as (url, store, bots), httpx.AsyncClient() as http, \
+            CallbackReceiver() as rx:
         headers = {"x-access-token": KEY}
         record = f"{url}/collection/default/meeting/record"
         far = datetime.fromtimestamp(time.time() + 31 * 86400, UTC).isoformat()
@@ -92,7 +94,8 @@ async def test_the_api_schedules_refuses_past_the_horizon_and_calls_off(tmp_path
         assert r.status_code == 400 and "join_at" in r.text, r.text
 
         at = time.time() + 3600
-        r = await http.post(record, headers=headers, json={"meeting_url": MEET, "join_at": at})
+        r = await http.post(record, headers=headers, json={"meeting_url": MEET, "join_at": at,
+                                                           "callback_url": rx.url, "callback_data": {"n": 7}})
         data = r.json()["data"]
         assert (data["status"], data["phase"], data["join_at"]) == ("initializing", "scheduled", at)
         assert bots.jobs == [], "no bot before its time"
@@ -106,5 +109,31 @@ async def test_the_api_schedules_refuses_past_the_horizon_and_calls_off(tmp_path
         assert r.status_code == 200 and r.json()["data"]["status"] == "failed", r.text
         assert r.json()["data"]["reason"] == "stopped" and "join_at" in r.json()["data"]["error"], r.text
         assert bots.left == [], "no bot to stop"
+        [cb] = [c.json() for c in await rx.wait_for(1, timeout=10)]
+        assert cb["success"] is False and cb["reason"] == "stopped" and cb["callback_data"] == {"n": 7}, cb
+        assert cb["meeting_id"] == data["meeting_id"]
         r = await http.delete(f"{url}/collection/default/meeting/{data['meeting_id']}", headers=headers)
         assert r.status_code == 409, r.text
+
+
+async def test_two_servers_schedulers_start_a_due_meeting_once(tmp_path: Path) -> None:
+    """Two servers on one store, both passing as the meeting falls due: one bot is started, with
+    the job as it was submitted, on the unmeasured lead (a fresh store)."""
+    async with running_server(tmp_path) as (url, store, bots), httpx.AsyncClient() as http:
+        r = await http.post(f"{url}/collection/default/meeting/record", headers={"x-access-token": KEY},
+                            json={"meeting_url": MEET, "join_at": time.time() + 10, "audio_only": True})
+        mid = r.json()["data"]["meeting_id"]
+        other = FakeBots()
+        settings = settings_for(tmp_path, join_startup_s=5.0)
+        a, b = Scheduler(store, bots, settings), Scheduler(store, other, settings)
+        assert await a.tick() == [] and await b.tick() == [], "10 s ahead, 5 s of start-up: not yet"
+        for _ in range(60):
+            started = await asyncio.gather(a.tick(), b.tick())
+            if any(started):
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(started, key=len) == [[], [mid]], started
+        [job] = bots.jobs + other.jobs
+        assert job.meeting_id == mid and job.audio_only and job.join_lead == 2.0
+        assert 4.0 < job.join_at - time.time() < 5.5, job.join_at - time.time()
+        assert (await store.get(mid)).phase == "created"  # type: ignore[union-attr]
