@@ -487,7 +487,7 @@ class JobRunner:
             self.state.move(Phase.IN_WAITING_ROOM)
 
         async def flow() -> Admitted:
-            await adapter.join(bot_name=job.bot_name)
+            await adapter.join(bot_name=job.bot_name, ask_at=job.join_at)
             return await adapter.wait_admitted(on_waiting_room)
 
         task = asyncio.create_task(flow(), name="join")

@@ -278,6 +278,7 @@ class PlatformAdapter(ABC):
         self.ref = ref
         self.page = page
         self.bot_name = ""
+        self._ask_at: float | None = None
         self._events: asyncio.Queue[MeetingEvent] = asyncio.Queue()
         self._bindings_installed = False
 
@@ -291,10 +292,19 @@ class PlatformAdapter(ABC):
         """
 
     # -- the flow -----------------------------------------------------------------------------
-    async def join(self, *, bot_name: str, camera_on: bool = True) -> None:
-        """Open the meeting and ask to join as ``bot_name``, microphone off."""
+    async def join(self, *, bot_name: str, camera_on: bool = True, ask_at: float | None = None) -> None:
+        """Open the meeting and ask to join as ``bot_name``, microphone off; with ``ask_at``
+        (wall clock, a scheduled meeting's join_at), ready on the pre-join page, not before."""
         self.bot_name = bot_name
+        self._ask_at = ask_at
         await self._guard(self._join(bot_name=bot_name, camera_on=camera_on))
+
+    async def _at_ask_time(self) -> None:
+        """Each adapter's last step before its join click: wait for ``ask_at`` if early."""
+        wait = (self._ask_at or 0.0) - time.time()
+        if wait > 0:
+            log.info("ready to ask to join; waiting for its time", extra={"wait_s": round(wait, 3)})
+            await asyncio.sleep(wait)
 
     async def wait_admitted(self, on_waiting_room: Callable[[], None]) -> Admitted:
         """Return as soon as the page shows the bot in the call; JoinError if the meeting says no.

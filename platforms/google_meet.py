@@ -280,6 +280,7 @@ class GoogleMeetAdapter(PlatformAdapter):
             await asyncio.sleep(0.1)
         label = (await button.inner_text()).strip()
         log.info("join button found", extra={"button": label})
+        await self._at_ask_time()
         await self._dismiss_dialogs()
         await button.click(timeout=10_000)
         log.info("join requested", extra={"button": label})

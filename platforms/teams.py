@@ -285,6 +285,7 @@ class TeamsAdapter(PlatformAdapter):
         await self._click_any(SELECTORS.no_media, "Continue without audio or video")
         button = self.page.locator(SELECTORS.join_button).first
         await button.wait_for(state="visible", timeout=15_000)
+        await self._at_ask_time()
         await self._click_any(SELECTORS.no_media, "Continue without audio or video")
         await button.click(timeout=10_000)
         log.info("join requested")

@@ -309,6 +309,7 @@ class ZoomAdapter(PlatformAdapter):
             if await button.is_enabled() and "disabled" not in cls.split():
                 break
             await asyncio.sleep(0.1)
+        await self._at_ask_time()
         await self._dismiss_overlays()
         await button.click(timeout=10_000)
         log.info("join requested")

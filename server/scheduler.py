@@ -8,8 +8,9 @@ where it was.
 How early: what this store's recent meetings took from launch to ready-to-join (the bot's
 ``joining`` mark; spawning, display, browser, A/V self-test), their 90th percentile plus a margin.
 The bot then holds, ready, until ``join_at`` less its join flow (page load and name, up to asking
-to join: the median of the platform's recent joins), handed to it as ``join_lead``. A start-up
-longer than measured makes it late by the difference; a shorter one only lengthens the hold.
+to join: the median of the platform's recent joins plus a second), handed to it as ``join_lead``,
+and on the pre-join page waits for ``join_at`` itself before it clicks. A start-up or a join flow
+longer than measured makes it late by the difference; a shorter one only lengthens a wait.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ HISTORY = 50
 MEASURE_EVERY_S = 30.0
 SPAWN_MAX_S = 15.0
 """A launch -> ``starting`` longer than this waited for a slot (or a worker): not a start-up."""
-JOIN_FLOW_DEFAULT_S = 2.0
+JOIN_FLOW_DEFAULT_S = 3.0
+"""Until a platform's joins are measured (a page load, a name typed, dialogs)."""
+JOIN_FLOW_MARGIN_S = 1.0
 JOIN_FLOW_MAX_S = 30.0
 
 
@@ -58,7 +61,8 @@ class Leads:
             platform = platforms.resolve(meeting_url)[1].platform
         except MeetbotError:
             return JOIN_FLOW_DEFAULT_S
-        return self.join_flow_s.get(platform, JOIN_FLOW_DEFAULT_S)
+        measured = self.join_flow_s.get(platform)
+        return JOIN_FLOW_DEFAULT_S if measured is None else measured + JOIN_FLOW_MARGIN_S
 
 
 def _first(record: MeetingRecord, phase: Phase) -> float | None:

@@ -16,7 +16,7 @@ from callbacks.receiver import CallbackReceiver
 from core.errors import JobError
 from core.job import Job
 from core.lifecycle import Phase
-from server.scheduler import MARGIN_S, Scheduler, measure_leads
+from server.scheduler import JOIN_FLOW_DEFAULT_S, JOIN_FLOW_MARGIN_S, MARGIN_S, Scheduler, measure_leads
 from status.redis import RedisStatusStore
 from status.sqlite import SqliteStatusStore
 from status.store import MeetingRecord, PhaseMark
@@ -59,7 +59,8 @@ def test_the_start_up_lead_is_the_p90_of_past_start_ups_plus_a_margin() -> None:
     assert 12.0 + MARGIN_S <= leads.startup_s <= 14.0 + MARGIN_S, leads
     # Meet's median: ten 2 s flows and the lobby's 1.5 s (to its waiting room).
     assert leads.join_flow_s == {"google_meet": 2.0, "zoom": 4.0}, leads
-    assert leads.join_flow("https://teams.microsoft.com/l/meetup-join/x") == 2.0  # unmeasured: default
+    assert leads.join_flow(MEET) == 2.0 + JOIN_FLOW_MARGIN_S
+    assert leads.join_flow("https://teams.microsoft.com/l/meetup-join/x") == JOIN_FLOW_DEFAULT_S  # unmeasured
     assert measure_leads(ok[:2], fallback_s=30.0).startup_s == 30.0  # too few: the fallback
 
 
@@ -134,6 +135,6 @@ async def test_two_servers_schedulers_start_a_due_meeting_once(tmp_path: Path) -
             await asyncio.sleep(0.1)
         assert sorted(started, key=len) == [[], [mid]], started
         [job] = bots.jobs + other.jobs
-        assert job.meeting_id == mid and job.audio_only and job.join_lead == 2.0
+        assert job.meeting_id == mid and job.audio_only and job.join_lead == JOIN_FLOW_DEFAULT_S
         assert 4.0 < job.join_at - time.time() < 5.5, job.join_at - time.time()
         assert (await store.get(mid)).phase == "created"  # type: ignore[union-attr]

@@ -164,17 +164,17 @@ async def test_sdk_records_a_meeting_through_the_server(simulator: Any, server: 
         if mode == "queue":
             # The server did not start this bot (a worker did): its figures reach the server's
             # /metrics through the heartbeats in Redis, within a beat (2 s here).
-            for _ in range(40):
+            recording = f'meetbot_bot_phase{{host="{socket.gethostname()}",{bot},phase="in_call_recording"}}'
+            for _ in range(40):  # the first beat since it began recording
                 served = await scrape(server, own=True)
-                if served.get(f"meetbot_bot_memory_bytes{{{bot}}}", 0) > 100e6:
+                if served.get(recording):
                     break
                 await asyncio.sleep(0.25)
             print("serve's /metrics, a worker's bot:", {k: v for k, v in served.items() if meeting.id in k})
+            assert served.get(recording) == 1, served
             assert served[f"meetbot_bot_memory_bytes{{{bot}}}"] > 100e6, served
             assert served[f"meetbot_bot_cpu_cores{{{bot}}}"] > 0.05, served
             assert served['meetbot_bots_reporting{launcher="queue"}'] == 1, served
-            assert served[f'meetbot_bot_phase{{host="{socket.gethostname()}",{bot},'
-                          f'phase="in_call_recording"}}'] == 1, served
         # The meeting's stream, indexed live while the bot records.
         rts_id = (await sdk(conn.get, f"collection/default/meeting/{meeting.id}"))["rtstream_id"]
         meeting_stream = await sdk(coll.get_rtstream, rts_id)
