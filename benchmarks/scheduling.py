@@ -53,12 +53,13 @@ async def main(n: int, spacing: float, out_json: Path | None) -> dict[str, Any]:
                 first = time.time() + 25
                 planned = []
                 for i in range(n):
-                    code = f"sch-{i:03d}-now"
+                    code = "sch-" + "".join(chr(97 + i // 26 ** k % 26) for k in range(4)) + "-now"
                     await sim.add_scenario(meeting(code))
                     join_at = first + i * spacing
                     r = await http.post(f"{url}/collection/default/meeting/record", headers=headers,
                                         json={"meeting_url": f"https://meet.google.com/{code}",
                                               "join_at": join_at})
+                    assert r.status_code == 200, r.text
                     planned.append((code, join_at, r.json()["data"]["meeting_id"]))
                 for code, join_at, mid in planned:
                     while True:

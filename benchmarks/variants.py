@@ -146,6 +146,9 @@ async def main(runs: int, only: str | None, out_json: Path | None, env_extra: di
                           if av else "no A/V markers"), flush=True)
                     if onsets:
                         print("    onsets (file s, audio late ms, picture late ms):", row.get("onsets"))
+                        print("    heard errors, ms (start / end per turn):",
+                              [round(1000 * e) for e in row.get("heard_starts", [])], "/",
+                              [round(1000 * e) for e in row.get("heard_ends", [])])
                     rows.append(row)
                 figures.append(report(name, rows))
     if out_json:

@@ -64,10 +64,10 @@ async def start_serve(tmp: Path, simulator: Any, redis_url: str | None, port: in
     """`meetbot serve` running its own bots, or (with ``redis_url``) handing them over Redis to a
     `meetbot worker`; returns once the API answers. Output goes to ``tmp/serve.log``."""
     url = f"http://127.0.0.1:{port}"
-    env = meetbot_env(MEETBOT_HOST_OVERRIDES=overrides(simulator), MEETBOT_API_KEYS=KEY,
-                      MEETBOT_DATA_DIR=str(tmp / "data"), MEETBOT_OUTPUT_DIR=str(tmp / "recordings"),
-                      MEETBOT_MAX_BOTS="1", MEETBOT_CALLBACK_STATUS_GRACE="2",
-                      MEETBOT_HEARTBEAT_INTERVAL="2", **extra)
+    env = meetbot_env(**{"MEETBOT_HOST_OVERRIDES": overrides(simulator), "MEETBOT_API_KEYS": KEY,
+                         "MEETBOT_DATA_DIR": str(tmp / "data"), "MEETBOT_OUTPUT_DIR": str(tmp / "recordings"),
+                         "MEETBOT_MAX_BOTS": "1", "MEETBOT_CALLBACK_STATUS_GRACE": "2",
+                         "MEETBOT_HEARTBEAT_INTERVAL": "2", **extra})
     if redis_url:
         metrics_port = free_port()
         env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url,
