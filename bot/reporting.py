@@ -182,8 +182,12 @@ class Reporter:
     async def _beat(self) -> None:
         assert self.store is not None
         try:
-            await self.store.beat(self.job.meeting_id, owner_id(), self.settings.heartbeat_ttl,
-                                  await self._figures())
+            try:
+                figures: dict[str, Any] | None = await self._figures()
+            except Exception:  # figures are for metrics: never worth a missed heartbeat
+                log.warning("bot figures not measured", exc_info=True)
+                figures = None
+            await self.store.beat(self.job.meeting_id, owner_id(), self.settings.heartbeat_ttl, figures)
         except Exception:
             log.warning("heartbeat not written", exc_info=True)
 
