@@ -43,19 +43,26 @@ def after_admission(simulator: Any, meeting_code: str, after: float,
     return on_start
 
 
-def once_stored(simulator: Any, meeting_code: str, out: Path,
-                act: Callable[[Any], None]) -> Callable[[Any], Awaitable[None]]:
+def listed_seconds(out: Path) -> float:
+    """What the playlists under ``out`` list so far, in seconds (their segments' EXTINF)."""
+    return sum(float(ln[len("#EXTINF:"):].split(",")[0]) for pl in out.rglob("*.m3u8")
+               for ln in pl.read_text(errors="replace").splitlines() if ln.startswith("#EXTINF:"))
+
+
+def once_stored(simulator: Any, meeting_code: str, out: Path, act: Callable[[Any], None],
+                stored: list[float]) -> Callable[[Any], Awaitable[None]]:
     """An ``on_start`` hook for run_bot: ``act(bot process)`` as soon as a playlist under ``out``
     lists the recording's first segment (a clock past admission guesses it: under load the
-    recorder's first frame comes later and the first segment with it)."""
+    recorder's first frame comes later and the first segment with it); ``stored`` gets what was
+    listed just before the act (under load a first segment may be longer than the segment time)."""
     async def on_start(proc: Any) -> None:
         async def later() -> None:
             await simulator.wait_for_event(meeting_code, "admitted", timeout=60)
             for _ in range(1200):  # the files are polled: nothing in the bot signals them to us
-                if any(ln.endswith(".ts") for pl in out.rglob("*.m3u8")
-                       for ln in pl.read_text(errors="replace").splitlines()):
+                if listed_seconds(out) > 0:
                     break
                 await asyncio.sleep(0.05)
+            stored.append(listed_seconds(out))
             act(proc)
         asyncio.get_running_loop().create_task(later())
     return on_start
@@ -63,10 +70,11 @@ def once_stored(simulator: Any, meeting_code: str, out: Path,
 
 def killer(simulator: Any, meeting_code: str, after: float | None,
            pick: Callable[[psutil.Process], bool],
-           out: Path | None = None) -> tuple[Callable[[Any], Awaitable[None]], list[float]]:
+           out: Path | None = None,
+           stored: list[float] | None = None) -> tuple[Callable[[Any], Awaitable[None]], list[float]]:
     """An ``on_start`` hook for run_bot that SIGKILLs the bot's descendants ``pick`` chooses,
-    ``after`` seconds past admission (None: once the first segment is stored in ``out``); the
-    list gets the time of each kill."""
+    ``after`` seconds past admission (None: once the first segment is stored in ``out``, what
+    was listed then into ``stored``); the list gets the time of each kill."""
     killed: list[float] = []
 
     def kill(proc: Any) -> None:
@@ -75,8 +83,8 @@ def killer(simulator: Any, meeting_code: str, after: float | None,
                 p.kill()
                 killed.append(time.time())
     if after is None:
-        assert out is not None
-        return once_stored(simulator, meeting_code, out, kill), killed
+        assert out is not None and stored is not None
+        return once_stored(simulator, meeting_code, out, kill, stored), killed
     return after_admission(simulator, meeting_code, after, kill), killed
 
 # (id, scenario changes, extra CLI args, exit code, status, code)
@@ -235,8 +243,9 @@ async def test_ffmpeg_killed_mid_meeting_is_restarted_and_the_meeting_recorded_a
     await simulator.add_scenario(scenario(meeting_code, **{
         **FAST, "speech": talk, "end": {"kind": "host_ended", "at": 10.0}}))
     out = tmp_path / "rec"
+    stored: list[float] = []
     kill_ffmpeg, killed = killer(simulator, meeting_code, after,
-                                 lambda p: p.name() == "ffmpeg" and "x11grab" in p.cmdline(), out)
+                                 lambda p: p.name() == "ffmpeg" and "x11grab" in p.cmdline(), out, stored)
 
     async with CallbackReceiver() as rx:
         rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_ffmpeg)
@@ -253,9 +262,11 @@ async def test_ffmpeg_killed_mid_meeting_is_restarted_and_the_meeting_recorded_a
         assert 0.8 < late < 4.0 and abs(body["duration"] + late - in_call) < 1.5, (late, body["duration"])
     else:
         [gap] = body["pauses"]
-        # The killed span keeps its finished segment (2 s): the gap starts at its end and lasts
+        # The killed span keeps its finished segments (what was listed at the kill, and one more
+        # if it finished between our look and the kill): the gap starts at their end and lasts
         # until the new span's first frame, what the killed one had not stored included.
-        assert 1.5 <= gap["at"] <= 3.0 and 0.3 < gap["duration"] < 4.0, gap
+        assert stored[0] >= 1.5 and stored[0] - 0.1 <= gap["at"] <= stored[0] + 2.5, (gap, stored)
+        assert 0.3 < gap["duration"] < 4.0, gap
         assert abs(body["duration"] + gap["duration"] - in_call) < 1.5, (body["duration"], gap, in_call)
     assert [s["speaker_name"] for s in body["data"]["speaker_timeline"]] == ["Alice", "Bob"]
 
