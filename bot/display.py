@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 from types import TracebackType
 
-from pyvirtualdisplay import Display
+from pyvirtualdisplay.xvfb import XvfbDisplay
 
 from bot.leases import Lease
 from core.errors import RecordingError
@@ -15,10 +16,23 @@ from core.errors import RecordingError
 log = logging.getLogger("meetbot.display")
 
 
+class _XvfbDyingWithUs(XvfbDisplay):
+    """Xvfb that gets SIGTERM when the thread that started it ends, the bot's process killed
+    included (``setpriv --pdeathsig``, util-linux: pyvirtualdisplay takes no ``preexec_fn``).
+    A SIGKILLed bot's Chromium and ffmpeg died with it while its Xvfb stayed until the next
+    bot's lease reaper. The start runs in the loop's default executor, whose threads live as
+    long as the loop does."""
+
+    def _cmd(self) -> list[str]:
+        cmd: list[str] = super()._cmd()
+        setpriv = shutil.which("setpriv")
+        return [setpriv, "--pdeathsig", "TERM", "--", *cmd] if setpriv else cmd
+
+
 class VirtualDisplay:
     def __init__(self, *, width: int, height: int, lease_dir: Path | None = None) -> None:
         self._size = (width, height)
-        self._display: Display | None = None
+        self._display: XvfbDisplay | None = None
         self._lease_dir = lease_dir
         self._lease: Lease | None = None
 
@@ -34,13 +48,8 @@ class VirtualDisplay:
         return self._display.pid if self._display else None
 
     async def __aenter__(self) -> VirtualDisplay:
-        display = Display(
-            backend="xvfb",
-            size=self._size,
-            color_depth=24,
-            manage_global_env=False,
-            extra_args=["-nolisten", "tcp"],
-        )
+        display = _XvfbDyingWithUs(size=self._size, color_depth=24, manage_global_env=False,
+                                   extra_args=["-nolisten", "tcp"])
         try:
             # Starting Xvfb blocks while it waits for the server to accept connections (~0.1 s).
             await asyncio.to_thread(display.start)
