@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import array
 import itertools
+import math
 import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from simulator.speech import CLIP_EDGE_LEVEL
 
 __all__ = ["AvOffset", "audio_gaps", "audio_onset", "audio_release", "audio_samples", "av_offsets",
            "heard_errors", "marker_levels", "summary", "timeline_errors"]
@@ -94,8 +97,16 @@ def audio_onset(samples: array.array[int], start: float, after: float, until: fl
     return None
 
 
+RELEASE_DB = 20 * math.log10(CLIP_EDGE_LEVEL / 32768) - 3.0
+"""Where a voice ends in the recording: below the level the simulator's clips end at (its speech
+source keeps everything louder as voice), less 3 dB for the path's gain (Opus, resampling). At
+-42 dBFS the measure cut the breathy tails some phrases end on (-40..-44 dBFS in the source, as
+long as 130 ms) and put the voice's end there, early, by as much as the tail came out louder or
+quieter through a path. Onsets keep -42 dBFS: the clips start at full level within a ms."""
+
+
 def audio_release(samples: array.array[int], start: float, after: float, until: float, *,
-                  threshold_db: float = -42.0) -> float | None:
+                  threshold_db: float = RELEASE_DB) -> float | None:
     """File time just after the last sample louder than ``threshold_db`` in [after, until), if
     at least 50 ms of quieter audio follow it there (the end of a sound, not its middle)."""
     limit = 32768 * 10 ** (threshold_db / 20)

@@ -12,12 +12,14 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SpeechSynthesizer", "SynthesizedSpeech", "default_cache_dir"]
+__all__ = ["CLIP_EDGE_LEVEL", "SpeechSynthesizer", "SynthesizedSpeech", "default_cache_dir"]
 
 # Bump when the output format changes so stale cache entries are not reused.
 _FORMAT_VERSION = "2"
-# Peak amplitude (16-bit) below which espeak's lead-in/out counts as silence.
-_SILENCE_THRESHOLD = 200
+CLIP_EDGE_LEVEL = 200
+"""Peak amplitude (16-bit) below which espeak's lead-in/out counts as silence: a clip's first and
+last samples are the first and last this loud, so its voice is everything at or above it (some
+voices end a phrase on a breathy tail of 100-150 ms at -40..-44 dBFS, which stays in)."""
 _PAD_SECONDS = 0.005
 
 
@@ -97,7 +99,7 @@ def _trim_silence(path: Path) -> None:
     samples = array.array("h", frames)
     if sys.byteorder == "big":
         samples.byteswap()
-    loud = [i for i, s in enumerate(samples) if abs(s) > _SILENCE_THRESHOLD]
+    loud = [i for i, s in enumerate(samples) if abs(s) > CLIP_EDGE_LEVEL]
     if not loud:
         return
     pad = int(_PAD_SECONDS * params.framerate)
