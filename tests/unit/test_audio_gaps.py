@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.measure import AUDIO_RATE, audio_gaps, audio_samples
+from simulator.measure import AUDIO_RATE, audio_gaps, audio_release, audio_samples
 
 pytestmark = pytest.mark.unit
 
@@ -52,3 +52,15 @@ def test_the_tone_survives_aac_and_a_dropout_inside_it_does_not(tmp_path: Path) 
     gaps = audio_gaps(samples, start, start + 0.5, start + 3.5, floor_db=TONE_DB - 12)
     assert len(gaps) == 1, gaps
     assert abs(gaps[0][0] - start - 2.0) < 0.03 and 0.01 <= gaps[0][1] <= 0.05, gaps
+
+
+def test_a_voice_ends_after_its_quiet_tail_not_where_it_drops() -> None:
+    """The heard-end truth: a phrase at -13 dBFS that ends on a 130 ms breathy tail at -44 dBFS (as
+    espeak's "today" does) ends after the tail, where the simulator's clip ends, not at the drop."""
+    def sine(db: float, seconds: float) -> list[int]:
+        amp = 32768 * 10 ** (db / 20)
+        n = int(seconds * AUDIO_RATE)
+        return [round(amp * math.sin(2 * math.pi * 300 * i / AUDIO_RATE)) for i in range(n)]
+    samples = array.array("h", sine(-13, 1.0) + sine(-44, 0.13) + [0] * int(0.5 * AUDIO_RATE))
+    release = audio_release(samples, 5.0, 5.5, 6.6)
+    assert release is not None and abs(release - 6.13) < 0.004, release
