@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +20,9 @@ from core.aio import cleanup_step, die_with_parent
 from core.errors import RecordingError
 
 log = logging.getLogger("meetbot.audio")
+
+KEEPALIVE = "meetbot-keepalive"
+"""The client name of the sink's keep-alive stream (pacat playing zeros)."""
 PULSE_RT_PRIORITY = 6
 """Above its sink threads (5, its default): they consume what the main thread takes in."""
 
@@ -151,7 +155,7 @@ class AudioSink:
         try:
             self._keeper = await asyncio.create_subprocess_exec(
                 "pacat", "--playback", f"--device={self.name}", "--raw", "--format=s16le",
-                "--rate=48000", "--channels=2", "--client-name=meetbot-keepalive",
+                "--rate=48000", "--channels=2", f"--client-name={KEEPALIVE}",
                 stdin=zeros, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL, env=dict(os.environ, **self.client_env()),
                 preexec_fn=die_with_parent,
@@ -228,3 +232,22 @@ class AudioSink:
                         if sinks.get(si.sink) == self.name]
 
         return await asyncio.to_thread(_list)
+
+    async def input_latency(self) -> float | None:
+        """What PulseAudio says the sound played into this sink waits before the sink has it
+        (seconds: the median over its streams of their buffered time plus the sink's own; our
+        keep-alive's second of zeros left out); None with no stream playing. It grows when a
+        client underruns under load, and shrinks again."""
+
+        def _read() -> float | None:
+            with pulsectl.Pulse("meetbot", server=self.server) as pulse:
+                ours = {s.index for s in pulse.sink_list() if s.name == self.name}
+                waits = [(si.buffer_usec + si.sink_usec) / 1e6 for si in pulse.sink_input_list()
+                         if si.sink in ours and not si.corked
+                         and si.proplist.get("application.name") != KEEPALIVE]
+            return statistics.median(waits) if waits else None
+
+        try:
+            return await asyncio.to_thread(_read)
+        except pulsectl.PulseError:
+            return None

@@ -21,7 +21,7 @@ import array
 import asyncio
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +85,11 @@ window.__avPrepare = async () => {{
 window.__avProbe = async (kinds, gapMs, leadMs) => {{
   const probes = kinds.length;
   const offsets = [];
-  const read = () => {{ if (ctx.currentTime > 0) offsets.push(performance.now() - ctx.currentTime * 1000); }};
+  const outputs = [];
+  const read = () => {{
+    if (ctx.currentTime > 0) offsets.push(performance.now() - ctx.currentTime * 1000);
+    if (ctx.outputLatency > 0) outputs.push(ctx.outputLatency);
+  }};
   const offset = () => {{ const s = offsets.slice(-41).sort((a, b) => a - b); return s[s.length >> 1]; }};
   const reader = setInterval(read, 7);
   const flash = document.getElementById('flash');
@@ -112,7 +116,10 @@ window.__avProbe = async (kinds, gapMs, leadMs) => {{
   }}
   await new Promise((r) => setTimeout(r, gapMs));
   clearInterval(reader);
-  const figures = {{ base_latency: ctx.baseLatency, output_latency: ctx.outputLatency }};
+  // Its median over the probes: one reading is off by tens of ms under load.
+  const sorted = outputs.sort((a, b) => a - b);
+  const figures = {{ base_latency: ctx.baseLatency,
+                     output_latency: sorted.length ? sorted[sorted.length >> 1] : ctx.outputLatency }};
   element.pause();
   await ctx.close();
   return {{ at: out, ...figures }};
@@ -137,6 +144,8 @@ class AvPath:
     element_stream_late: float | None = None
     """Seconds from the context's clock to the sink for its sound sent through a MediaStream to an
     ``<audio>`` element (median over those probes; None: none found)."""
+    sink_latency: float | None = None
+    """What PulseAudio said the probes' streams waited in it, read as they played."""
 
     @property
     def offset(self) -> float:
@@ -146,6 +155,7 @@ class AvPath:
 
 async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder], work: Path, *,
                           audio_only: bool = False,
+                          sink_latency: Callable[[], Awaitable[float | None]] | None = None,
                           on_step: Callable[[str], None] = lambda _: None) -> AvPath:
     """Probes on ``page`` (left showing a black screen), captured by ``make_recorder(dir)``: a
     Recorder like the meeting's, without correction. RecordingError when they cannot be read.
@@ -170,13 +180,19 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
                                      + " | ".join(recorder.tail()[-3:]))
             await asyncio.sleep(0.05)
         on_step("playing its probes")
+        probing = asyncio.ensure_future(page.evaluate(
+            "([kinds, gap, lead]) => window.__avProbe(kinds, gap, lead)",
+            [KINDS, PROBE_GAP_S * 1000, LEAD_S * 1000]))
+        waits: list[float] = []
         try:
-            got = await bounded(
-                page.evaluate("([kinds, gap, lead]) => window.__avProbe(kinds, gap, lead)",
-                              [KINDS, PROBE_GAP_S * 1000, LEAD_S * 1000]),
-                LEAD_S + (len(KINDS) + 1) * PROBE_GAP_S + 10)
+            if sink_latency is not None:  # read while the context's tones play
+                await asyncio.sleep(LEAD_S + PROBE_GAP_S)
+                waits = [w for w in [await sink_latency() for _ in range(3)] if w is not None]
+            got = await bounded(probing, LEAD_S + (len(KINDS) + 1) * PROBE_GAP_S + 10)
         except (PlaywrightError, TimeoutError) as exc:
             raise RecordingError(f"the A/V self-test page did not run: {exc}") from exc
+        finally:
+            probing.cancel()
         on_step("stopping its capture")
         await recorder.stop()
         on_step("releasing its capture")
@@ -206,7 +222,8 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
                   picture_late=statistics.median(picture_late) if picture_late else None,
                   probes=len(context), spread=max(context) - min(context),
                   base_latency=_num(got.get("base_latency")), output_latency=_num(got.get("output_latency")),
-                  element_stream_late=statistics.median(element) if element else None)
+                  element_stream_late=statistics.median(element) if element else None,
+                  sink_latency=statistics.median(waits) if waits else None)
 
 
 def _num(v: object) -> float | None:
@@ -279,4 +296,5 @@ def describe(av: AvPath) -> dict[str, float | int | None]:
             "picture_late_ms": ms(av.picture_late), "probes": av.probes,
             "probe_spread_ms": ms(av.spread), "chromium_base_latency_ms": ms(av.base_latency),
             "chromium_output_latency_ms": ms(av.output_latency),
-            "element_stream_late_ms": ms(av.element_stream_late)}
+            "element_stream_late_ms": ms(av.element_stream_late),
+            "sink_latency_ms": ms(av.sink_latency)}

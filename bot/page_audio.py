@@ -31,12 +31,26 @@ log = logging.getLogger("meetbot.page_audio")
 # added to window.
 _TRACK = """
 (() => {
-  const contexts = [];
+  const contexts = [], outputs = new WeakMap();
+  // outputLatency read once is off by tens of ms under load (a context that just started, a late
+  // render callback): each context's last second of readings, every 100 ms, gives its median.
+  const follow = (ref) => {
+    const timer = setInterval(() => {
+      const c = ref.deref();
+      if (!c || c.state === 'closed') { clearInterval(timer); return; }
+      if (c.state !== 'running' || !(c.outputLatency > 0)) return;
+      const seen = outputs.get(c) || [];
+      seen.push(c.outputLatency);
+      if (seen.length > 10) seen.shift();
+      outputs.set(c, seen);
+    }, 100);
+  };
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
   for (const name of ['AudioContext', 'webkitAudioContext']) {
     const Original = window[name];
     if (typeof Original !== 'function') continue;
     const Tracked = class extends Original {
-      constructor(...args) { super(...args); contexts.push(new WeakRef(this)); }
+      constructor(...args) { super(...args); contexts.push(new WeakRef(this)); follow(new WeakRef(this)); }
     };
     Object.defineProperty(Tracked, 'name', { value: Original.name });
     window[name] = Tracked;
@@ -61,7 +75,9 @@ _TRACK = """
     for (const ref of contexts) {
       const c = ref.deref();
       if (c && c.state === 'running') {
-        out.contexts.push({ base_ms: 1000 * c.baseLatency, output_ms: 1000 * (c.outputLatency || 0) });
+        const seen = outputs.get(c);
+        const output = seen && seen.length >= 3 ? median(seen) : (c.outputLatency || 0);
+        out.contexts.push({ base_ms: 1000 * c.baseLatency, output_ms: 1000 * output });
       }
     }
     // A received track is the receiver's own object (getReceivers needs no stats): an element

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -268,7 +269,7 @@ class JobRunner:
 
             # The self-test's capture is uncorrected: it measures what the correction will be.
             av = await self._measure_av(
-                browser.page, lambda where: recorder_in(where, _kept_aside, 0.0), work)
+                browser.page, lambda where: recorder_in(where, _kept_aside, 0.0), work, sink)
             adapter = adapter_cls(ref, browser.page)
             self.state.move(Phase.JOINING)
             if job.join_at is not None:  # ready early: ask to join at join_at, not before
@@ -300,6 +301,8 @@ class JobRunner:
             stack.push_async_callback(self._end_side_tasks)
             sampler = asyncio.create_task(sample_usage(self.usage), name="usage")
             stack.push_async_callback(cancel_and_wait, sampler)
+            waits = asyncio.create_task(self._follow_sink_latency(sink), name="sink-latency")
+            stack.push_async_callback(cancel_and_wait, waits)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
             if browser.audio_threads is not None:
@@ -311,7 +314,8 @@ class JobRunner:
         self.state.move(Phase.UPLOADING)
         return outcome, await self._finalize()
 
-    async def _measure_av(self, page: Page, make: Callable[[Path], Recorder], work: Path) -> AvPath | None:
+    async def _measure_av(self, page: Page, make: Callable[[Path], Recorder], work: Path,
+                          sink: AudioSink) -> AvPath | None:
         """The self-test of this recording's A/V path (bot/av_selftest.py), before joining; None
         (and a warning: the sound stays as late as it comes) when it is off or failed."""
         if not self.settings.av_selftest:
@@ -319,6 +323,7 @@ class JobRunner:
         where = work / "av-selftest"
         step = ["starting"]
         test = asyncio.create_task(measure_av_path(page, make, where, audio_only=self.job.audio_only,
+                                                   sink_latency=sink.input_latency,
                                                    on_step=lambda now: step.__setitem__(0, now)),
                                    name="av-selftest")
         stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
@@ -387,6 +392,19 @@ class JobRunner:
         self._timings["av_page_path_adjust_ms"] = round(adjust * 1000, 1)
         log.info(f"sound correction follows {why}",
                  extra={"adjust_ms": round(adjust * 1000, 1), "sound_late_ms": self._av_correction_ms})
+
+    async def _follow_sink_latency(self, sink: AudioSink, every: float = 10.0) -> None:
+        """What PulseAudio says the call's sound waits in it, through the call (stats.json): the
+        self-test read it as its tones played; a client that underran under load waits longer."""
+        waits: list[float] = []
+        while True:
+            wait = await sink.input_latency()
+            if wait is not None:
+                waits.append(wait)
+                self._timings["sink_latency_first_ms"] = round(waits[0] * 1000, 1)
+                self._timings["sink_latency_median_ms"] = round(statistics.median(waits) * 1000, 1)
+                self._timings["sink_latency_max_ms"] = round(max(waits) * 1000, 1)
+            await asyncio.sleep(every)
 
     async def _end_side_tasks(self) -> None:
         tasks, self._side = self._side or set(), None

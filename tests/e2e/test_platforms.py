@@ -143,6 +143,9 @@ async def test_records_every_variant(simulator: Any, tmp_path: Path, platform: s
     assert body["recording_started_at"] - truth["admitted_at"] < 1.0
     # The bot saw what the page plays through, and followed a context's own output latency.
     timings, path = stats["timings"], sc.audio_path
+    # PulseAudio's word on the sound's wait in the sink: Chromium's streams, not the keep-alive's
+    # second of zeros.
+    assert 0 < timings["av_sink_latency_ms"] < 300 and 0 < timings["sink_latency_median_ms"] < 300, timings
     seen = {k.removeprefix("page_audio_"): v for k, v in timings.items() if k.startswith("page_audio_")}
     if path.startswith("webrtc"):
         assert seen.get("receivers", 0) >= 1 and seen.get("jitter_buffer_ms", 0) > 0, seen
