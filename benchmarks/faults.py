@@ -97,7 +97,7 @@ async def main(jobs: int, seed: int, out_json: Path | None) -> None:
         async with SimulatorServer() as sim, CallbackReceiver() as rx, httpx.AsyncClient() as http:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            procs = await start_serve(work, sim, None, port)
+            procs = await start_serve(work, sim, None, port, MEETBOT_AV_SELFTEST="true")
             headers = {"x-access-token": KEY}
             for i, (fault, delay) in enumerate(plan):
                 code = "-".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n))
@@ -116,7 +116,7 @@ async def main(jobs: int, seed: int, out_json: Path | None) -> None:
                         with contextlib.suppress(psutil.Error):
                             p.kill()
                     await procs[0].wait()
-                    procs = await start_serve(work, sim, None, port)
+                    procs = await start_serve(work, sim, None, port, MEETBOT_AV_SELFTEST="true")
                 elif fault != "none":
                     hit = strike(fault, procs[0].pid)
                 final, status, data = None, None, {}

@@ -52,7 +52,7 @@ async def main(outage: float, after: float, out_json: Path | None) -> dict[str, 
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             # The production retry policy; only the status grace is short, as in the tests.
-            procs = await start_serve(work, sim, None, port)
+            procs = await start_serve(work, sim, None, port, MEETBOT_AV_SELFTEST="true")
             headers = {"x-access-token": KEY}
             try:
                 code = "out-ages-now"

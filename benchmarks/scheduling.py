@@ -45,7 +45,7 @@ async def main(n: int, spacing: float, out_json: Path | None) -> dict[str, Any]:
         async with SimulatorServer() as sim, httpx.AsyncClient() as http:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            procs = await start_serve(work, sim, None, port, MEETBOT_MAX_BOTS="2",
+            procs = await start_serve(work, sim, None, port, MEETBOT_AV_SELFTEST="true", MEETBOT_MAX_BOTS="2",
                                       MEETBOT_LOG_JSON="true")
             headers = {"x-access-token": KEY}
             rows: list[dict[str, Any]] = []

@@ -67,7 +67,7 @@ async def run_jobs(jobs: int, work: Path, redis_url: str,
     async with SimulatorServer() as sim, CallbackReceiver() as rx, httpx.AsyncClient() as http:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        procs = await start_serve(work, sim, redis_url, port)
+        procs = await start_serve(work, sim, redis_url, port, MEETBOT_AV_SELFTEST="true")
         serve_pid, worker_pid = procs[0].pid, procs[1].pid
         await asyncio.sleep(2)
         start = {"serve": own(serve_pid), "worker": own(worker_pid)}

@@ -25,7 +25,7 @@ from videodb.exceptions import AuthenticationError, InvalidRequestError
 from callbacks.receiver import CallbackReceiver
 from core.aio import bounded
 from tests.conftest import meetbot_cmd, meetbot_env
-from tests.e2e.bot_run import overrides
+from tests.e2e.bot_run import NO_SELFTEST, overrides
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
 
@@ -62,12 +62,14 @@ async def scrape(server: str, *, own: bool = False) -> dict[str, float]:
 async def start_serve(tmp: Path, simulator: Any, redis_url: str | None, port: int,
                       **extra: str) -> list[asyncio.subprocess.Process]:
     """`meetbot serve` running its own bots, or (with ``redis_url``) handing them over Redis to a
-    `meetbot worker`; returns once the API answers. Output goes to ``tmp/serve.log``."""
+    `meetbot worker`; returns once the API answers. Output goes to ``tmp/serve.log``. The bots
+    skip the A/V self-test (``NO_SELFTEST``: these cases check the server, not the sync; 5 s a
+    bot); the benchmarks that start it pass ``MEETBOT_AV_SELFTEST="true"``, the product's default."""
     url = f"http://127.0.0.1:{port}"
     env = meetbot_env(**{"MEETBOT_HOST_OVERRIDES": overrides(simulator), "MEETBOT_API_KEYS": KEY,
                          "MEETBOT_DATA_DIR": str(tmp / "data"), "MEETBOT_OUTPUT_DIR": str(tmp / "recordings"),
                          "MEETBOT_MAX_BOTS": "1", "MEETBOT_CALLBACK_STATUS_GRACE": "2",
-                         "MEETBOT_HEARTBEAT_INTERVAL": "2", **extra})
+                         "MEETBOT_HEARTBEAT_INTERVAL": "2", **NO_SELFTEST, **extra})
     if redis_url:
         metrics_port = free_port()
         env.update(MEETBOT_REDIS_URL=redis_url, MEETBOT_PUBLIC_URL=url,
