@@ -328,7 +328,11 @@ class Deliverer:
             if (sooner := self._sooner.pop(d.id, None)) is not None:
                 d.next_attempt_at = min(d.next_attempt_at, sooner)
             if now > d.deadline:
-                self._end(d, State.DEAD, DeadReason.WINDOW_EXPIRED, "the retry window ended")
+                # Due inside the window but started after it (a late wake-up): say the last failure.
+                last = d.attempts[-1] if d.attempts else None
+                said = "" if last is None else "; last: " + (
+                    f"HTTP {last.status_code}" if last.status_code is not None else str(last.error))
+                self._end(d, State.DEAD, DeadReason.WINDOW_EXPIRED, f"the retry window ended{said}")
                 await self._save(d, box)
                 break
             wait = max(0.0, d.next_attempt_at - now)
