@@ -19,8 +19,8 @@ log = logging.getLogger("meetbot.display")
 class _XvfbDyingWithUs(XvfbDisplay):
     """Xvfb that gets SIGTERM when the thread that started it ends, the bot's process killed
     included (``setpriv --pdeathsig``, util-linux: pyvirtualdisplay takes no ``preexec_fn``).
-    A SIGKILLed bot's Chromium and ffmpeg died with it while its Xvfb stayed until the next
-    bot's lease reaper. The start runs in the loop's default executor, whose threads live as
+    A SIGKILLed bot's ffmpeg died with it (its own parent-death signal) while its Xvfb stayed
+    until the next bot's lease reaper. The start runs in the loop's default executor, whose threads live as
     long as the loop does."""
 
     def _cmd(self) -> list[str]:

@@ -330,8 +330,7 @@ class Deliverer:
             if now > d.deadline:
                 # Due inside the window but started after it (a late wake-up): say the last failure.
                 last = d.attempts[-1] if d.attempts else None
-                said = "" if last is None else "; last: " + (
-                    f"HTTP {last.status_code}" if last.status_code is not None else str(last.error))
+                said = "" if last is None else f"; last: {_failure(last.status_code, last.error)}"
                 self._end(d, State.DEAD, DeadReason.WINDOW_EXPIRED, f"the retry window ended{said}")
                 await self._save(d, box)
                 break
@@ -391,7 +390,7 @@ class Deliverer:
         elif malformed is not None:
             self._end(d, State.DEAD, DeadReason.REJECTED, malformed)
         else:
-            self._schedule(d, retry_after, f"HTTP {status}" if status is not None else str(error))
+            self._schedule(d, retry_after, _failure(status, error))
         if d.state is not State.DELIVERED:
             log.warning("callback attempt failed", extra={**extra, "state": d.state.value,
                                                           "reason": d.reason and d.reason.value})
@@ -421,3 +420,8 @@ class Deliverer:
     async def _save(d: Delivery, box: Outbox | None) -> None:
         if box is not None:
             await asyncio.to_thread(box.save, d)
+
+
+def _failure(status: int | None, error: object) -> str:
+    """An attempt's failure in words, for the dead letter's detail."""
+    return f"HTTP {status}" if status is not None else str(error)

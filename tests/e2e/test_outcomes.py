@@ -20,6 +20,7 @@ import pytest
 
 from callbacks.receiver import CallbackReceiver
 from core.settings import Settings
+from media.hls import segment_durations
 from simulator.measure import audio_samples
 from tests.e2e.bot_run import NO_SELFTEST
 from tests.e2e.test_meet_recording import run_bot, scenario
@@ -45,8 +46,7 @@ def after_admission(simulator: Any, meeting_code: str, after: float,
 
 def listed_seconds(out: Path) -> float:
     """What the playlists under ``out`` list so far, in seconds (their segments' EXTINF)."""
-    return sum(float(ln[len("#EXTINF:"):].split(",")[0]) for pl in out.rglob("*.m3u8")
-               for ln in pl.read_text(errors="replace").splitlines() if ln.startswith("#EXTINF:"))
+    return sum(sum(segment_durations(pl).values()) for pl in out.rglob("*.m3u8"))
 
 
 def once_stored(simulator: Any, meeting_code: str, out: Path, act: Callable[[Any], None],
