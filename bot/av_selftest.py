@@ -31,7 +31,7 @@ from playwright.async_api import Page
 from bot.recorder import PLAYLIST, Recorder
 from core.aio import bounded
 from core.errors import RecordingError
-from core.page_clock import page_clock_offset
+from core.page_clock import read_page_clock
 from media.ffmpeg import ffprobe, run
 
 log = logging.getLogger("meetbot.av_selftest")
@@ -146,6 +146,10 @@ class AvPath:
     ``<audio>`` element (median over those probes; None: none found)."""
     sink_latency: float | None = None
     """What PulseAudio said the probes' streams waited in it, read as they played."""
+    clock_offset: float | None = None
+    clock_rtt: float | None = None
+    """The page's clock against the bot's, and the round trip of the read it came from: an error
+    in it moves the sound's and the picture's lateness alike."""
 
     @property
     def offset(self) -> float:
@@ -164,7 +168,7 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
         on_step("opening its page")
         await page.set_content(_PAGE, timeout=10_000)
         on_step("reading the page's clock")
-        offset = await bounded(page_clock_offset(page), 10)
+        clock = await bounded(read_page_clock(page), 10)
         on_step("preparing the page's sound")
         await bounded(page.evaluate("() => window.__avPrepare()"), 10)
     except (PlaywrightError, TimeoutError) as exc:
@@ -197,7 +201,7 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
         await recorder.stop()
         on_step("releasing its capture")
     base = recorder.ts_base
-    at = [float(t) + offset for t in got["at"]]
+    at = [float(t) + clock.offset for t in got["at"]]
     on_step("decoding its sound")
     sound = await _sound(work / PLAYLIST)
     on_step("decoding its picture")
@@ -223,7 +227,8 @@ async def measure_av_path(page: Page, make_recorder: Callable[[Path], Recorder],
                   probes=len(context), spread=max(context) - min(context),
                   base_latency=_num(got.get("base_latency")), output_latency=_num(got.get("output_latency")),
                   element_stream_late=statistics.median(element) if element else None,
-                  sink_latency=statistics.median(waits) if waits else None)
+                  sink_latency=statistics.median(waits) if waits else None,
+                  clock_offset=clock.offset, clock_rtt=clock.rtt)
 
 
 def _num(v: object) -> float | None:
@@ -297,4 +302,5 @@ def describe(av: AvPath) -> dict[str, float | int | None]:
             "probe_spread_ms": ms(av.spread), "chromium_base_latency_ms": ms(av.base_latency),
             "chromium_output_latency_ms": ms(av.output_latency),
             "element_stream_late_ms": ms(av.element_stream_late),
-            "sink_latency_ms": ms(av.sink_latency)}
+            "sink_latency_ms": ms(av.sink_latency), "clock_offset_ms": ms(av.clock_offset),
+            "clock_rtt_ms": ms(av.clock_rtt)}
