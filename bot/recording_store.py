@@ -28,7 +28,15 @@ from bot.timeline import SpeakerTimeline
 from core.errors import MeetbotError, RecordingError, StorageError
 from core.payloads import Pause, SpeakerSegment, TranscriptLine
 from media.ffmpeg import probe, stream_of
-from media.hls import Segment, Turns, concat_to_mp4, render_playlist, segment_durations
+from media.hls import (
+    Segment,
+    Turns,
+    concat_to_mp4,
+    render_master,
+    render_playlist,
+    render_subtitles,
+    segment_durations,
+)
 from storage import Storage
 from transcription.attribution import attribute, utterances, webvtt
 from transcription.process import transcribe_in_process
@@ -36,6 +44,9 @@ from transcription.process import transcribe_in_process
 log = logging.getLogger("meetbot.recording")
 
 PLAYLIST_KEY = "hls/playlist.m3u8"
+SUBTITLES_KEY = "hls/subtitles.m3u8"
+MASTER_KEY = "hls/master.m3u8"
+"""With a transcript, the stream's URL: the media playlist and the transcript as its subtitles."""
 
 
 class Recording(BaseModel):
@@ -145,6 +156,7 @@ class RecordingStore:
         timeline_out: list[SpeakerSegment] = []
         pauses: list[Pause] = []
         offset = 0.0  # where each span starts in the MP4
+        ranges: list[tuple[float, float]] = []
         first_origin = prev_end = 0.0
         for i, span in enumerate(spans):
             rec = span.recorder
@@ -171,6 +183,7 @@ class RecordingStore:
                 log.warning("stuck speaking signal cut", extra={
                     "speaker": stuck.name, "at_s": stuck.at_seconds, "silence_s": stuck.silence})
                 warnings.append(stuck.describe())
+            ranges.append((offset, offset + length))
             offset += length
         stream_url = self.storage.url(PLAYLIST_KEY)
         recording_url: str | None = None
@@ -187,6 +200,8 @@ class RecordingStore:
         transcript = None
         if transcribe_nice is not None:
             transcript = await self._transcript(mp4, timeline_out, transcribe_nice, warnings)
+        if transcript and recording_url is not None:
+            stream_url = await self._subtitled(spans, ranges, transcript) or stream_url
         mp4.unlink(missing_ok=True)
         await self.put_json("timeline.json", [s.model_dump() for s in timeline_out])
         last = spans[-1].recorder
@@ -220,6 +235,36 @@ class RecordingStore:
         log.info("transcribed", extra={"engine": engine, "words": len(spoken), "lines": len(lines),
                                        "seconds": round(time.time() - started, 2)})
         return lines
+
+    async def _subtitled(self, spans: list[_Span], ranges: list[tuple[float, float]],
+                         lines: list[TranscriptLine]) -> str | None:
+        """The transcript as the HLS stream's subtitles: a WebVTT segment per span (its cues timed
+        from the span's start, mapped to its first MPEG-TS time), their playlist, and a
+        multivariant playlist holding both; its URL, or None (nothing lost but the subtitles)."""
+        try:
+            parts: list[tuple[str, float]] = []
+            for span, window in zip(spans, ranges, strict=True):
+                first = await probe(span.recorder.segments[0])
+                mpegts = round(float(first["format"]["start_time"]) * 90_000)
+                name = f"subtitles_{span.index:03d}.vtt"
+                vtt = webvtt(lines, window=window, mpegts=mpegts)
+                await self.storage.put_bytes(f"hls/{name}", vtt.encode())
+                listed = sum(s.duration for s in self.segments if s.span == span.index)
+                parts.append((name, listed or window[1] - window[0]))
+            await self.storage.put_bytes(SUBTITLES_KEY, render_subtitles(parts).encode())
+            peak = 0.0  # BANDWIDTH is the peak bit rate of any segment
+            for span in spans:
+                listed = segment_durations(span.recorder.playlist)
+                for path in span.recorder.segments:
+                    if (d := listed.get(path.name)) and path.exists():
+                        peak = max(peak, path.stat().st_size * 8 / d)
+            master = render_master(PLAYLIST_KEY.removeprefix("hls/"), SUBTITLES_KEY.removeprefix("hls/"),
+                                   bandwidth=round(peak))
+            await self.storage.put_bytes(MASTER_KEY, master.encode())
+        except (MeetbotError, KeyError, ValueError, IndexError) as exc:
+            log.error("subtitles not stored", extra={"error": str(exc)})
+            return None
+        return self.storage.url(MASTER_KEY)
 
     async def _store_leftovers(self, spans: list[_Span]) -> None:
         """Segments that could not be stored while recording (the store was down) go up now."""

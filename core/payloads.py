@@ -41,7 +41,8 @@ class RecordingData(BaseModel):
     video_id: str
     speaker_timeline: list[SpeakerSegment]
     stream_url: str | None
-    """The HLS playlist in the store."""
+    """The HLS playlist in the store; with a transcript, a multivariant playlist that has it as
+    the stream's subtitles (WebVTT)."""
     player_url: str | None = None
     """A page that plays the recording; null until a server hosts one."""
 

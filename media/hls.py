@@ -115,6 +115,31 @@ def render_playlist(segments: list[Segment], *, ended: bool, window: int | None 
     return "\n".join(lines) + "\n"
 
 
+def render_subtitles(parts: list[tuple[str, float]]) -> str:
+    """A subtitles playlist (VOD): one WebVTT segment per span of the media playlist, (name,
+    seconds), a discontinuity between spans as in the media playlist."""
+    target = max((math.ceil(d) for _, d in parts), default=1)
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
+             "#EXT-X-PLAYLIST-TYPE:VOD"]
+    for i, (name, duration) in enumerate(parts):
+        if i:
+            lines.append("#EXT-X-DISCONTINUITY")
+        lines += [f"#EXTINF:{duration:.3f},", name]
+    return "\n".join([*lines, ENDLIST]) + "\n"
+
+
+def render_master(media: str, subtitles: str, *, bandwidth: int, language: str | None = None,
+                  name: str = "Transcript") -> str:
+    """A multivariant playlist: the media playlist with the subtitles as its SUBTITLES group, on by
+    default (players show them, and let them be turned off)."""
+    lang = f'LANGUAGE="{language}",' if language else ""
+    return "\n".join([
+        "#EXTM3U", "#EXT-X-VERSION:3",
+        f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{name}",{lang}DEFAULT=YES,AUTOSELECT=YES,'
+        f'URI="{subtitles}"',
+        f'#EXT-X-STREAM-INF:BANDWIDTH={max(1, bandwidth)},SUBTITLES="subs"', media]) + "\n"
+
+
 def _breaks(a: Segment, b: Segment) -> bool:
     return (a.span, a.run) != (b.span, b.run)
 

@@ -23,7 +23,7 @@ from status.streams import get_stream, get_video
 from storage import open_storage
 
 _SERVABLE = re.compile(
-    r"^(hls/[A-Za-z0-9_.-]+\.(m3u8|ts)|recording\.mp4|transcript\.json|captions\.vtt)$")
+    r"^(hls/[A-Za-z0-9_.-]+\.(m3u8|ts|vtt)|recording\.mp4|transcript\.json|captions\.vtt)$")
 _TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "mp4": "video/mp4",
           "json": "application/json", "vtt": "text/vtt"}
 

@@ -57,9 +57,20 @@ def _stamp(t: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-def webvtt(lines: list[Utterance], *, longest: float = 7.0) -> str:
-    """WebVTT captions with the speaker as the voice (``<v Alice>``); long utterances are split."""
-    cues = ["WEBVTT", ""]
+def webvtt(lines: list[Utterance], *, longest: float = 7.0, window: tuple[float, float] | None = None,
+           mpegts: int | None = None) -> str:
+    """WebVTT captions with the speaker as the voice (``<v Alice>``); long utterances are split.
+
+    ``window``: only the cues starting in [from, to) of the lines' clock, timed from ``from`` (one
+    span of an HLS stream); ``mpegts``: the MPEG-TS time (90 kHz) of that span's first sample, in
+    an ``X-TIMESTAMP-MAP`` header, which is how an HLS player lines the cues up with the picture.
+    """
+    cues = ["WEBVTT"]
+    if mpegts is not None:
+        cues.append(f"X-TIMESTAMP-MAP=MPEGTS:{mpegts},LOCAL:00:00:00.000")
+    cues.append("")
+    a, b = window if window is not None else (float("-inf"), float("inf"))
+    shift = a if window is not None else 0.0
     for u in lines:
         words = u.text.split()
         if not words:
@@ -69,9 +80,9 @@ def webvtt(lines: list[Utterance], *, longest: float = 7.0) -> str:
         span = (u.end - u.start) / pieces
         for i in range(pieces):
             chunk = " ".join(words[i * per:(i + 1) * per])
-            if not chunk:
-                continue
             start, end = u.start + i * span, u.start + (i + 1) * span
+            if not chunk or not a <= start < b:
+                continue
             voice = f"<v {u.speaker}>" if u.speaker else ""
-            cues += [f"{_stamp(start)} --> {_stamp(end)}", f"{voice}{chunk}", ""]
+            cues += [f"{_stamp(start - shift)} --> {_stamp(min(end, b) - shift)}", f"{voice}{chunk}", ""]
     return "\n".join(cues)

@@ -12,6 +12,8 @@
     if (!data.stream_url) return;
     if (window.Hls && window.Hls.isSupported()) {
       const hls = new window.Hls({ liveDurationInfinity: true });
+      // The page shows the transcript as its own captions track; the stream's subtitles stay off here.
+      hls.subtitleDisplay = false;
       hls.loadSource(data.stream_url);
       hls.attachMedia(video);
       window.meetbotPlayer = { engine: "hls.js", hls: hls };

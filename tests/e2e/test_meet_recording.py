@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
     turns = [ln["speaker"] for ln in lines]
     assert [s for i, s in enumerate(turns) if i == 0 or turns[i - 1] != s] == ["Alice", "Bob", "Alice"], lines
     said = [w.strip(".,").lower().replace("colours", "colors") for s in speech for w in s["text"].split()]
-    heard = " ".join(ln["text"] for ln in lines).lower().split()
+    heard = [w.strip(".,?!") for w in " ".join(ln["text"] for ln in lines).lower().split()]
     assert sum(w in heard for w in said) >= 0.7 * len(said), (heard, said)
     origin = cb["recording_started_at"]
     for line in lines:  # each line lies within its speaker's audio, on the recording's clock
@@ -233,10 +234,41 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
         assert any(s["start"] - origin - 0.6 <= line["start"] and line["end"] <= s["end"] - origin + 0.6
                    for s in spoken), (line, spoken)
     doc = json.loads((out / "transcript.json").read_text())
-    assert doc["engine"] == "pocketsphinx-en-us" and doc["lines"] == lines
+    assert doc["engine"] == "faster-whisper:whisper-tiny.en" and doc["lines"] == lines
     assert all(w["speaker"] in ("Alice", "Bob") for w in doc["words"])
     vtt = (out / "captions.vtt").read_text()
     assert vtt.startswith("WEBVTT") and "<v Alice>" in vtt and "<v Bob>" in vtt
+    _check_hls_subtitles(out, cb, lines)
+
+
+def _check_hls_subtitles(out: Path, cb: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """The stream's URL is a multivariant playlist with the transcript as its subtitles, lined up
+    with the picture by the first segment's MPEG-TS time (read from the segment by ffprobe)."""
+    assert cb["data"]["stream_url"].endswith("hls/master.m3u8"), cb["data"]["stream_url"]
+    master = (out / "hls" / "master.m3u8").read_text()
+    assert '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs"' in master and 'URI="subtitles.m3u8"' in master
+    assert master.rstrip().endswith('SUBTITLES="subs"\nplaylist.m3u8'), master
+    subs = (out / "hls" / "subtitles.m3u8").read_text().splitlines()
+    assert subs[-2:] == ["subtitles_000.vtt", "#EXT-X-ENDLIST"], subs
+    media = (out / "hls" / "playlist.m3u8").read_text().splitlines()
+    listed = sum(float(x.split(":")[1].rstrip(",")) for x in media if x.startswith("#EXTINF:"))
+    assert float(subs[-3].split(":")[1].rstrip(",")) == pytest.approx(listed, abs=0.01)
+    first_ts = next(x for x in media if x.endswith(".ts"))
+    probe_out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=pts_time", "-of",
+                                "csv=p=0", str(out / "hls" / first_ts)], capture_output=True, text=True,
+                               check=True)
+    first_pts = min(float(x.strip(",")) for x in probe_out.stdout.split() if x.strip(",") not in ("", "N/A"))
+    vtt = (out / "hls" / "subtitles_000.vtt").read_text().splitlines()
+    assert vtt[0] == "WEBVTT" and vtt[1].startswith("X-TIMESTAMP-MAP=MPEGTS:"), vtt[:3]
+    mpegts = int(vtt[1].split("MPEGTS:")[1].split(",")[0])
+    assert mpegts / 90_000 == pytest.approx(first_pts, abs=0.002), (mpegts, first_pts)
+    cues = [x for x in vtt if not x.startswith(("WEBVTT", "X-TIMESTAMP")) and x and "-->" not in x]
+    assert " ".join(c.split(">", 1)[-1] for c in cues).split() == " ".join(ln["text"] for ln in lines).split()
+    # A player's demuxer opens it: picture and sound through the multivariant playlist.
+    streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of",
+                              "csv=p=0", str(out / "hls" / "master.m3u8")], capture_output=True, text=True,
+                             check=True)
+    assert {"video", "audio"} <= set(streams.stdout.split()), streams.stdout
 
 
 async def _selftest_capture_running() -> bool:

@@ -86,3 +86,24 @@ def test_who_spoke_in_each_segment_rides_along_in_the_playlist() -> None:
     assert said[0].speakers_at(1000.5) == ("Alice",) and said[0].speakers_at(1001.0) == ()
     assert said[0].speakers_at(1001.5) == ("Bob, Jr.",)
     assert parse_playlist(text.replace(tag, "#MEETBOT-SPEAKING:x"))[0].speaking == ()
+
+
+def test_subtitles_follow_the_spans_of_the_stream_each_cue_timed_from_its_span() -> None:
+    from core.payloads import TranscriptLine
+    from media.hls import render_master, render_subtitles
+    from transcription.attribution import webvtt
+
+    lines = [TranscriptLine(speaker="Alice", start=1.0, end=2.5, text="before the pause"),
+             TranscriptLine(speaker="Bob", start=12.25, end=13.0, text="after it")]
+    first = webvtt(lines, window=(0.0, 10.0), mpegts=900_000)
+    second = webvtt(lines, window=(10.0, 20.0), mpegts=45_000)
+    assert first.splitlines()[:2] == ["WEBVTT", "X-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000"]
+    assert "00:00:01.000 --> 00:00:02.500" in first and "Bob" not in first
+    assert "00:00:02.250 --> 00:00:03.000" in second and "<v Bob>after it" in second and "Alice" not in second
+    assert webvtt(lines).splitlines()[:2] == ["WEBVTT", ""], "no map for a file on its own clock"
+    subs = render_subtitles([("subtitles_000.vtt", 10.0), ("subtitles_001.vtt", 9.5)]).splitlines()
+    assert subs[subs.index("subtitles_000.vtt") + 1] == "#EXT-X-DISCONTINUITY"
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in subs and subs[-1] == ENDLIST and "#EXT-X-TARGETDURATION:10" in subs
+    master = render_master("playlist.m3u8", "subtitles.m3u8", bandwidth=400_000, language="en").splitlines()
+    assert master[-2:] == ['#EXT-X-STREAM-INF:BANDWIDTH=400000,SUBTITLES="subs"', "playlist.m3u8"]
+    assert 'LANGUAGE="en"' in master[2] and 'URI="subtitles.m3u8"' in master[2]
