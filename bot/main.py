@@ -57,7 +57,8 @@ async def run_job(job: Job, settings: Settings) -> JobResult:
             reporter = Reporter(job, settings, files=files, deliverer=build_deliverer(settings, client=http),
                                 store=store)
             runner = JobRunner(job, settings=settings, recordings=files,
-                               capture_control=reporter.wanted_state, on_span=reporter.span_changed)
+                               capture_control=reporter.wanted_state, on_span=reporter.span_changed,
+                               on_utterance=reporter.utterance)
             runner.state.on_change(reporter.phase_changed)
             reporter.capture_figures = runner.health.figures
             for sig in (signal.SIGTERM, signal.SIGINT):

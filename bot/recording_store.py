@@ -100,6 +100,19 @@ class RecordingStore:
         self._spans.append(_Span(recorder, len(self._spans)))
         return self._spans[-1].index
 
+    def recording_time(self, wall: float) -> float:
+        """A wall-clock time on the recording's clock, as far as it is stored: seconds of the
+        spans before its own plus its time into that span (the MP4 has the pauses cut out)."""
+        offset = 0.0
+        spans = sorted({s.span for s in self.segments})
+        for i, span in enumerate(spans):
+            mine = [s for s in self.segments if s.span == span]
+            if i == len(spans) - 1 or wall < mine[-1].end:
+                return offset + wall - mine[0].start
+            offset += sum(s.duration for s in mine)
+        first = self._spans[0].recorder.first_frame_at if self._spans else None
+        return wall - (first or wall)
+
     async def segment_closed(self, path: Path,
                              speaking: Callable[[float, float], Turns] | None = None) -> None:
         """Store a finished segment of the current span, then the playlist up to it. ``speaking``

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -34,14 +35,17 @@ from core.outcomes import MESSAGES, Outcome
 from core.payloads import (
     CallbackPayload,
     FailurePayload,
+    LiveUtterance,
     RecordingData,
     StatusChangeEvent,
     SuccessPayload,
+    TranscriptEvent,
     to_wire,
 )
 from core.settings import Settings
 from core.urls import player_url, stream_url
 from status import Result, StatusStore
+from status.events import events_kind
 from status.streams import Span, StreamRecord, get_stream, update_stream
 
 log = logging.getLogger("meetbot.reporting")
@@ -87,6 +91,9 @@ class Reporter:
         self.job, self.settings = job, settings
         self.files, self.deliverer, self.store = files, deliverer, store
         self._events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
+        self._utterances: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._utterances_task: asyncio.Task[None] | None = None
+        self._seq = 0
         self._writes: asyncio.Queue[tuple[Phase, float] | Result | SpanChange] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         base = settings.public_url
@@ -132,6 +139,39 @@ class Reporter:
                 log.warning("status event not delivered", exc_info=True)
             finally:
                 self._events.task_done()
+
+    async def utterance(self, said: LiveUtterance) -> None:
+        """A live utterance: numbered, kept in the status store for ``serve``'s event stream, and
+        sent to ``callback_url`` with ``transcript_events`` (in order, durable)."""
+        self._seq += 1
+        segments = self.files.segments
+        event = TranscriptEvent(meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
+                                seq=self._seq, recording_started_at=segments[0].start if segments else 0.0,
+                                data=said, at=round(time.time(), 3))
+        body = event.model_dump(mode="json")
+        if self.store is not None:
+            try:
+                await self.store.put_doc(events_kind(self.job.meeting_id), f"{event.seq:09d}",
+                                         json.dumps(body), float(event.seq))
+            except Exception:
+                log.warning("transcript event not stored", exc_info=True)
+        if self.job.transcript_events and self.job.callback_url:
+            self._utterances.put_nowait(body)
+        if self._utterances_task is None and self.job.transcript_events and self.job.callback_url:
+            self._utterances_task = asyncio.create_task(self._send_utterances(), name="transcript-events")
+            self._tasks.append(self._utterances_task)
+
+    async def _send_utterances(self) -> None:
+        url = str(self.job.callback_url)
+        while True:
+            body = await self._utterances.get()
+            try:
+                await self.deliverer.send(url, body, event="transcript.data", meeting_id=self.job.meeting_id,
+                                          give_up_at=time.time() + self.settings.callback_status_grace)
+            except Exception:
+                log.warning("transcript event not delivered", exc_info=True)
+            finally:
+                self._utterances.task_done()
 
     def span_changed(self, change: SpanChange) -> None:
         """The meeting's RTStream follows its recording spans (connected while one is open)."""
@@ -267,6 +307,8 @@ class Reporter:
             log.error("callback outbox not writable; sending without it", exc_info=True)
         with contextlib.suppress(TimeoutError):
             await bounded(self._events.join(), self.settings.callback_status_grace)
+        with contextlib.suppress(TimeoutError):  # the call's last words before its result
+            await bounded(self._utterances.join(), self.settings.callback_status_grace)
         give_up = time.time() + self.settings.callback_grace
         if pending is not None:
             await self.deliverer.release(pending)

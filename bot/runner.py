@@ -32,6 +32,7 @@ from bot.browser import BrowserSession
 from bot.capture_health import CaptureHealth
 from bot.display import VirtualDisplay
 from bot.leases import Lease, reap_stale
+from bot.live_transcript import LiveTranscriber
 from bot.page_audio import audio_paths, keep_reviving_page_audio
 from bot.recorder import Recorder
 from bot.recording_store import Recording, RecordingStore
@@ -46,6 +47,7 @@ from core.health import update_health
 from core.job import Job
 from core.lifecycle import JobStateMachine, Phase, Status
 from core.outcomes import MESSAGES, Outcome
+from core.payloads import LiveUtterance
 from core.settings import Settings
 from platforms.base import (
     Admitted,
@@ -56,6 +58,7 @@ from platforms.base import (
     SpeakerSignal,
     SpeakingChanged,
 )
+from transcription.process import TranscriptionWorker
 
 MAX_RECORDER_RESTARTS = 3
 STOP_HONOURED_S = 15.0
@@ -87,14 +90,18 @@ def numeric_timings(timings: Mapping[str, object]) -> dict[str, float]:
 class JobRunner:
     def __init__(self, job: Job, *, settings: Settings, recordings: RecordingStore,
                  capture_control: Callable[[], Awaitable[str | None]] | None = None,
-                 on_span: Callable[[SpanChange], None] | None = None) -> None:
+                 on_span: Callable[[SpanChange], None] | None = None,
+                 on_utterance: Callable[[LiveUtterance], Awaitable[None]] | None = None) -> None:
         """``capture_control``: what the meeting's RTStream wants ("connected"/"stopped"), polled
-        in the call; ``on_span``: hears each recording span start and stop."""
+        in the call; ``on_span``: hears each recording span start and stop; ``on_utterance``: each
+        utterance transcribed while the call goes on (``live_transcript``)."""
         self.job = job
         self.settings = settings
         self.recordings = recordings
         self._control = capture_control
         self._on_span = on_span
+        self._on_utterance = on_utterance
+        self._live: LiveTranscriber | None = None
         self.state = JobStateMachine()
         self.state.on_change(self._log_phase)
         self.timeline = SpeakerTimeline(merge_gap=settings.speaker_merge_gap)
@@ -217,7 +224,12 @@ class JobRunner:
         return self._result(outcome, error, recording)
 
     async def _segment_closed(self, path: Path) -> None:
+        stored = len(self.recordings.segments)
         await self.recordings.segment_closed(path, self.timeline.speaking_during)
+        if self._live is not None and len(self.recordings.segments) > stored and self._recorder is not None:
+            seg = self.recordings.segments[-1]
+            self._live.segment(path, start=seg.start, duration=seg.duration, span=seg.span,
+                               sound=self._recorder.sound)
         if self.recordings.full and not self._stop.is_set():
             # Recording on would only fill the local disk too; what was stored stays playable.
             self.request_stop(Outcome.STORAGE_ERROR, f"recording stopped: the store is full "
@@ -303,6 +315,8 @@ class JobRunner:
             stack.push_async_callback(cancel_and_wait, sampler)
             waits = asyncio.create_task(self._follow_sink_latency(sink), name="sink-latency")
             stack.push_async_callback(cancel_and_wait, waits)
+            if job.live_transcript and self._on_utterance is not None:
+                await self._start_live_transcript(stack, work)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
             if browser.audio_threads is not None:
@@ -310,9 +324,24 @@ class JobRunner:
             self.state.move(Phase.LEAVING)
             await cleanup_step("leave meeting", adapter.leave(), s.leave_timeout)
             await self._pause()
+            if self._live is not None:
+                await cleanup_step("transcribe the call's last words", self._live.finish(), 60)
         # Browser, sink and display are released: the remux gets the CPU to itself.
         self.state.move(Phase.UPLOADING)
         return outcome, await self._finalize()
+
+    async def _start_live_transcript(self, stack: AsyncExitStack, work: Path) -> None:
+        """The call transcribed as it goes (bot/live_transcript.py), by a worker process of its
+        own at the indexes' niceness: the recording keeps the CPU first."""
+        assert self._on_utterance is not None
+        worker = TranscriptionWorker(nice=self.settings.index_nice)
+        stack.push_async_callback(worker.aclose)
+        live = LiveTranscriber(worker, work=work, emit=self._on_utterance,
+                               speakers=self.timeline.speaking_during, clock=self.recordings.recording_time)
+        task = asyncio.create_task(live.run(), name="live-transcript")
+        stack.push_async_callback(cancel_and_wait, task)
+        stack.callback(lambda: self._timings.update(live.figures()))
+        self._live = live
 
     async def _measure_av(self, page: Page, make: Callable[[Path], Recorder], work: Path,
                           sink: AudioSink) -> AvPath | None:

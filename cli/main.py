@@ -80,6 +80,10 @@ def run(
         "--status-events", help="Also POST a status_change event at every phase change.")] = False,
     transcribe: Annotated[bool, typer.Option(
         "--transcribe", help="Transcribe after the meeting, each word given to its speaker.")] = False,
+    live_transcript: Annotated[bool, typer.Option(
+        "--live-transcript", help="Transcribe while the meeting is on: transcript.data events.")] = False,
+    transcript_events: Annotated[bool, typer.Option(
+        "--transcript-events", help="POST each transcript.data event to the callback URL.")] = False,
     audio_only: Annotated[bool, typer.Option(
         "--audio-only", help="Record the sound only: no screen capture or video encode.")] = False,
     video_size: Annotated[str | None, typer.Option(help="Capture size WxH (default 1280x720).")] = None,
@@ -98,7 +102,8 @@ def run(
             max_duration=max_duration, waiting_room_timeout=waiting_room_timeout,
             everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
             silence_timeout=silence_timeout, status_events=status_events or None,
-            transcribe=transcribe or None, audio_only=audio_only or None, video_fps=fps,
+            transcribe=transcribe or None, live_transcript=live_transcript or None,
+            transcript_events=transcript_events or None, audio_only=audio_only or None, video_fps=fps,
             join_at=join_at,
         ).items() if v is not None
     }

@@ -60,9 +60,16 @@ class Job(BaseModel):
     callback_data: dict[str, Any] = Field(default_factory=dict)
     time_zone: str = "UTC"
     transcribe: bool = False
-    """After the meeting, transcribe the recording (a niced process; PocketSphinx unless a local
-    whisper model is set) and give each word to the speaker the timeline shows: transcript.json,
-    captions.vtt and the callback's ``transcript``. The callback waits for it."""
+    """After the meeting, transcribe the recording (a niced process, the engine
+    ``MEETBOT_WHISPER_MODEL`` names) and give each word to the speaker the timeline shows:
+    transcript.json, captions.vtt, the stream's subtitles and the callback's ``transcript``. The
+    callback waits for it."""
+    live_transcript: bool = False
+    """While the meeting is on, transcribe each utterance once it is over (the sound up to a
+    pause, from the stored segments): ``transcript.data`` events, in order, numbered from 1, on
+    ``meetbot serve``'s ``GET .../meeting/{id}/events`` and, with ``transcript_events``, as webhooks."""
+    transcript_events: bool = False
+    """POST each ``transcript.data`` event to ``callback_url`` too (signed, retried, in order)."""
     status_events: bool = False
     """Also POST a ``status_change`` event to ``callback_url`` at every phase change."""
 

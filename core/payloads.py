@@ -111,6 +111,30 @@ class StatusChangeEvent(BaseModel):
     """Unix time of the change."""
 
 
+class LiveUtterance(BaseModel):
+    speaker: str | None
+    start: float
+    end: float
+    """Seconds on the recording's clock (``recording_started_at`` + these: Unix time)."""
+    text: str
+    source: Literal["local"] = "local"
+    """What transcribed it: the local engine (``MEETBOT_WHISPER_MODEL``)."""
+
+
+class TranscriptEvent(BaseModel):
+    """One finalised utterance while the meeting is on (``live_transcript``); ``seq`` counts them
+    from 1 per meeting, in the order they were said."""
+
+    event: Literal["transcript.data"] = "transcript.data"
+    meeting_id: str
+    callback_data: dict[str, Any] = Field(default_factory=dict)
+    seq: int
+    recording_started_at: float
+    data: LiveUtterance
+    at: float
+    """Unix time the bot had it."""
+
+
 def to_wire(payload: CallbackPayload) -> dict[str, Any]:
     """JSON body with VideoDB's keys first."""
     body = payload.model_dump(mode="json")

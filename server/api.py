@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,6 +28,7 @@ from core.settings import Settings
 from core.urls import media_url, player_url
 from indexes.fts import SearchIndex
 from server.errors import ApiError
+from server.events import event_stream
 from server.indexing import Indexer
 from server.launchers import BotLauncher, record_of
 from server.metrics import CONTENT_TYPE_LATEST
@@ -59,6 +60,9 @@ class RecordMeeting(BaseModel):
     time_zone: str | None = "UTC"
     transcribe: bool | None = None
     """Our extension (the SDKs never send it): default ``MEETBOT_TRANSCRIBE_MEETINGS``."""
+    live_transcript: bool | None = None
+    transcript_events: bool | None = None
+    """Our extension: transcript events while the meeting is on (see ``core/job.py``)."""
     audio_only: bool | None = None
     """Our extension: record the sound only (``player_url`` None)."""
     video_width: int | None = None
@@ -188,6 +192,18 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
     @api.get("/collection/{cid}/meeting/{meeting_id}", response_model=Envelope, tags=["meetings"])
     async def get_meeting(cid: str, meeting_id: str) -> dict[str, Any]:
         return ok(meeting_data(await meeting(cid, meeting_id)))
+
+    @api.get("/collection/{cid}/meeting/{meeting_id}/events", tags=["meetings"],
+             response_class=StreamingResponse)
+    async def meeting_events(cid: str, meeting_id: str, request: Request,
+                             after: int = 0) -> StreamingResponse:
+        """Our extension: the meeting's live events (``transcript.data``) as server-sent events,
+        from ``after`` (or ``Last-Event-ID``) on, until the meeting is over."""
+        await meeting(cid, meeting_id)
+        last = request.headers.get("last-event-id", "")
+        start = int(last) if last.isdigit() else after
+        return StreamingResponse(event_stream(store, meeting_id, start), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @api.post("/collection/{cid}/meeting/{meeting_id}/leave", response_model=Envelope, tags=["meetings"])
     @api.delete("/collection/{cid}/meeting/{meeting_id}", response_model=Envelope, tags=["meetings"])

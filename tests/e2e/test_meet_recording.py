@@ -7,6 +7,7 @@ report alone.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import standardwebhooks
 from starlette.applications import Starlette
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -215,13 +217,20 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
                                     {"name": "Bob", "voice": "flite:rms"}],
         lobby={"mode": "open"}, consent_dialog=False, speech=speech, end={"kind": "host_ended", "at": 10.5}))
     out = tmp_path / "rec"
+    secret = "whsec_" + base64.b64encode(b"live-transcript-test-secret").decode()
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out, "--transcribe")
+        rc, log = await run_bot(simulator, rx, meeting_code, out, "--transcribe", "--live-transcript",
+                                "--transcript-events", env={"MEETBOT_WEBHOOK_SECRET": secret})
         assert rc == 0, log[-3000:]
-        [got] = await rx.wait_for(1, timeout=10)
-        cb, got_at = got.json(), got.at
+        print("\n".join(x for x in log.splitlines() if "live utterance" in x))
+        await rx.wait_for(1, timeout=10)
+        received = rx.events()
+    [got] = [r for r in received if "success" in r.json()]
+    cb, got_at = got.json(), got.at
     truth = simulator.truth(meeting_code)
     print(f"meeting end -> callback with transcript: {got_at - truth['ended_at']:.1f} s")
+    _check_live_events([r for r in received if r.json().get("event") == "transcript.data"], truth, secret,
+                       result_at=got_at)
     lines = cb["transcript"]
     turns = [ln["speaker"] for ln in lines]
     assert [s for i, s in enumerate(turns) if i == 0 or turns[i - 1] != s] == ["Alice", "Bob", "Alice"], lines
@@ -239,6 +248,34 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
     vtt = (out / "captions.vtt").read_text()
     assert vtt.startswith("WEBVTT") and "<v Alice>" in vtt and "<v Bob>" in vtt
     _check_hls_subtitles(out, cb, lines)
+    timings = json.loads((out / "stats.json").read_text())["timings"]
+    assert timings["capture_sound_dropouts"] <= 2, timings  # transcribing beside it cost no sound
+    assert timings["live_transcript_utterances"] >= 3 and timings["live_transcript_failures"] == 0, timings
+
+
+def _check_live_events(events: list[Any], truth: dict[str, Any], secret: str, *, result_at: float) -> None:
+    """transcript.data while the meeting went on: signed, numbered 1.. in order, each utterance
+    once with its speaker and on the recording's clock, each within 6 s of the voice's end (the
+    truth's own date of it) and before the result."""
+    assert events, "no transcript.data event"
+    bodies = [standardwebhooks.Webhook(secret).verify(e.body, e.headers) for e in events]
+    assert [b["seq"] for b in bodies] == list(range(1, len(bodies) + 1)), [b["seq"] for b in bodies]
+    assert all(e.at <= result_at for e in events)
+    said = truth["speech"]
+    lags = []
+    for b, e in zip(bodies, events, strict=True):
+        u = b["data"]
+        at = b["recording_started_at"]
+        line = next((s for s in said
+                     if s["start"] - 0.6 <= at + u["start"] and at + u["end"] <= s["end"] + 0.6), None)
+        assert line is not None and u["speaker"] == line["speaker"], (u, said)
+        lags.append(e.at - line["end"])
+    heard = [w.strip(".,?!").lower() for b in bodies for w in b["data"]["text"].split()]
+    words = [w.strip(".,").lower() for s in said for w in s["text"].split()]
+    assert sum(w in heard for w in words) >= 0.7 * len(words), (heard, words)
+    print(f"live transcript: {len(bodies)} utterances, lag from the voice's end "
+          f"{', '.join(f'{x:.1f}' for x in lags)} s")
+    assert max(lags) <= 6.0, lags
 
 
 def _check_hls_subtitles(out: Path, cb: dict[str, Any], lines: list[dict[str, Any]]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import subprocess
 import time
@@ -504,3 +505,62 @@ async def probe_duration(path: Path) -> float:
     from media.ffmpeg import probe
 
     return float((await probe(path))["format"]["duration"])
+
+
+async def _sse(http: httpx.AsyncClient, url: str, *, last_id: int | None = None,
+               stop_after: int | None = None) -> list[tuple[float, int, dict[str, Any]]]:
+    """(arrival, id, event) read from a server-sent event stream, until it ends or ``stop_after``."""
+    headers = {"x-access-token": KEY, **({"Last-Event-ID": str(last_id)} if last_id is not None else {})}
+    got: list[tuple[float, int, dict[str, Any]]] = []
+    async with http.stream("GET", url, headers=headers, timeout=120) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        fields: dict[str, str] = {}
+        async for line in r.aiter_lines():
+            if line:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+                continue
+            if "data" in fields:
+                got.append((time.time(), int(fields["id"]), json.loads(fields["data"])))
+                if stop_after is not None and len(got) >= stop_after:
+                    break
+            fields = {}
+    return got
+
+
+@pytest.mark.parametrize("server", ["queue"], indirect=True)
+async def test_live_transcript_events_stream_from_the_server_and_resume(simulator: Any, server: str,
+                                                                        meeting_code: str) -> None:
+    """A queue worker's bot transcribes while the meeting is on; serve streams its transcript.data
+    events (SSE): a client that leaves after the first and comes back with Last-Event-ID gets the
+    rest, each once, in order, within 6 s of the voice's end (the simulator's date of it)."""
+    speech = [{"speaker": "Alice", "at": 1.0, "text": "Let us review the new design today."},
+              {"speaker": "Bob", "at": 5.0, "text": "The buttons are too small on phones."},
+              {"speaker": "Alice", "at": 9.0, "text": "Good, then we are done."}]
+    await simulator.add_scenario(scenario(
+        meeting_code, participants=[{"name": "Alice", "voice": "flite:slt"},
+                                    {"name": "Bob", "voice": "flite:rms"}],
+        speech=speech, end={"kind": "host_ended", "at": 13.0}))
+    async with httpx.AsyncClient() as http:
+        r = await http.post(f"{server}/collection/default/meeting/record", headers={"x-access-token": KEY},
+                            json={"meeting_url": f"https://meet.google.com/{meeting_code}",
+                                  "bot_name": "Live", "live_transcript": True})
+        assert r.status_code == 200, r.text
+        mid = r.json()["data"]["meeting_id"]
+        url = f"{server}/collection/default/meeting/{mid}/events"
+        first = await _sse(http, url, stop_after=1)
+        rest = await _sse(http, url, last_id=first[-1][1])
+        again = await _sse(http, f"{url}?after=0")  # joined late: everything, then the stream ends
+    events = first + rest
+    assert [i for _, i, _ in events] == list(range(1, len(events) + 1)), [i for _, i, _ in events]
+    assert [e for _, _, e in again] == [e for _, _, e in events]
+    truth = simulator.truth(meeting_code)
+    lags = []
+    for arrived, _, e in events:
+        assert e["event"] == "transcript.data" and e["meeting_id"] == mid and e["data"]["source"] == "local"
+        at = e["recording_started_at"] + e["data"]["end"]
+        line = min(truth["speech"], key=lambda s: abs(s["end"] - at))
+        assert abs(line["end"] - at) < 0.6 and e["data"]["speaker"] == line["speaker"], (e, truth["speech"])
+        lags.append(arrived - line["end"])
+    print(f"live events over SSE: {len(events)}, lag {', '.join(f'{x:.1f}' for x in lags)} s")
+    assert len(events) >= 3 and max(lags) <= 6.0, lags
