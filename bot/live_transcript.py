@@ -16,7 +16,7 @@ import logging
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +50,7 @@ class _Piece:
 
 class LiveTranscriber:
     def __init__(self, worker: TranscriptionWorker, *, work: Path,
-                 emit: Callable[[LiveUtterance], Awaitable[None]],
+                 emit: Callable[[LiveUtterance], None],
                  speakers: Callable[[float, float], Turns], clock: Callable[[float], float]) -> None:
         """``speakers(a, b)``: who the page showed speaking in [a, b] (wall clock; times from a);
         ``clock(t)``: a wall-clock time on the recording's clock."""
@@ -166,7 +166,7 @@ class LiveTranscriber:
         timeline = [SpeakerSegment(speaker_name=n, start_time_seconds=a, end_time_seconds=b)
                     for n, a, b in turns]
         for u in utterances(attribute(words, timeline)):
-            await self.emit(LiveUtterance(speaker=u.speaker, start=round(self.clock(begin + u.start), 3),
+            self.emit(LiveUtterance(speaker=u.speaker, start=round(self.clock(begin + u.start), 3),
                                           end=round(self.clock(begin + u.end), 3), text=u.text))
             self.lags.append(time.time() - (begin + u.end))
             log.info("live utterance", extra={"speaker": u.speaker, "words": len(u.text.split()),

@@ -58,7 +58,7 @@ async def run_job(job: Job, settings: Settings) -> JobResult:
                                 store=store)
             runner = JobRunner(job, settings=settings, recordings=files,
                                capture_control=reporter.wanted_state, on_span=reporter.span_changed,
-                               on_utterance=reporter.utterance)
+                               on_live=reporter.live_event)
             runner.state.on_change(reporter.phase_changed)
             reporter.capture_figures = runner.health.figures
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -146,6 +146,8 @@ class Recorder:
         """T: packet pts + T = capture wall-clock time."""
         self.first_frame_at: float | None = None
         """Wall-clock time of the first video frame."""
+        self.first_frame = asyncio.Event()
+        """Set once ``first_frame_at`` is known."""
         self.silent_since: float | None = None
         """Wall-clock start of the current silence on the sink (None while there is sound)."""
         self.sound: list[tuple[float, float | None]] = []
@@ -357,6 +359,7 @@ class Recorder:
             return
         if pts is not None:
             self.first_frame_at = self.ts_base + pts
+            self.first_frame.set()
             log.info("recording clock anchored",
                      extra={"first_frame_delay_s": round(self.first_frame_at - (self.started_at or 0), 3)})
 

@@ -100,6 +100,18 @@ class RecordingStore:
         self._spans.append(_Span(recorder, len(self._spans)))
         return self._spans[-1].index
 
+    @property
+    def origin(self) -> float | None:
+        """Wall-clock time of the recording's t=0 (its first frame), once known."""
+        if self.segments:
+            return self.segments[0].start
+        return self._spans[0].recorder.first_frame_at if self._spans else None
+
+    async def origin_known(self) -> None:
+        """Until the recording's first frame is captured (at once if it is, or if nothing records)."""
+        if self.origin is None and self._spans:
+            await self._spans[0].recorder.first_frame.wait()
+
     def recording_time(self, wall: float) -> float:
         """A wall-clock time on the recording's clock, as far as it is stored: seconds of the
         spans before its own plus its time into that span (the MP4 has the pauses cut out)."""
@@ -110,8 +122,7 @@ class RecordingStore:
             if i == len(spans) - 1 or wall < mine[-1].end:
                 return offset + wall - mine[0].start
             offset += sum(s.duration for s in mine)
-        first = self._spans[0].recorder.first_frame_at if self._spans else None
-        return wall - (first or wall)
+        return wall - (self.origin or wall)
 
     async def segment_closed(self, path: Path,
                              speaking: Callable[[float, float], Turns] | None = None) -> None:

@@ -35,11 +35,14 @@ from core.outcomes import MESSAGES, Outcome
 from core.payloads import (
     CallbackPayload,
     FailurePayload,
-    LiveUtterance,
+    LiveData,
+    LiveEvent,
+    LiveKind,
+    ParticipantCount,
     RecordingData,
+    SpeakerChange,
     StatusChangeEvent,
     SuccessPayload,
-    TranscriptEvent,
     to_wire,
 )
 from core.settings import Settings
@@ -94,7 +97,10 @@ class Reporter:
         self._utterances: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._utterances_task: asyncio.Task[None] | None = None
         self._seq = 0
-        self._writes: asyncio.Queue[tuple[Phase, float] | Result | SpanChange] = asyncio.Queue()
+        self._held: list[tuple[LiveKind, LiveData]] = []
+        self._waiting_origin: asyncio.Task[None] | None = None
+        self._writes: asyncio.Queue[tuple[Phase, float] | Result | SpanChange | dict[str, Any]] = \
+            asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         base = settings.public_url
         self._live = ({"stream_url": stream_url(str(base), job.video_id)} if base else {})
@@ -140,36 +146,52 @@ class Reporter:
             finally:
                 self._events.task_done()
 
-    async def utterance(self, said: LiveUtterance) -> None:
-        """A live utterance: numbered, kept in the status store for ``serve``'s event stream, and
-        sent to ``callback_url`` with ``transcript_events`` (in order, durable)."""
-        self._seq += 1
-        segments = self.files.segments
-        event = TranscriptEvent(meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
-                                seq=self._seq, recording_started_at=segments[0].start if segments else 0.0,
-                                data=said, at=round(time.time(), 3))
-        body = event.model_dump(mode="json")
-        if self.store is not None:
-            try:
-                await self.store.put_doc(events_kind(self.job.meeting_id), f"{event.seq:09d}",
-                                         json.dumps(body), float(event.seq))
-            except Exception:
-                log.warning("transcript event not stored", exc_info=True)
-        if self.job.transcript_events and self.job.callback_url:
-            self._utterances.put_nowait(body)
-        if self._utterances_task is None and self.job.transcript_events and self.job.callback_url:
-            self._utterances_task = asyncio.create_task(self._send_utterances(), name="transcript-events")
-            self._tasks.append(self._utterances_task)
+    def live_event(self, kind: LiveKind, data: LiveData) -> None:
+        """A live event (speaker and participant changes dated on the wall clock, utterances on the
+        recording's): numbered and placed on the recording's clock once its first frame is known,
+        then written to the status store for ``serve``'s event stream and sent to ``callback_url``
+        with ``transcript_events``, each in order, in the background."""
+        self._held.append((kind, data))
+        if self.files.origin is not None and self._waiting_origin is None:
+            self._release()
+        elif self._waiting_origin is None:
+            self._waiting_origin = asyncio.create_task(self._release_at_origin(), name="live-origin")
+            self._tasks.append(self._waiting_origin)
+
+    async def _release_at_origin(self, timeout: float = 30.0) -> None:
+        with contextlib.suppress(TimeoutError):
+            await bounded(self.files.origin_known(), timeout)
+        self._waiting_origin = None
+        self._release()
+
+    def _release(self) -> None:
+        origin = self.files.origin
+        held, self._held = self._held, []
+        for kind, data in held:
+            if isinstance(data, SpeakerChange | ParticipantCount):
+                data = data.model_copy(update={"at": round(self.files.recording_time(data.at), 3)})
+            self._seq += 1
+            event = LiveEvent(event=kind, meeting_id=self.job.meeting_id,
+                              callback_data=self.job.callback_data, seq=self._seq,
+                              recording_started_at=origin, data=data, at=round(time.time(), 3))
+            body = event.model_dump(mode="json")
+            if self.store is not None:
+                self._writes.put_nowait(body)
+            if self.job.transcript_events and self.job.callback_url:
+                self._utterances.put_nowait(body)
+                if self._utterances_task is None:
+                    self._utterances_task = asyncio.create_task(self._send_utterances(), name="live-events")
+                    self._tasks.append(self._utterances_task)
 
     async def _send_utterances(self) -> None:
         url = str(self.job.callback_url)
         while True:
             body = await self._utterances.get()
             try:
-                await self.deliverer.send(url, body, event="transcript.data", meeting_id=self.job.meeting_id,
+                await self.deliverer.send(url, body, event=body["event"], meeting_id=self.job.meeting_id,
                                           give_up_at=time.time() + self.settings.callback_status_grace)
             except Exception:
-                log.warning("transcript event not delivered", exc_info=True)
+                log.warning("live event not delivered", exc_info=True)
             finally:
                 self._utterances.task_done()
 
@@ -203,7 +225,10 @@ class Reporter:
         while True:
             item = await self._writes.get()
             try:
-                if isinstance(item, SpanChange):
+                if isinstance(item, dict):  # a live event
+                    await self.store.put_doc(events_kind(self.job.meeting_id), f"{item['seq']:09d}",
+                                             json.dumps(item), float(item["seq"]))
+                elif isinstance(item, SpanChange):
                     await self._write_span(item)
                 elif isinstance(item, Result):
                     await self.store.finish(self.job.meeting_id, item)

@@ -47,7 +47,8 @@ from core.health import update_health
 from core.job import Job
 from core.lifecycle import JobStateMachine, Phase, Status
 from core.outcomes import MESSAGES, Outcome
-from core.payloads import LiveUtterance
+from core.payloads import LiveData, LiveKind, SpeakerChange
+from core.payloads import ParticipantCount as Participants
 from core.settings import Settings
 from platforms.base import (
     Admitted,
@@ -91,16 +92,17 @@ class JobRunner:
     def __init__(self, job: Job, *, settings: Settings, recordings: RecordingStore,
                  capture_control: Callable[[], Awaitable[str | None]] | None = None,
                  on_span: Callable[[SpanChange], None] | None = None,
-                 on_utterance: Callable[[LiveUtterance], Awaitable[None]] | None = None) -> None:
+                 on_live: Callable[[LiveKind, LiveData], None] | None = None) -> None:
         """``capture_control``: what the meeting's RTStream wants ("connected"/"stopped"), polled
-        in the call; ``on_span``: hears each recording span start and stop; ``on_utterance``: each
-        utterance transcribed while the call goes on (``live_transcript``)."""
+        in the call; ``on_span``: hears each recording span start and stop; ``on_live``: what
+        happens in the call as it happens (speakers, participants and, with ``live_transcript``,
+        each utterance once transcribed)."""
         self.job = job
         self.settings = settings
         self.recordings = recordings
         self._control = capture_control
         self._on_span = on_span
-        self._on_utterance = on_utterance
+        self._on_live = on_live
         self._live: LiveTranscriber | None = None
         self.state = JobStateMachine()
         self.state.on_change(self._log_phase)
@@ -315,7 +317,7 @@ class JobRunner:
             stack.push_async_callback(cancel_and_wait, sampler)
             waits = asyncio.create_task(self._follow_sink_latency(sink), name="sink-latency")
             stack.push_async_callback(cancel_and_wait, waits)
-            if job.live_transcript and self._on_utterance is not None:
+            if job.live_transcript and self._on_live is not None:
                 await self._start_live_transcript(stack, work)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
@@ -330,13 +332,20 @@ class JobRunner:
         self.state.move(Phase.UPLOADING)
         return outcome, await self._finalize()
 
+    def _live_event(self, kind: LiveKind, data: LiveData) -> None:
+        """Speaker and participant changes go with their wall-clock time (the reporter places
+        them on the recording's clock once its first frame is known)."""
+        if self._on_live is not None:
+            self._on_live(kind, data)
+
     async def _start_live_transcript(self, stack: AsyncExitStack, work: Path) -> None:
         """The call transcribed as it goes (bot/live_transcript.py), by a worker process of its
         own at the indexes' niceness: the recording keeps the CPU first."""
-        assert self._on_utterance is not None
+        on_live = self._on_live
+        assert on_live is not None
         worker = TranscriptionWorker(nice=self.settings.index_nice)
         stack.push_async_callback(worker.aclose)
-        live = LiveTranscriber(worker, work=work, emit=self._on_utterance,
+        live = LiveTranscriber(worker, work=work, emit=lambda said: on_live("transcript.data", said),
                                speakers=self.timeline.speaking_during, clock=self.recordings.recording_time)
         task = asyncio.create_task(live.run(), name="live-transcript")
         stack.push_async_callback(cancel_and_wait, task)
@@ -604,8 +613,11 @@ class JobRunner:
                     elif isinstance(ev, SpeakingChanged):
                         others_seen = True
                         self.timeline.add(SpeakingChange(ev.name, ev.speaking, ev.page_time + offset))
+                        self._live_event("speaker.changed", SpeakerChange(
+                            speaker=ev.name, speaking=ev.speaking, at=ev.page_time + offset))
                     elif isinstance(ev, ParticipantCount):
                         log.info("participants", extra={"count": ev.count})
+                        self._live_event("participants.changed", Participants(count=ev.count, at=time.time()))
                         count_known = True
                         others_seen = others_seen or ev.count > 1
                         alone_since = (alone_since or loop.time()) if ev.count <= 1 else None

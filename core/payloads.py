@@ -121,16 +121,36 @@ class LiveUtterance(BaseModel):
     """What transcribed it: the local engine (``MEETBOT_WHISPER_MODEL``)."""
 
 
-class TranscriptEvent(BaseModel):
-    """One finalised utterance while the meeting is on (``live_transcript``); ``seq`` counts them
-    from 1 per meeting, in the order they were said."""
+class SpeakerChange(BaseModel):
+    speaker: str
+    speaking: bool
+    at: float
+    """Seconds on the recording's clock the page showed it."""
 
-    event: Literal["transcript.data"] = "transcript.data"
+
+class ParticipantCount(BaseModel):
+    count: int
+    """Participants the page shows, the bot among them."""
+    at: float
+
+
+LiveKind = Literal["transcript.data", "speaker.changed", "participants.changed"]
+LiveData = LiveUtterance | SpeakerChange | ParticipantCount
+
+
+class LiveEvent(BaseModel):
+    """What happens in the meeting while it is on: an utterance transcribed (``transcript.data``,
+    with ``live_transcript``), a speaker starting or stopping, the number of participants. ``seq``
+    counts a meeting's events from 1 in the order the bot had them (an utterance comes once it
+    is over, after its speaker's changes)."""
+
+    event: LiveKind
     meeting_id: str
     callback_data: dict[str, Any] = Field(default_factory=dict)
     seq: int
-    recording_started_at: float
-    data: LiveUtterance
+    recording_started_at: float | None
+    """Unix time of the recording's t=0 (None: its first frame not yet captured)."""
+    data: LiveData
     at: float
     """Unix time the bot had it."""
 

@@ -229,7 +229,7 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
     cb, got_at = got.json(), got.at
     truth = simulator.truth(meeting_code)
     print(f"meeting end -> callback with transcript: {got_at - truth['ended_at']:.1f} s")
-    _check_live_events([r for r in received if r.json().get("event") == "transcript.data"], truth, secret,
+    _check_live_events([r for r in received if r.json().get("event") in LIVE], truth, secret,
                        result_at=got_at)
     lines = cb["transcript"]
     turns = [ln["speaker"] for ln in lines]
@@ -253,17 +253,29 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
     assert timings["live_transcript_utterances"] >= 3 and timings["live_transcript_failures"] == 0, timings
 
 
+LIVE = ("transcript.data", "speaker.changed", "participants.changed")
+
+
 def _check_live_events(events: list[Any], truth: dict[str, Any], secret: str, *, result_at: float) -> None:
     """transcript.data while the meeting went on: signed, numbered 1.. in order, each utterance
     once with its speaker and on the recording's clock, each within 6 s of the voice's end (the
     truth's own date of it) and before the result."""
-    assert events, "no transcript.data event"
-    bodies = [standardwebhooks.Webhook(secret).verify(e.body, e.headers) for e in events]
-    assert [b["seq"] for b in bodies] == list(range(1, len(bodies) + 1)), [b["seq"] for b in bodies]
+    everything = [standardwebhooks.Webhook(secret).verify(e.body, e.headers) for e in events]
+    seqs = [b["seq"] for b in everything]
+    assert seqs == list(range(1, len(everything) + 1)), seqs
     assert all(e.at <= result_at for e in events)
     said = truth["speech"]
+    turns = [(b["recording_started_at"] + b["data"]["at"], b["data"]) for b in everything
+             if b["event"] == "speaker.changed"]
+    for s in said:  # each voice's start shown, as the page showed it (within the signal's own lag)
+        assert any(t["speaker"] == s["speaker"] and t["speaking"] and abs(at - s["start"]) < 0.6
+                   for at, t in turns), (s, turns)
+    assert any(b["event"] == "participants.changed" and b["data"]["count"] >= 2 for b in everything)
+    pairs = [(b, e) for b, e in zip(everything, events, strict=True) if b["event"] == "transcript.data"]
+    assert pairs, "no transcript.data event"
+    bodies = [b for b, _ in pairs]
     lags = []
-    for b, e in zip(bodies, events, strict=True):
+    for b, e in pairs:
         u = b["data"]
         at = b["recording_started_at"]
         line = next((s for s in said

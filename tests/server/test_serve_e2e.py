@@ -533,7 +533,8 @@ async def test_live_transcript_events_stream_from_the_server_and_resume(simulato
                                                                         meeting_code: str) -> None:
     """A queue worker's bot transcribes while the meeting is on; serve streams its transcript.data
     events (SSE): a client that leaves after the first and comes back with Last-Event-ID gets the
-    rest, each once, in order, within 6 s of the voice's end (the simulator's date of it)."""
+    rest, each once, in order; each utterance within 6 s of the voice's end (the simulator's date of
+    it); speaker and participant changes come the same way."""
     speech = [{"speaker": "Alice", "at": 1.0, "text": "Let us review the new design today."},
               {"speaker": "Bob", "at": 5.0, "text": "The buttons are too small on phones."},
               {"speaker": "Alice", "at": 9.0, "text": "Good, then we are done."}]
@@ -551,9 +552,12 @@ async def test_live_transcript_events_stream_from_the_server_and_resume(simulato
         first = await _sse(http, url, stop_after=1)
         rest = await _sse(http, url, last_id=first[-1][1])
         again = await _sse(http, f"{url}?after=0")  # joined late: everything, then the stream ends
-    events = first + rest
-    assert [i for _, i, _ in events] == list(range(1, len(events) + 1)), [i for _, i, _ in events]
-    assert [e for _, _, e in again] == [e for _, _, e in events]
+    everything = first + rest
+    assert [i for _, i, _ in everything] == list(range(1, len(everything) + 1)), [i for _, i, _ in everything]
+    assert [e for _, _, e in again] == [e for _, _, e in everything]
+    events = [x for x in everything if x[2]["event"] == "transcript.data"]
+    kinds = {x[2]["event"] for x in everything}
+    assert kinds == {"transcript.data", "speaker.changed", "participants.changed"}, kinds
     truth = simulator.truth(meeting_code)
     lags = []
     for arrived, _, e in events:
