@@ -151,6 +151,8 @@ class Reporter:
         recording's): numbered and placed on the recording's clock once its first frame is known,
         then written to the status store for ``serve``'s event stream and sent to ``callback_url``
         with ``transcript_events``, each in order, in the background."""
+        if self.store is None and not (self.job.transcript_events and self.job.callback_url):
+            return  # nobody to tell
         self._held.append((kind, data))
         if self.files.origin is not None and self._waiting_origin is None:
             self._release()
