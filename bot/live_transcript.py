@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.payloads import LiveUtterance, SpeakerSegment
+from core.payloads import LiveUtterance, SpeakerSegment, TranscriptLine
 from media.ffmpeg import run
 from media.hls import Turns
-from transcription.attribution import attribute, utterances
+from transcription.attribution import SpokenWord, attribute, utterances
 from transcription.engine import Word
 from transcription.process import TranscriptionWorker
 
@@ -63,6 +63,11 @@ class LiveTranscriber:
         self._ended: list[tuple[list[_Piece], float | None, list[tuple[float, float | None]]]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self.spoken: list[SpokenWord] = []
+        """Every word it gave out, with its speaker, on the recording's clock."""
+        self.said: list[TranscriptLine] = []
+        """Every utterance it gave out, as given."""
+        self.engine: str | None = None
         self.lags: list[float] = []
         """Seconds from each utterance's end (as heard on the sink) to its event."""
         self.failures = 0
@@ -165,9 +170,14 @@ class LiveTranscriber:
         turns = self.speakers(begin, cut)
         timeline = [SpeakerSegment(speaker_name=n, start_time_seconds=a, end_time_seconds=b)
                     for n, a, b in turns]
-        for u in utterances(attribute(words, timeline)):
-            self.emit(LiveUtterance(speaker=u.speaker, start=round(self.clock(begin + u.start), 3),
-                                          end=round(self.clock(begin + u.end), 3), text=u.text))
+        spoken = attribute(words, timeline)
+        self.spoken += [w.model_copy(update={"start": round(self.clock(begin + w.start), 3),
+                                             "end": round(self.clock(begin + w.end), 3)}) for w in spoken]
+        for u in utterances(spoken):
+            said = LiveUtterance(speaker=u.speaker, start=round(self.clock(begin + u.start), 3),
+                                 end=round(self.clock(begin + u.end), 3), text=u.text)
+            self.said.append(TranscriptLine(**said.model_dump(include={"speaker", "start", "end", "text"})))
+            self.emit(said)
             self.lags.append(time.time() - (begin + u.end))
             log.info("live utterance", extra={"speaker": u.speaker, "words": len(u.text.split()),
                                               "lag_s": round(self.lags[-1], 2),
@@ -183,5 +193,5 @@ class LiveTranscriber:
             await run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
                        "-vn", "-ss", f"{max(0.0, begin - covering[0].start):.3f}", "-t", f"{cut - begin:.3f}",
                        "-ac", "1", "-ar", "16000", str(wav)], timeout=60)
-            words, _engine = await self.worker.transcribe(wav)
+            words, self.engine = await self.worker.transcribe(wav)
             return words

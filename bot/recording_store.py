@@ -38,7 +38,7 @@ from media.hls import (
     segment_durations,
 )
 from storage import Storage
-from transcription.attribution import attribute, utterances, webvtt
+from transcription.attribution import SpokenWord, attribute, utterances, webvtt
 from transcription.process import transcribe_in_process
 
 log = logging.getLogger("meetbot.recording")
@@ -64,6 +64,16 @@ class Recording(BaseModel):
     pauses: list[Pause] = []
     warnings: list[str] = []
     transcript: list[TranscriptLine] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveWords:
+    """What the live transcript said: its words (with speakers) and utterances, on the
+    recording's clock, and the engine that heard them."""
+
+    engine: str
+    words: list[SpokenWord]
+    lines: list[TranscriptLine]
 
 
 @dataclass
@@ -154,13 +164,16 @@ class RecordingStore:
 
     # -- at the end ---------------------------------------------------------------------------
     async def finalize(self, timeline: SpeakerTimeline, *, gate_by_sound: bool,
-                       stuck_after: float, transcribe_nice: int | None = None) -> Recording:
+                       stuck_after: float, transcribe_nice: int | None = None,
+                       live: LiveWords | None = None) -> Recording:
         """Remux, measure and store the recording; place the timeline on its clock.
 
         ``gate_by_sound``: the platform only shows who spoke last, so turns are cut to the
         sounding parts; otherwise a turn shown over ``stuck_after`` seconds of silence is cut as a
         stuck signal and reported in the warnings. ``transcribe_nice``: transcribe the MP4 at this
-        niceness and attribute its words (None: no transcript).
+        niceness and attribute its words (None: no transcript); ``live``: the transcript made
+        while the call went on, which is then the recording's (no second pass: one transcript in
+        the callback, the files, the subtitles and the index).
         """
         spans = [s for s in self._spans if s.recorder.segments]
         if not spans:
@@ -222,7 +235,9 @@ class RecordingStore:
                             f"stored segments play from stream_url ({exc.message})")
             log.error("recording not stored: the store is full", extra={"error": exc.message})
         transcript = None
-        if transcribe_nice is not None:
+        if live is not None and live.lines:
+            transcript = await self._store_transcript(live.engine, live.words, live.lines)
+        elif transcribe_nice is not None:
             transcript = await self._transcript(mp4, timeline_out, transcribe_nice, warnings)
         if transcript and recording_url is not None:
             stream_url = await self._subtitled(spans, ranges, transcript) or stream_url
@@ -249,15 +264,20 @@ class RecordingStore:
             warnings.append(f"no transcript: {exc.message}")
             return None
         spoken = attribute(words, timeline)
-        lines = utterances(spoken)
+        lines = await self._store_transcript(engine, spoken, utterances(spoken))
+        log.info("transcribed", extra={"engine": engine, "words": len(spoken), "lines": len(lines),
+                                       "seconds": round(time.time() - started, 2)})
+        return lines
+
+    async def _store_transcript(self, engine: str, spoken: list[SpokenWord],
+                                lines: list[TranscriptLine]) -> list[TranscriptLine]:
+        """transcript.json and captions.vtt."""
         await self.put_json("transcript.json", {"engine": engine, "words": [w.model_dump() for w in spoken],
                                                 "lines": [u.model_dump() for u in lines]})
         try:
             await self.storage.put_bytes("captions.vtt", webvtt(lines).encode())
         except MeetbotError as exc:
             log.error("file not stored", extra={"key": "captions.vtt", "error": exc.message})
-        log.info("transcribed", extra={"engine": engine, "words": len(spoken), "lines": len(lines),
-                                       "seconds": round(time.time() - started, 2)})
         return lines
 
     async def _subtitled(self, spans: list[_Span], ranges: list[tuple[float, float]],

@@ -35,7 +35,7 @@ from bot.leases import Lease, reap_stale
 from bot.live_transcript import LiveTranscriber
 from bot.page_audio import audio_paths, keep_reviving_page_audio
 from bot.recorder import Recorder
-from bot.recording_store import Recording, RecordingStore
+from bot.recording_store import LiveWords, Recording, RecordingStore
 from bot.reporting import JobResult, SpanChange
 from bot.timeline import SpeakerTimeline, SpeakingChange
 from bot.usage import Usage, sample_usage
@@ -685,7 +685,9 @@ class JobRunner:
         recording = await self.recordings.finalize(
             self.timeline, gate_by_sound=self._gate_by_sound,
             stuck_after=self.settings.stuck_signal_silence,
-            transcribe_nice=self.settings.index_nice if self.job.transcribe else None)
+            transcribe_nice=self.settings.index_nice if self.job.transcribe else None,
+            live=LiveWords(self._live.engine, self._live.spoken, self._live.said)
+            if self._live is not None and self._live.engine else None)
         self._timings["recording_origin_epoch"] = recording.origin
         self._timings["recording_duration_s"] = recording.duration
         if recording.recorder_wall_s is not None:

@@ -229,8 +229,11 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
     cb, got_at = got.json(), got.at
     truth = simulator.truth(meeting_code)
     print(f"meeting end -> callback with transcript: {got_at - truth['ended_at']:.1f} s")
-    _check_live_events([r for r in received if r.json().get("event") in LIVE], truth, secret,
-                       result_at=got_at)
+    live = _check_live_events([r for r in received if r.json().get("event") in LIVE], truth, secret,
+                              result_at=got_at)
+    # One transcript: the callback's lines are the utterances the events gave, as given.
+    assert [(ln["speaker"], ln["start"], ln["end"], ln["text"]) for ln in cb["transcript"]] == \
+        [(u["speaker"], u["start"], u["end"], u["text"]) for u in live], (cb["transcript"], live)
     lines = cb["transcript"]
     turns = [ln["speaker"] for ln in lines]
     assert [s for i, s in enumerate(turns) if i == 0 or turns[i - 1] != s] == ["Alice", "Bob", "Alice"], lines
@@ -256,7 +259,8 @@ async def test_a_transcribed_meeting_says_who_said_what(simulator: Any, meeting_
 LIVE = ("transcript.data", "speaker.changed", "participants.changed")
 
 
-def _check_live_events(events: list[Any], truth: dict[str, Any], secret: str, *, result_at: float) -> None:
+def _check_live_events(events: list[Any], truth: dict[str, Any], secret: str, *,
+                       result_at: float) -> list[dict[str, Any]]:
     """transcript.data while the meeting went on: signed, numbered 1.. in order, each utterance
     once with its speaker and on the recording's clock, each within 6 s of the voice's end (the
     truth's own date of it) and before the result."""
@@ -288,6 +292,7 @@ def _check_live_events(events: list[Any], truth: dict[str, Any], secret: str, *,
     print(f"live transcript: {len(bodies)} utterances, lag from the voice's end "
           f"{', '.join(f'{x:.1f}' for x in lags)} s")
     assert max(lags) <= 6.0, lags
+    return [b["data"] for b in bodies]
 
 
 def _check_hls_subtitles(out: Path, cb: dict[str, Any], lines: list[dict[str, Any]]) -> None:

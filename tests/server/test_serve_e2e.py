@@ -536,12 +536,12 @@ async def test_live_transcript_events_stream_from_the_server_and_resume(simulato
     rest, each once, in order; each utterance within 6 s of the voice's end (the simulator's date of
     it); speaker and participant changes come the same way."""
     speech = [{"speaker": "Alice", "at": 1.0, "text": "Let us review the new design today."},
-              {"speaker": "Bob", "at": 5.0, "text": "The buttons are too small on phones."},
-              {"speaker": "Alice", "at": 9.0, "text": "Good, then we are done."}]
+              {"speaker": "Bob", "at": 4.5, "text": "The buttons are too small on phones."},
+              {"speaker": "Alice", "at": 8.0, "text": "Good, then we are done."}]
     await simulator.add_scenario(scenario(
         meeting_code, participants=[{"name": "Alice", "voice": "flite:slt"},
                                     {"name": "Bob", "voice": "flite:rms"}],
-        speech=speech, end={"kind": "host_ended", "at": 13.0}))
+        speech=speech, end={"kind": "host_ended", "at": 11.0}))
     async with httpx.AsyncClient() as http:
         r = await http.post(f"{server}/collection/default/meeting/record", headers={"x-access-token": KEY},
                             json={"meeting_url": f"https://meet.google.com/{meeting_code}",
