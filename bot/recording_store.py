@@ -209,7 +209,10 @@ class RecordingStore:
                 # From where the previous span's picture ends, not from when it was stopped: a
                 # recorder that died lost what it had not yet put in a segment.
                 pauses.append(Pause(at=round(offset, 3), duration=round(max(0.0, first - prev_end), 3)))
-            prev_end = origin + length
+            # Never after its recorder stopped: a capture whose first frame came late (ffmpeg was
+            # 4.2 s opening its inputs once) has its listed length counted from its first sound,
+            # and the pause after it read 0.66 s where it was 5 s.
+            prev_end = origin + length if rec.stopped_at is None else min(origin + length, rec.stopped_at)
             for seg in timeline.segments(origin=origin, end=origin + length, sound=rec.sound,
                                          gate=gate_by_sound, stuck_after=stuck_after):
                 timeline_out.append(seg.model_copy(update={
