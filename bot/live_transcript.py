@@ -152,7 +152,6 @@ class LiveTranscriber:
                 return min(a + PAUSE_INTO_S, a + (b - a) / 2)
         return None
 
-
     # -- transcribing ---------------------------------------------------------------------------
     async def _transcribe(self, pieces: list[_Piece], begin: float, cut: float,
                           sound: list[tuple[float, float | None]]) -> None:

@@ -93,9 +93,10 @@ class Reporter:
                  store: StatusStore | None = None) -> None:
         self.job, self.settings = job, settings
         self.files, self.deliverer, self.store = files, deliverer, store
-        self._events: asyncio.Queue[StatusChangeEvent] = asyncio.Queue()
-        self._utterances: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._utterances_task: asyncio.Task[None] | None = None
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        """Status changes, sent in memory only: useless late, never after the result."""
+        self._live_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        """Live events, sent durably: a transcript is worth its retries."""
         self._seq = 0
         self._held: list[tuple[LiveKind, LiveData]] = []
         self._waiting_origin: asyncio.Task[None] | None = None
@@ -115,7 +116,11 @@ class Reporter:
     async def start(self) -> None:
         await self.files.put_json("job.json", self.job.model_dump(mode="json"))
         if self.job.status_events and self.job.callback_url:
-            self._tasks.append(asyncio.create_task(self._send_events(), name="status-events"))
+            self._tasks.append(asyncio.create_task(self._send(self._events, durable=False),
+                                                   name="status-events"))
+        if self.job.transcript_events and self.job.callback_url:
+            self._tasks.append(asyncio.create_task(self._send(self._live_events, durable=True),
+                                                   name="live-events"))
         if self.store is not None:
             # The first beat is written before the job goes on: a bot is alive from its start,
             # not from whenever a background task first gets scheduled.
@@ -128,23 +133,24 @@ class Reporter:
         if self.job.status_events and self.job.callback_url:
             self._events.put_nowait(StatusChangeEvent(
                 meeting_id=self.job.meeting_id, callback_data=self.job.callback_data,
-                status=new.status.value, phase=new.value, previous_phase=old.value, at=at))
+                status=new.status.value, phase=new.value, previous_phase=old.value,
+                at=at).model_dump(mode="json"))
         if self.store is not None:
             self._writes.put_nowait((new, at))
 
-    async def _send_events(self) -> None:
+    async def _send(self, queue: asyncio.Queue[dict[str, Any]], *, durable: bool) -> None:
         """In order, in the background: the job never waits on the receiver for these."""
         url = str(self.job.callback_url)
         while True:
-            event = await self._events.get()
+            body = await queue.get()
             try:
-                await self.deliverer.send(url, event.model_dump(mode="json"), event="status_change",
-                                          meeting_id=self.job.meeting_id, durable=False,
+                await self.deliverer.send(url, body, event=body["event"], meeting_id=self.job.meeting_id,
+                                          durable=durable,
                                           give_up_at=time.time() + self.settings.callback_status_grace)
             except Exception:
-                log.warning("status event not delivered", exc_info=True)
+                log.warning("event not delivered", extra={"event": body["event"]}, exc_info=True)
             finally:
-                self._events.task_done()
+                queue.task_done()
 
     def live_event(self, kind: LiveKind, data: LiveData) -> None:
         """A live event (speaker and participant changes dated on the wall clock, utterances on the
@@ -180,22 +186,7 @@ class Reporter:
             if self.store is not None:
                 self._writes.put_nowait(body)
             if self.job.transcript_events and self.job.callback_url:
-                self._utterances.put_nowait(body)
-                if self._utterances_task is None:
-                    self._utterances_task = asyncio.create_task(self._send_utterances(), name="live-events")
-                    self._tasks.append(self._utterances_task)
-
-    async def _send_utterances(self) -> None:
-        url = str(self.job.callback_url)
-        while True:
-            body = await self._utterances.get()
-            try:
-                await self.deliverer.send(url, body, event=body["event"], meeting_id=self.job.meeting_id,
-                                          give_up_at=time.time() + self.settings.callback_status_grace)
-            except Exception:
-                log.warning("live event not delivered", exc_info=True)
-            finally:
-                self._utterances.task_done()
+                self._live_events.put_nowait(body)
 
     def span_changed(self, change: SpanChange) -> None:
         """The meeting's RTStream follows its recording spans (connected while one is open)."""
@@ -335,7 +326,7 @@ class Reporter:
         with contextlib.suppress(TimeoutError):
             await bounded(self._events.join(), self.settings.callback_status_grace)
         with contextlib.suppress(TimeoutError):  # the call's last words before its result
-            await bounded(self._utterances.join(), self.settings.callback_status_grace)
+            await bounded(self._live_events.join(), self.settings.callback_status_grace)
         give_up = time.time() + self.settings.callback_grace
         if pending is not None:
             await self.deliverer.release(pending)
