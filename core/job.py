@@ -141,7 +141,11 @@ class Job(BaseModel):
     @classmethod
     def _bounded_data(cls, v: dict[str, Any]) -> dict[str, Any]:
         # It is echoed into every webhook: a few KB of the caller's ids, not a payload store.
-        size = len(json.dumps(v, separators=(",", ":")).encode())
+        # JSON has no Infinity or NaN: such a value would reach the receiver as null.
+        try:
+            size = len(json.dumps(v, separators=(",", ":"), allow_nan=False).encode())
+        except ValueError as exc:
+            raise ValueError("callback_data holds a number JSON cannot carry (Infinity or NaN)") from exc
         if size > CALLBACK_DATA_MAX_BYTES:
             raise ValueError(f"callback_data is {size} bytes as JSON; at most {CALLBACK_DATA_MAX_BYTES}")
         return v
