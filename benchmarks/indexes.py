@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from transcription.attribution import SpokenWord
 from transcription.engine import Word
 from transcription.models import MODELS, fetch
 from transcription.process import transcribe_in_process
+from transcription.wer import wer, words_of
 
 SENTENCES = [
     "Let us review the new design today.",
@@ -64,24 +64,6 @@ SENTENCES = [
     "Thanks everyone, see you on Monday.",
 ]
 VOICES = ["flite:slt", "flite:rms", "flite:awb", "flite:kal", "en+f3"]
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def words_of(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def wer(ref: list[str], hyp: list[str]) -> float:
-    """Word error rate: (substitutions + deletions + insertions) / reference words."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
-
-
 def engines() -> list[str]:
     """PocketSphinx, every pinned Whisper model, and the one MEETBOT_WHISPER_MODEL names."""
     names = [SPHINX, *MODELS]

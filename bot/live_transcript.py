@@ -36,6 +36,16 @@ PAUSE_INTO_S = 0.25
 MAX_PENDING_S = 20.0
 
 
+def lag_figures(prefix: str, lags: list[float]) -> dict[str, float]:
+    """``<prefix>_lag_{median,p95,max}_s`` of the seconds from utterances' ends to their events."""
+    if not lags:
+        return {}
+    ordered = sorted(lags)
+    return {f"{prefix}_lag_median_s": round(statistics.median(ordered), 2),
+            f"{prefix}_lag_p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
+            f"{prefix}_lag_max_s": round(ordered[-1], 2)}
+
+
 @dataclass(frozen=True, slots=True)
 class _Piece:
     path: Path
@@ -107,15 +117,8 @@ class LiveTranscriber:
         await self._advance(final=True)
 
     def figures(self) -> dict[str, float | int]:
-        out: dict[str, float | int] = {"live_transcript_utterances": len(self.lags),
-                                       "live_transcript_failures": self.failures}
-        if self.lags:
-            ordered = sorted(self.lags)
-            out["live_transcript_lag_median_s"] = round(statistics.median(ordered), 2)
-            out["live_transcript_lag_p95_s"] = round(ordered[min(len(ordered) - 1,
-                                                                 int(0.95 * len(ordered)))], 2)
-            out["live_transcript_lag_max_s"] = round(ordered[-1], 2)
-        return out
+        return {"live_transcript_utterances": len(self.lags), "live_transcript_failures": self.failures,
+                **lag_figures("live_transcript", self.lags)}
 
     # -- cutting --------------------------------------------------------------------------------
     async def _advance(self, *, final: bool) -> None:

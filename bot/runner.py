@@ -29,6 +29,7 @@ from bot.audio import AudioSink, pulse_server
 from bot.av_selftest import AV_BOUND_S, AvPath, describe, measure_av_path
 from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
+from bot.captions import CaptionFollower
 from bot.capture_health import CaptureHealth
 from bot.display import VirtualDisplay
 from bot.leases import Lease, reap_stale
@@ -60,6 +61,7 @@ from platforms.base import (
     SpeakingChanged,
 )
 from transcription.process import TranscriptionWorker
+from transcription.wer import wer, words_of
 
 MAX_RECORDER_RESTARTS = 3
 STOP_HONOURED_S = 15.0
@@ -104,6 +106,13 @@ class JobRunner:
         self._on_span = on_span
         self._on_live = on_live
         self._live: LiveTranscriber | None = None
+        self._live_standby: Callable[[], None] | None = None
+        """Starts the local live transcript where the captions were to be its source and are not."""
+        self._live_whole = True
+        """Whether the live transcript heard the whole call (else the recording is transcribed
+        after it, when the job asks for a transcript)."""
+        self._captions: CaptionFollower | None = None
+        self._captions_task: asyncio.Task[None] | None = None
         self.state = JobStateMachine()
         self.state.on_change(self._log_phase)
         self.timeline = SpeakerTimeline(merge_gap=settings.speaker_merge_gap)
@@ -317,10 +326,14 @@ class JobRunner:
             stack.push_async_callback(cancel_and_wait, sampler)
             waits = asyncio.create_task(self._follow_sink_latency(sink), name="sink-latency")
             stack.push_async_callback(cancel_and_wait, waits)
+            captions = job.transcript_source != "local" and (job.live_transcript or job.transcribe)
             if job.live_transcript and self._on_live is not None:
-                await self._start_live_transcript(stack, work)
+                await self._start_live_transcript(stack, work, now=not captions)
+            if captions:
+                self._side.add(asyncio.create_task(self._follow_captions(adapter), name="captions"))
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
+            await self._last_captions(adapter)
             if browser.audio_threads is not None:
                 self._timings["audio_threads_realtime"] = browser.audio_threads.raised
             self.state.move(Phase.LEAVING)
@@ -338,19 +351,73 @@ class JobRunner:
         if self._on_live is not None:
             self._on_live(kind, data)
 
-    async def _start_live_transcript(self, stack: AsyncExitStack, work: Path) -> None:
+    async def _start_live_transcript(self, stack: AsyncExitStack, work: Path, *, now: bool) -> None:
         """The call transcribed as it goes (bot/live_transcript.py), by a worker process of its
-        own at the indexes' niceness: the recording keeps the CPU first."""
+        own at the indexes' niceness: the recording keeps the CPU first. Not ``now``: held ready
+        for the captions failing (``_live_standby``)."""
         on_live = self._on_live
         assert on_live is not None
         worker = TranscriptionWorker(nice=self.settings.index_nice)
         stack.push_async_callback(worker.aclose)
         live = LiveTranscriber(worker, work=work, emit=lambda said: on_live("transcript.data", said),
                                speakers=self.timeline.speaking_during, clock=self.recordings.recording_time)
-        task = asyncio.create_task(live.run(), name="live-transcript")
-        stack.push_async_callback(cancel_and_wait, task)
-        stack.callback(lambda: self._timings.update(live.figures()))
-        self._live = live
+        tasks: list[asyncio.Task[None]] = []
+
+        async def stop() -> None:
+            for task in tasks:
+                await cancel_and_wait(task)
+
+        stack.push_async_callback(stop)
+        stack.callback(lambda: self._timings.update(live.figures()) if tasks else None)
+
+        def start() -> None:
+            self._live_standby = None
+            tasks.append(asyncio.create_task(live.run(), name="live-transcript"))
+            self._live = live
+
+        if now:
+            start()
+        else:
+            self._live_standby = start
+
+    async def _follow_captions(self, adapter: PlatformAdapter) -> None:
+        """The platform's captions turned on and followed (bot/captions.py); where the page has
+        none or refuses them, said in the warnings and the local engine does the work."""
+        job = self.job
+        state = await adapter.enable_captions(job.captions_language)
+        self._timings["captions_on"] = 1.0 if state.on else 0.0
+        if not state.on:
+            instead = "the local engine transcribes the call"
+            if self._live_standby is not None:
+                self._live_whole = False
+                self._live_standby()
+                instead += " from now on"
+            self.warnings.append(f"the platform's captions are not used ({state.note}): {instead}")
+            log.warning("captions not used", extra={"why": state.note})
+            return
+        log.info("captions on", extra={"note": state.note})
+        if state.note:
+            self.warnings.append(state.note)
+        on_live = self._on_live if job.live_transcript else None
+        self._captions = CaptionFollower(
+            adapter.read_captions, speakers=self.timeline.speaking_during,
+            emit=(lambda said: on_live("transcript.data", said)) if on_live else (lambda _said: None),
+            clock=self.recordings.recording_time, source=f"captions-{adapter.name}")
+        self._captions_task = asyncio.current_task()  # type: ignore[assignment]
+        await self._captions.run()
+
+    async def _last_captions(self, adapter: PlatformAdapter) -> None:
+        """The call is over: the captions as the page last shows them are final."""
+        follower, task = self._captions, self._captions_task
+        if follower is None:
+            return
+        if task is not None:
+            await cancel_and_wait(task)
+        with contextlib.suppress(Exception):  # a page already gone shows nothing more
+            if (blocks := await bounded(adapter.read_captions(), 2.0)) is not None:
+                follower.observe(blocks, time.time())
+        follower.finish()
+        self._timings.update(follower.figures())
 
     async def _measure_av(self, page: Page, make: Callable[[Path], Recorder], work: Path,
                           sink: AudioSink) -> AvPath | None:
@@ -682,12 +749,23 @@ class JobRunner:
 
     # -- after capture ------------------------------------------------------------------------
     async def _finalize(self) -> Recording:
+        job, captions = self.job, self._captions
+        live = None
+        if captions is not None and captions.said and job.transcript_source == "captions":
+            live = LiveWords(captions.engine, captions.spoken, captions.said)
+        elif self._live is not None and self._live.engine and (self._live_whole or not job.transcribe):
+            live = LiveWords(self._live.engine, self._live.spoken, self._live.said)
+        local_after = job.transcribe or (job.transcript_source == "both" and captions is not None)
         recording = await self.recordings.finalize(
             self.timeline, gate_by_sound=self._gate_by_sound,
             stuck_after=self.settings.stuck_signal_silence,
-            transcribe_nice=self.settings.index_nice if self.job.transcribe else None,
-            live=LiveWords(self._live.engine, self._live.spoken, self._live.said)
-            if self._live is not None and self._live.engine else None)
+            transcribe_nice=self.settings.index_nice if local_after else None, live=live)
+        if captions is not None and captions.said:
+            await self.recordings.put_json("captions.json", [line.model_dump() for line in captions.said])
+            if job.transcript_source == "both" and recording.transcript:
+                local = words_of(" ".join(line.text for line in recording.transcript))
+                heard = words_of(" ".join(line.text for line in captions.said))
+                self._timings["captions_vs_local_wer"] = round(wer(local, heard), 3)
         self._timings["recording_origin_epoch"] = recording.origin
         self._timings["recording_duration_s"] = recording.duration
         if recording.recorder_wall_s is not None:

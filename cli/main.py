@@ -84,6 +84,10 @@ def run(
         "--live-transcript", help="Transcribe while the meeting is on: transcript.data events.")] = False,
     transcript_events: Annotated[bool, typer.Option(
         "--transcript-events", help="POST each transcript.data event to the callback URL.")] = False,
+    transcript_source: Annotated[str | None, typer.Option(
+        help="Where the transcript comes from: local, captions (the platform's own) or both.")] = None,
+    captions_language: Annotated[str | None, typer.Option(
+        help="The captions' language (BCP 47), where the platform lets a guest choose.")] = None,
     audio_only: Annotated[bool, typer.Option(
         "--audio-only", help="Record the sound only: no screen capture or video encode.")] = False,
     video_size: Annotated[str | None, typer.Option(help="Capture size WxH (default 1280x720).")] = None,
@@ -103,7 +107,8 @@ def run(
             everyone_left_timeout=everyone_left_timeout, noone_joined_timeout=noone_joined_timeout,
             silence_timeout=silence_timeout, status_events=status_events or None,
             transcribe=transcribe or None, live_transcript=live_transcript or None,
-            transcript_events=transcript_events or None, audio_only=audio_only or None, video_fps=fps,
+            transcript_events=transcript_events or None, transcript_source=transcript_source,
+            captions_language=captions_language, audio_only=audio_only or None, video_fps=fps,
             join_at=join_at,
         ).items() if v is not None
     }

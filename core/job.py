@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
@@ -68,6 +68,14 @@ class Job(BaseModel):
     """While the meeting is on, transcribe each utterance once it is over (the sound up to a
     pause, from the stored segments): ``transcript.data`` events, in order, numbered from 1, on
     ``meetbot serve``'s ``GET .../meeting/{id}/events`` and, with ``transcript_events``, as webhooks."""
+    transcript_source: Literal["local", "captions", "both"] = "local"
+    """Where the transcript comes from, live and after the call: ``local`` the engine
+    ``MEETBOT_WHISPER_MODEL`` names; ``captions`` the platform's own captions, turned on once
+    admitted (the local engine where the page has none or refuses them, with a warning); ``both``
+    the captions live and the local engine after the call, as the recording's transcript and a
+    check of the captions (stats.json ``captions_vs_local_wer``)."""
+    captions_language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+    """The captions' language (BCP 47, ``en-US``), where the platform lets a guest choose it."""
     transcript_events: bool = False
     """POST each ``transcript.data`` event to ``callback_url`` too (signed, retried, in order)."""
     status_events: bool = False

@@ -117,8 +117,9 @@ class LiveUtterance(BaseModel):
     end: float
     """Seconds on the recording's clock (``recording_started_at`` + these: Unix time)."""
     text: str
-    source: Literal["local"] = "local"
-    """What transcribed it: the local engine (``MEETBOT_WHISPER_MODEL``)."""
+    source: Literal["local", "captions"] = "local"
+    """What transcribed it: the local engine (``MEETBOT_WHISPER_MODEL``) or the platform's own
+    captions (the job's ``transcript_source``)."""
 
 
 class SpeakerChange(BaseModel):

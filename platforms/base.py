@@ -89,6 +89,25 @@ class ParticipantCount:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptionBlock:
+    """One block of the page's live captions as it shows now: ``id`` stays the same while the
+    page keeps the element (its text rewritten in place); ``speaker`` None where none is shown."""
+
+    id: str
+    speaker: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionsState:
+    """What turning the page's captions on came to: ``on``, and what to tell the user (why they
+    are off: none on this page, refused; or on, but not in the language asked for)."""
+
+    on: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MeetingEnded:
     outcome: Outcome
     detail: str
@@ -137,6 +156,12 @@ _LIB = r"""
 const norm = (s) => String(s || '').replace(/[\u2018\u2019]/g, "'").replace(/\s+/g, ' ').trim();
 const lower = (s) => norm(s).toLowerCase();
 const pageNow = () => (performance.timeOrigin + performance.now()) / 1000;
+const capId = (el) => {
+  const ids = window.__meetbotCaptionIds || (window.__meetbotCaptionIds = { map: new WeakMap(), n: 0 });
+  let id = ids.map.get(el);
+  if (!id) { id = 'c' + (++ids.n); ids.map.set(el, id); }
+  return id;
+};
 const alpha = (color) => {
   const c = String(color || '').trim();
   if (!c || c === 'transparent') return 0;
@@ -396,6 +421,47 @@ class PlatformAdapter(ABC):
                     return
                 await asyncio.sleep(0.1)
             log.info("leave: the page did not confirm it within %.0f s", LEAVE_CONFIRM_S)
+
+    async def enable_captions(self, language: str | None = None) -> CaptionsState:
+        """Turn the page's own captions on, in ``language`` where the page offers a choice. Looks
+        first (already on?), then clicks; never raises: a failure is a state with its reason."""
+        try:
+            return await self._enable_captions(language)
+        except (PlaywrightError, TimeoutError) as exc:
+            return CaptionsState(False, f"turning captions on failed: {str(exc).splitlines()[0][:200]}")
+
+    async def read_captions(self) -> list[CaptionBlock] | None:
+        """The caption blocks showing now, oldest first; None when the page did not answer."""
+        read = self._captions_read()
+        if read is None:
+            return []
+        args = {"sel": as_arg(self._caption_selectors())}
+        raw = await self._look(self._eval(self._probe_frame(), read, args), "captions")
+        if raw is None:
+            return None
+        return [CaptionBlock(str(b["id"]), b.get("speaker") or None, str(b["text"])) for b in raw]
+
+    async def _enable_captions(self, language: str | None) -> CaptionsState:
+        return CaptionsState(False, f"{self.name}: the page's captions are not read on this platform")
+
+    def _captions_read(self) -> str | None:
+        """The in-page reader ``({sel}) => [{id, speaker, text}]`` (``capId(el)`` gives an element
+        its stable id); None: this adapter reads no captions."""
+        return None
+
+    def _caption_selectors(self) -> object:
+        raise NotImplementedError
+
+    async def _wait_visible(self, selector: str, timeout: float) -> bool:
+        """Whether ``selector`` shows within ``timeout`` seconds (a read, no click)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(PlaywrightError):
+                if await self._probe_frame().locator(selector).first.is_visible():
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
 
     async def page_clock_offset(self) -> float:
         """Seconds to add to a page timestamp to put it on this process's wall clock."""

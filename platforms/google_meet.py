@@ -20,6 +20,7 @@ from core.errors import JoinError
 from core.outcomes import Outcome
 from platforms.base import (
     CallView,
+    CaptionsState,
     LobbyView,
     MeetingRef,
     PlatformAdapter,
@@ -91,6 +92,27 @@ class _Selectors:
 
 
 SELECTORS = _Selectors()
+
+
+@dataclass(frozen=True)
+class _CaptionSelectors:
+    # Toggle (reference 1.6): "Turn on captions" is clicked, "Turn off captions" says they are on.
+    # Neither within CAPTIONS_TOGGLE_S: the call has no captions. Clicked and still off: refused.
+    turn_on: str = 'button[aria-label="Turn on captions"]'
+    turn_off: str = 'button[aria-label="Turn off captions"]'
+    # The region: role=region with tabindex=0 (the call-controls region has a label of its own),
+    # the older UI's .a4cQT. A block: childNodes[0] the name, childNodes[1] the text (its last
+    # child rewritten in place); the region's last child is "Jump to bottom", never a block.
+    regions: tuple[str, ...] = ('div[role="region"][tabindex="0"]:not([aria-label="Call controls"])',
+                                "div.a4cQT")
+    # Languages: ul[aria-label="Meeting language"] li[data-value] (BCP 47 values).
+    language_list: str = 'ul[aria-label="Meeting language"]'
+    language_item: str = "li[data-value]"
+
+
+CAPTION_SELECTORS = _CaptionSelectors()
+CAPTIONS_TOGGLE_S = 5.0
+"""The captions toggle renders with the call controls, a moment after admission."""
 SPEAKING_CLASSES = ("Oaajhc", "HX2H7", "wEsLMd", "OgVli")
 
 
@@ -206,6 +228,23 @@ _READ_SPEAKING = """
     out.push({name, values: [primary, level]});
   }
   return out;
+}
+"""
+
+_READ_CAPTIONS = """
+({sel}) => {
+  for (const query of sel.regions) {
+    for (const region of document.querySelectorAll(query)) {
+      const out = [];
+      for (const block of region.children) {
+        if (block.matches('button') || block.childNodes.length < 2) continue;
+        const text = norm(block.childNodes[1].textContent);
+        if (text) out.push({id: capId(block), speaker: norm(block.childNodes[0].textContent) || null, text});
+      }
+      if (out.length) return out;  // another tabindex=0 region holds no speaker blocks
+    }
+  }
+  return [];
 }
 """
 
@@ -383,3 +422,38 @@ class GoogleMeetAdapter(PlatformAdapter):
 
     async def _leave(self) -> None:
         await self._click(self.page.locator(SELECTORS.leave).first, "Leave call")
+
+    # -- captions -----------------------------------------------------------------------------
+    async def _enable_captions(self, language: str | None) -> CaptionsState:
+        sel = CAPTION_SELECTORS
+        if not await self._wait_visible(sel.turn_off, 0.0):
+            if not await self._wait_visible(sel.turn_on, CAPTIONS_TOGGLE_S):
+                return CaptionsState(False, "Google Meet shows no captions toggle in this call")
+            await self._click(self.page.locator(sel.turn_on).first, "Turn on captions")
+            if not await self._wait_visible(sel.turn_off, 3.0):
+                return CaptionsState(False, "Google Meet did not turn captions on when asked")
+        if language is None:
+            return CaptionsState(True)
+        return CaptionsState(True, await self._pick_language(language))
+
+    async def _pick_language(self, language: str) -> str | None:
+        """The caption language, where the page lists it; what went wrong, else None."""
+        sel = CAPTION_SELECTORS
+        if not await self._wait_visible(sel.language_list, 3.0):
+            return f"captions on, but Google Meet showed no language list: not set to {language}"
+        items = self.page.locator(f"{sel.language_list} {sel.language_item}")
+        values = [v for v in await items.evaluate_all("(els) => els.map((e) => e.dataset.value)") if v]
+        pick = next((v for v in values if v.lower() == language.lower()), None) or next(
+            (v for v in values if v.lower().split("-")[0] == language.lower().split("-")[0]), None)
+        if pick is None:
+            return f"captions on, but Google Meet offers no {language} ({', '.join(values[:8])})"
+        item = self.page.locator(f'{sel.language_list} li[data-value="{pick}"]').first
+        if not await self._click(item, f"caption language {pick}"):
+            return f"captions on, but picking {pick} failed"
+        return None
+
+    def _captions_read(self) -> str | None:
+        return _READ_CAPTIONS
+
+    def _caption_selectors(self) -> object:
+        return CAPTION_SELECTORS

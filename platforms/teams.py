@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, unquote
@@ -22,6 +23,7 @@ from core.errors import JoinError
 from core.outcomes import Outcome
 from platforms.base import (
     CallView,
+    CaptionsState,
     LobbyView,
     MeetingRef,
     PlatformAdapter,
@@ -100,6 +102,24 @@ SELECTORS = _Selectors()
 
 
 @dataclass(frozen=True)
+class _CaptionSelectors:
+    # Captions (reference 3.6): only these three data-tids are stable between host and guest
+    # views; each text follows its author in document order.
+    wrapper: str = '[data-tid="closed-caption-renderer-wrapper"]'
+    author: str = '[data-tid="author"]'
+    text: str = '[data-tid="closed-caption-text"]'
+    # Turning them on (ATT): "Language and speech" then "Turn on live captions", both behind the
+    # toolbar's More menu when they are not showing already. None of them: no captions here.
+    captions_button: str = "#closed-captions-button"
+    language_speech: str = "#LanguageSpeechMenuControl-id"
+    more: tuple[str, ...] = ("#callingButtons-showMoreBtn", 'button[aria-label="More"]',
+                             'button[aria-label="More actions"]')
+
+
+CAPTION_SELECTORS = _CaptionSelectors()
+
+
+@dataclass(frozen=True)
 class _Texts:
     login_hosts: tuple[str, ...] = ("login.microsoftonline.com", "login.live.com")
     login: tuple[str, ...] = (
@@ -174,6 +194,21 @@ _LOOK_CALL = """
   return {removed, ended, controls: firstVisible(sel.controls) !== null,
           badge: badge ? norm(badge.textContent).replace(/\\D/g, '') : null,
           tiles: document.querySelectorAll(sel.tile).length};
+}
+"""
+
+_READ_CAPTIONS = """
+({sel}) => {
+  const out = [];
+  for (const wrapper of document.querySelectorAll(sel.wrapper)) {
+    let author = null;
+    for (const el of wrapper.querySelectorAll(sel.author + ',' + sel.text)) {
+      if (el.matches(sel.author)) { author = norm(el.textContent) || null; continue; }
+      const text = norm(el.textContent);
+      if (text) out.push({id: capId(el), speaker: author, text});
+    }
+  }
+  return out;
 }
 """
 
@@ -358,3 +393,39 @@ class TeamsAdapter(PlatformAdapter):
 
     async def _leave(self) -> None:
         await self._click_any(SELECTORS.leave, "Leave")
+
+    # -- captions -----------------------------------------------------------------------------
+    async def _enable_captions(self, language: str | None) -> CaptionsState:
+        sel = CAPTION_SELECTORS
+        if not await self._captions_showing():
+            for _ in range(3):  # More, then Language and speech, then the captions item
+                if await self._click(self.page.locator(sel.captions_button).first, "Turn on live captions"):
+                    break
+                if await self._click(self.page.locator(sel.language_speech).first, "Language and speech"):
+                    continue
+                if not await self._click_any(sel.more, "More"):
+                    return CaptionsState(False, "Teams shows no live captions control in this call")
+                await asyncio.sleep(0.3)
+            else:
+                return CaptionsState(False, "Teams' menu holds no live captions item")
+            deadline = time.monotonic() + 3.0
+            while not await self._captions_showing():
+                if time.monotonic() > deadline:
+                    return CaptionsState(False, "Teams did not turn live captions on when asked")
+                await asyncio.sleep(0.1)
+        note = None if language is None else \
+            f"captions on in the meeting's spoken language; choosing {language} is not done on Teams"
+        return CaptionsState(True, note)
+
+    async def _captions_showing(self) -> bool:
+        shown = await self._eval(self.page.main_frame, """({sel}) => {
+          const w = document.querySelector(sel.wrapper);
+          return !!w && getComputedStyle(w).display !== 'none';
+        }""", {"sel": as_arg(CAPTION_SELECTORS)})
+        return bool(shown)
+
+    def _captions_read(self) -> str | None:
+        return _READ_CAPTIONS
+
+    def _caption_selectors(self) -> object:
+        return CAPTION_SELECTORS

@@ -62,7 +62,10 @@ class RecordMeeting(BaseModel):
     """Our extension (the SDKs never send it): default ``MEETBOT_TRANSCRIBE_MEETINGS``."""
     live_transcript: bool | None = None
     transcript_events: bool | None = None
-    """Our extension: transcript events while the meeting is on (see ``core/job.py``)."""
+    transcript_source: str | None = None
+    captions_language: str | None = None
+    """Our extension: transcript events while the meeting is on, and where the transcript comes
+    from: the platform's captions or the local engine (see ``core/job.py``)."""
     audio_only: bool | None = None
     """Our extension: record the sound only (``player_url`` None)."""
     video_width: int | None = None

@@ -134,6 +134,33 @@ class DialogSpec(_Model):
     """Seconds after admission: 0 = early (at admission), later = late."""
 
 
+class Captions(_Model):
+    """The platform's live captions (reference 1.6 Meet, 3.6 Teams; Zoom's caption text is not
+    documented, so Zoom renders none). Words show ``lag_ms`` after the voice starts and follow it
+    ``word_lag_ms`` behind; ``interim``: the newest word may be a mishearing (lower case, no
+    punctuation) rewritten in place by the next; ``late_fix_ms`` after the last word the whole line
+    is rewritten in place with its case and punctuation (the text said); ``merge``: a speaker's
+    next turn runs on in the same block while it is the last one; ``keep_blocks``: older blocks
+    scroll out (are removed). Truth: ``captions_toggled`` and each utterance's ``caption_final``."""
+
+    available: bool = True
+    """False: the call has no captions (Meet: no toggle; Teams: no live captions item)."""
+    refuse: bool = False
+    """The toggle is there, but clicking it leaves captions off."""
+    shape: Literal["region", "legacy", "flat", "nested"] | None = None
+    """Meet: "region" ``div[role=region][tabindex=0]`` (current), "legacy" ``div.a4cQT``; Teams: "flat"
+    author and text side by side in each item, "nested" each inside wrappers of its own. None: the
+    platform's first."""
+    lag_ms: int = Field(500, ge=0, le=3000)
+    word_lag_ms: int = Field(250, ge=0, le=2000)
+    interim: bool = True
+    late_fix_ms: int = Field(300, ge=0, le=3000)
+    merge: bool = True
+    keep_blocks: int = Field(3, ge=1, le=50)
+    languages: list[str] = Field(default_factory=lambda: ["en-US", "fr-FR", "de-DE", "es-ES"])
+    """Meet: the caption languages ``ul[aria-label="Meeting language"] li[data-value]`` offers."""
+
+
 class MeetOptions(_Model):
     """Google Meet rendering variants (reference section 1)."""
 
@@ -334,6 +361,8 @@ class Scenario(_Model):
     the meeting URL is incorrect" (unknown codes show the same)."""
     blocked: bool = False
     """Meet only: "You can't join this video call"."""
+    captions: Captions | None = None
+    """Live captions the bot can turn on; None: the platform's defaults (Meet, Teams) or none (Zoom)."""
     meet: MeetOptions | None = None
     zoom: ZoomOptions | None = None
     teams: TeamsOptions | None = None
@@ -353,6 +382,12 @@ class Scenario(_Model):
                 raise ValueError(f"{name} options need platform: {name}")
         if self.platform != "meet" and (self.blocked or self.consent_dialog):
             raise ValueError("blocked and consent_dialog exist only on Meet")
+        if self.captions is not None and self.captions.shape is not None:
+            shapes = {"meet": ("region", "legacy"), "teams": ("flat", "nested")}.get(self.platform, ())
+            if self.captions.shape not in shapes:
+                raise ValueError(f"{self.platform} caption shapes are {shapes}, not {self.captions.shape!r}")
+        if self.platform == "zoom" and self.captions is not None and self.captions.available:
+            raise ValueError("Zoom's caption text is not in the reference: its captions cannot be available")
         kinds = DIALOG_KINDS[self.platform]
         for d in self.dialogs:
             if d.kind not in kinds:
@@ -386,6 +421,7 @@ class Scenario(_Model):
             "audio_path": self.audio_path,
             "signal_lag_ms": self.signal_lag_ms, "signal_hold_ms": self.signal_hold_ms,
             "dialogs": [d.model_dump() for d in self.dialogs],
+            "captions": self.captions.model_dump() if self.captions else None,
         }
         block: dict[str, Any] = {}
         if self.meet is not None:

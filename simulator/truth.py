@@ -80,6 +80,10 @@ class GroundTruth:
             "sync_flips": [],
             "stuck": [],
             "dropouts": [],
+            "captions_on_at": None,
+            "captions_refused": False,
+            "captions_language": None,
+            "captions": [],
             "speech": [],
             "participants": [],
             "events": [],
@@ -96,6 +100,17 @@ class GroundTruth:
                      camera_mean_rgb=event.get("camera_mean_rgb"), join_clicked_at=t)
         elif kind == "admitted":
             d["admitted_at"] = t
+        elif kind == "captions_toggled":
+            if event.get("on") and d["captions_on_at"] is None:
+                d["captions_on_at"] = t
+        elif kind == "captions_refused":
+            d["captions_refused"] = True
+        elif kind == "captions_language":
+            d["captions_language"] = event.get("value")
+        elif kind == "caption_final":
+            d["captions"].append({"index": event.get("index"), "speaker": event.get("speaker"),
+                                  "text": event.get("text"), "final_at": t,
+                                  "scrolled": bool(event.get("scrolled"))})
         elif kind == "denied":
             d["denied_at"] = t
         elif kind == "no_response":
@@ -129,7 +144,8 @@ class GroundTruth:
         elif kind == "speech_start":
             seg = {"speaker": event.get("speaker"), "start": t, "end": None, "text": event.get("text"),
                    "indicator_start": event.get("indicator_t"), "indicator_end": None,
-                   "audible": event.get("audible", True), "audible_from": None}
+                   "audible": event.get("audible", True), "audible_from": None,
+                   "transit_ms": event.get("transit_ms")}
             self._speech_by_index[int(event.get("index", -1))] = seg
             d["speech"].append(seg)
         elif kind == "speech_end":

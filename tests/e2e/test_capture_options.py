@@ -10,6 +10,7 @@ import pytest
 
 from bot.recorder import DROPOUT_MAX_S, DROPOUT_MIN_S
 from simulator.measure import audio_gaps, audio_samples, timeline_errors
+from tests.e2e.bot_run import NO_SELFTEST
 from tests.e2e.test_platforms import SPEECH, build, meet_code, record
 from tests.helpers import ffprobe, stream
 
@@ -36,7 +37,8 @@ async def test_an_audio_only_job_records_the_sound_and_the_timeline_without_a_pi
     assert [s["speaker_name"] for s in data["speaker_timeline"]] == ["Alice", "Bob"]
     starts, _ = timeline_errors(data["speaker_timeline"], truth, body["recording_started_at"])
     assert all(abs(e) < 0.25 for e in starts), starts
-    assert not any("overload" in w for w in body["warnings"]), body["warnings"]
+    # No picture, so no frames to miss (sound dropouts are the machine's and are said as they are).
+    assert not any("video frames" in w for w in body["warnings"]), body["warnings"]
 
 
 async def test_a_job_sets_the_pictures_size_and_rate(simulator: Any, tmp_path: Path) -> None:
@@ -57,14 +59,14 @@ async def test_a_job_sets_the_pictures_size_and_rate(simulator: Any, tmp_path: P
 async def test_sound_dropouts_are_counted_and_said(simulator: Any, tmp_path: Path) -> None:
     """Holes of exact zeros in the sound, as Chromium's output running dry under load leaves them
     (here cut by the meeting page itself): counted live and in the stats as the recording has them,
-    and said in the warnings. The audio-only test above is the control: no warning."""
+    and said in the warnings."""
     # Between the voices, where the recording's AAC keeps a hole in the room tone as it was (in a
     # loud voice it smears sound into it).
     holes = [{"at": at, "ms": 40} for at in (2.4, 3.0, 3.6, 4.2, 4.8)]
     hello = [{"speaker": "Alice", "at": 1.0, "text": "Hello there."}]
     sc = build("meet", meet_code(), {}, **{**SHORT, "speech": hello}, dropouts=holes)
     out = tmp_path / "rec"
-    rc, log, body, truth = await record(simulator, sc, sc.public_url("meet"), out)
+    rc, log, body, truth = await record(simulator, sc, sc.public_url("meet"), out, env=NO_SELFTEST)
     assert rc == 0 and body["success"] is True, log[-3000:]
     assert len(truth["dropouts"]) == len(holes)
     # The recording has the page's holes where it cut them (and may have one more of its own: a

@@ -59,13 +59,13 @@ def scenario(code: str, **over: Any) -> dict[str, Any]:
         "lobby": {"mode": "ask", "admit_after": 1.5},
         "consent_dialog": True,
         "speech": [
-            {"speaker": "Alice", "at": 1.5, "text": "Let us review the new design today."},
-            {"speaker": "Bob", "at": 5.0, "text": "I like the colours a lot."},
-            {"speaker": "Carol", "at": 8.5, "text": "The buttons are too small on phones."},
-            {"speaker": "Alice", "at": 12.0, "text": "Good point, we will fix that."},
-            {"speaker": "Bob", "at": 15.0, "text": "Agreed."},
+            {"speaker": "Alice", "at": 1.2, "text": "Let us review the new design today."},
+            {"speaker": "Bob", "at": 4.2, "text": "I like the colours a lot."},
+            {"speaker": "Carol", "at": 7.0, "text": "The buttons are too small on phones."},
+            {"speaker": "Alice", "at": 9.9, "text": "Good point, we will fix that."},
+            {"speaker": "Bob", "at": 12.4, "text": "Agreed."},
         ],
-        "end": {"kind": "host_ended", "at": 18.5},
+        "end": {"kind": "host_ended", "at": 14.0},
     }
     base.update(over)
     return base

@@ -188,7 +188,7 @@ async def test_a_full_disk_stops_the_recording_and_keeps_what_was_stored(
     await simulator.add_scenario(scenario(meeting_code, **{**FAST, "speech": talk}))
     out = small_disk  # the bot's log goes beside it, on the big disk
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out)
+        rc, log = await run_bot(simulator, rx, meeting_code, out, env=NO_SELFTEST)
         await rx.wait_for(1, timeout=10)
     body = rx.received[0].json()
     assert rc == 1 and body["status"] == "failed" and body["error_code"] == "storage_error", log[-3000:]
@@ -218,7 +218,7 @@ async def test_a_renderer_crash_mid_meeting_is_reported_with_the_recording_so_fa
         and "--extension-process" not in " ".join(p.cmdline()))
 
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=crash_renderer)
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=crash_renderer, env=NO_SELFTEST)
         await rx.wait_for(1, timeout=10)
         reported = rx.received[0].at
     body = rx.received[0].json()
@@ -248,7 +248,7 @@ async def test_ffmpeg_killed_mid_meeting_is_restarted_and_the_meeting_recorded_a
                                  lambda p: p.name() == "ffmpeg" and "x11grab" in p.cmdline(), out, stored)
 
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_ffmpeg)
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_ffmpeg, env=NO_SELFTEST)
         await rx.wait_for(1, timeout=10)
     body = rx.received[0].json()
     truth = simulator.truth(meeting_code)
@@ -289,7 +289,7 @@ async def test_a_browser_or_display_killed_mid_meeting_is_a_failure_not_the_meet
     kill, killed = killer(simulator, meeting_code, 4, is_victim)
 
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill)
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill, env=NO_SELFTEST)
         await rx.wait_for(1, timeout=15)
     body = rx.received[0].json()
     assert killed, log[-2000:]
@@ -318,7 +318,7 @@ async def test_pulseaudio_killed_mid_meeting_the_sound_comes_back(
     kill_pulse = after_admission(simulator, meeting_code, 3.0, kill_daemon)
 
     async with CallbackReceiver() as rx:
-        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_pulse)
+        rc, log = await run_bot(simulator, rx, meeting_code, out, on_start=kill_pulse, env=NO_SELFTEST)
         await rx.wait_for(1, timeout=10)
     body = rx.received[0].json()
     assert killed, log[-2000:]

@@ -16,6 +16,7 @@ import standardwebhooks
 from callbacks.receiver import CallbackReceiver, Reply
 from callbacks.signing import generate_secret
 from tests.conftest import meetbot_cmd, meetbot_env
+from tests.e2e.bot_run import NO_SELFTEST
 from tests.e2e.test_meet_recording import run_bot, scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
@@ -31,7 +32,7 @@ async def test_job_callbacks_are_signed_and_verifiable(simulator: Any, meeting_c
     await simulator.add_scenario(scenario(meeting_code, **SHORT))
     async with CallbackReceiver() as rx:
         rc, log = await run_bot(simulator, rx, meeting_code, tmp_path / "rec", "--status-events",
-                                env={"MEETBOT_WEBHOOK_SECRET": secret})
+                                env={**NO_SELFTEST, "MEETBOT_WEBHOOK_SECRET": secret})
         assert rc == 0, log[-2000:]
         await rx.wait_for(7, timeout=10)  # six phase changes, then the result
     verifier = standardwebhooks.Webhook(secret)
@@ -52,7 +53,7 @@ async def test_a_receiver_that_is_down_never_holds_the_job_and_loses_nothing(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = tmp_path / "data"
-    env = {"MEETBOT_DATA_DIR": str(data), "MEETBOT_CALLBACK_GRACE": "2",
+    env = {**NO_SELFTEST, "MEETBOT_DATA_DIR": str(data), "MEETBOT_CALLBACK_GRACE": "2",
            "MEETBOT_CALLBACK_RETRY_BASE_DELAY": "0.2"}
     await simulator.add_scenario(scenario(meeting_code, **SHORT))
     down = SimpleNamespace(url=f"http://127.0.0.1:{port}/callback")  # connection refused
@@ -90,7 +91,7 @@ async def test_private_addresses_are_refused_unless_allowed(simulator: Any, meet
         # The image server and the receiver both sit on loopback; nothing allows it here.
         rc, _ = await run_bot(simulator, rx, meeting_code, tmp_path / "rec",
                               image=rx.url.replace("/callback", "/img.png"),
-                              env={"MEETBOT_ALLOW_PRIVATE_URLS": ""})
+                              env={**NO_SELFTEST, "MEETBOT_ALLOW_PRIVATE_URLS": ""})
         await asyncio.sleep(0.5)
     assert rc == 1
     result = json.loads((tmp_path / "rec" / "result.json").read_text())

@@ -494,6 +494,7 @@
     }
 
     segStart(seg) {
+      if (this.captions) this.captions.segStart(seg);
       const name = seg.speaker;
       const n = (this.live.get(name) || 0) + 1;
       this.live.set(name, n);

@@ -196,11 +196,15 @@
 
   function renderCall() {
     call.grid = h('div', { class: 'grid', jsname: 'E2KThb' });
-    call.captionsBox = h('div', { class: 'captions sim-gone', role: 'region', tabindex: '0', 'aria-label': 'Captions' });
+    call.cc = new window.SimCaptions({ platform: 'meet', cfg: CFG.captions, report });
+    S.captions = call.cc;
+    call.captionsBox = h('div', { class: 'captions-area' }, captionLanguages(), call.cc.mount());
     call.peopleBadge = COUNT === 'all' ? h('div', { class: 'egzc7c', text: '1' }) : null;
     call.peopleBtn = h('button', { class: 'icon-btn', jsname: 'A5il2e', 'aria-label': peopleLabel(1), 'data-tooltip': 'Show everyone', onclick: () => togglePanel('people') },
       icon('people'), call.peopleBadge);
-    call.captionsBtn = h('button', { class: 'round-btn captions-btn', jsname: 'r8qRAd', 'aria-label': 'Turn on captions', 'data-tooltip': 'Turn on captions', onclick: toggleCaptions }, icon('closed_caption_off'));
+    call.captionsBtn = call.cc.available
+      ? h('button', { class: 'round-btn captions-btn', jsname: 'r8qRAd', 'aria-label': 'Turn on captions', 'data-tooltip': 'Turn on captions', onclick: toggleCaptions }, icon('closed_caption_off'))
+      : null;
     const avatarCount = COUNT === 'all' || COUNT === 'avatar_count';
     call.avatarCount = h('div', { class: 'avatar-count', 'data-avatar-count': avatarCount ? '1' : null }, call.peopleBtn);
     call.panel = h('aside', { class: 'side-panel sim-gone' });
@@ -285,19 +289,23 @@
 
   // ---------- captions, people, chat ----------
   function toggleCaptions() {
-    call.captions = !call.captions;
+    call.captions = call.cc.toggle();
     const label = call.captions ? 'Turn off captions' : 'Turn on captions';
     call.captionsBtn.setAttribute('aria-label', label);
     call.captionsBtn.setAttribute('data-tooltip', label);
     call.captionsBtn.querySelector('i').textContent = call.captions ? 'closed_caption' : 'closed_caption_off';
-    call.captionsBox.classList.toggle('sim-gone', !call.captions);
-    report('captions_toggled', { on: call.captions });
+    call.langs.classList.toggle('sim-gone', !call.captions);
   }
-  function addCaption(seg) {
-    if (!call.captions) return;
-    const block = h('div', { class: 'caption-block' }, h('div', { class: 'caption-name', text: seg.speaker }), h('div', { class: 'caption-text' }, h('span', { text: seg.text })));
-    call.captionsBox.append(block);
-    while (call.captionsBox.children.length > 2) call.captionsBox.firstChild.remove();
+  // The caption language list (reference 1.6): shown while captions are on.
+  function captionLanguages() {
+    const langs = (CFG.captions && CFG.captions.languages) || [];
+    call.langs = h('ul', { class: 'caption-langs sim-gone', role: 'listbox', 'aria-label': 'Meeting language' },
+      ...langs.map((v, i) => h('li', { role: 'option', 'data-value': v, 'aria-selected': String(i === 0), text: v,
+        onclick: (e) => {
+          for (const li of call.langs.children) li.setAttribute('aria-selected', String(li === e.currentTarget));
+          report('captions_language', { value: v });
+        } })));
+    return call.langs;
   }
   function togglePanel(kind) {
     call.panelKind = call.panelKind === kind ? null : kind;
@@ -386,7 +394,7 @@
     cfg: CFG, report,
     hooks: {
       join, leave,
-      speakingOn: (name, n, seg) => { setSignal(name, n > 0); addCaption(seg); },
+      speakingOn: (name, n) => { setSignal(name, n > 0); },
       speakingOff: (name, n) => { setSignal(name, n > 0); },
       dialog: meetDialog,
       teardown: () => { for (const name of [...call.levels.keys()]) stopLevel(name); },

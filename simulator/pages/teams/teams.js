@@ -315,7 +315,25 @@
       return h('button', { type: 'button', id, class: 'toolbar-btn', 'aria-label': label, 'data-inp': id, ...extra },
         h('span', { class: 'toolbar-icon' }), h('span', { class: 'toolbar-label', text }));
     }
+    // The More menu (ATT): "Language and speech" opens a submenu with "Turn on live captions".
+    function toggleMore() {
+      if (call.menu) { call.menu.remove(); call.menu = null; return; }
+      const sub = () => {
+        const items = call.cc.available ? [h('button', { type: 'button', id: 'closed-captions-button', role: 'menuitem', class: 'menu-item',
+          text: call.cc.on ? 'Turn off live captions' : 'Turn on live captions',
+          onclick: () => { call.cc.toggle(); call.menu.remove(); call.menu = null; } })] : [];
+        call.menu.append(h('div', { role: 'menu', class: 'submenu', 'aria-label': 'Language and speech' },
+          ...items, h('button', { type: 'button', role: 'menuitem', class: 'menu-item', text: 'Speaker coach' })));
+      };
+      call.menu = h('div', { role: 'menu', class: 'more-menu', 'aria-label': 'More options' },
+        h('button', { type: 'button', role: 'menuitem', class: 'menu-item', text: 'Settings' }),
+        h('button', { type: 'button', id: 'LanguageSpeechMenuControl-id', role: 'menuitem', class: 'menu-item',
+          'aria-haspopup': 'true', text: 'Language and speech', onclick: sub }));
+      call.root.append(call.menu);
+    }
     function renderCall() {
+      call.cc = new window.SimCaptions({ platform: 'teams', cfg: CFG.captions, report });
+      S.captions = call.cc;
       call.stage = h('div', { 'data-tid': 'modern-stage-wrapper', class: 'modern-stage' });
       call.alone = h('div', { class: 'alone-text sim-gone', text: 'Waiting for others to join\u2026' });
       call.badge = TO.count_signal === 'tiles' ? null : h('span', { 'data-tid': 'toolbar-item-badge', class: 'toolbar-badge', text: '1' });
@@ -332,10 +350,10 @@
           h('div', { class: 'toolbar-right' },
             tb('chat-button', 'Chat', 'Chat'), call.roster,
             tb('raisehands-button', 'Raise', 'Raise'), tb('reaction-menu-button', 'React', 'React'),
-            tb('view-mode-button', 'View', 'View'), tb('callingButtons-showMoreBtn', 'More', 'More'),
+            tb('view-mode-button', 'View', 'View'), tb('callingButtons-showMoreBtn', 'More', 'More', { onclick: toggleMore }),
             h('span', { class: 'toolbar-sep' }), call.cam, call.mic, tb('share-button', 'Share', 'Share'), hang)),
         h('div', { 'data-tid': 'app-layout-area--main', class: 'layout-main' },
-          h('div', { 'data-test-segment-type': 'central', class: 'central' }, call.stage, call.alone)));
+          h('div', { 'data-test-segment-type': 'central', class: 'central' }, call.stage, call.alone, call.cc.mount())));
       app.replaceChildren(call.root);
       addTile({ name: media.name, color: CFG.self_color }, true);
       syncCallButtons();
