@@ -330,7 +330,8 @@ class JobRunner:
             if job.live_transcript and self._on_live is not None:
                 await self._start_live_transcript(stack, work, now=not captions)
             if captions:
-                self._side.add(asyncio.create_task(self._follow_captions(adapter), name="captions"))
+                self._captions_task = asyncio.create_task(self._follow_captions(adapter), name="captions")
+                self._side.add(self._captions_task)
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
             await self._last_captions(adapter)
@@ -403,7 +404,6 @@ class JobRunner:
             adapter.read_captions, speakers=self.timeline.speaking_during,
             emit=(lambda said: on_live("transcript.data", said)) if on_live else (lambda _said: None),
             clock=self.recordings.recording_time, source=f"captions-{adapter.name}")
-        self._captions_task = asyncio.current_task()  # type: ignore[assignment]
         await self._captions.run()
 
     async def _last_captions(self, adapter: PlatformAdapter) -> None:
@@ -413,7 +413,7 @@ class JobRunner:
             return
         if task is not None:
             await cancel_and_wait(task)
-        with contextlib.suppress(Exception):  # a page already gone shows nothing more
+        with contextlib.suppress(TimeoutError):  # a page that does not answer shows nothing more
             if (blocks := await bounded(adapter.read_captions(), 2.0)) is not None:
                 follower.observe(blocks, time.time())
         follower.finish()

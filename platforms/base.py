@@ -432,11 +432,10 @@ class PlatformAdapter(ABC):
 
     async def read_captions(self) -> list[CaptionBlock] | None:
         """The caption blocks showing now, oldest first; None when the page did not answer."""
-        read = self._captions_read()
-        if read is None:
+        reader = self._captions_read()
+        if reader is None:
             return []
-        args = {"sel": as_arg(self._caption_selectors())}
-        raw = await self._look(self._eval(self._probe_frame(), read, args), "captions")
+        raw = await self._look(self._eval(self._probe_frame(), *reader), "captions")
         if raw is None:
             return None
         return [CaptionBlock(str(b["id"]), b.get("speaker") or None, str(b["text"])) for b in raw]
@@ -444,13 +443,10 @@ class PlatformAdapter(ABC):
     async def _enable_captions(self, language: str | None) -> CaptionsState:
         return CaptionsState(False, f"{self.name}: the page's captions are not read on this platform")
 
-    def _captions_read(self) -> str | None:
-        """The in-page reader ``({sel}) => [{id, speaker, text}]`` (``capId(el)`` gives an element
-        its stable id); None: this adapter reads no captions."""
+    def _captions_read(self) -> tuple[str, dict[str, Any]] | None:
+        """The in-page reader of the captions ``(args) => [{id, speaker, text}]`` (``capId(el)``
+        gives an element its stable id) and its argument; None: this adapter reads no captions."""
         return None
-
-    def _caption_selectors(self) -> object:
-        raise NotImplementedError
 
     async def _wait_visible(self, selector: str, timeout: float) -> bool:
         """Whether ``selector`` shows within ``timeout`` seconds (a read, no click)."""

@@ -424,8 +424,5 @@ class TeamsAdapter(PlatformAdapter):
         }""", {"sel": as_arg(CAPTION_SELECTORS)})
         return bool(shown)
 
-    def _captions_read(self) -> str | None:
-        return _READ_CAPTIONS
-
-    def _caption_selectors(self) -> object:
-        return CAPTION_SELECTORS
+    def _captions_read(self) -> tuple[str, dict[str, Any]] | None:
+        return _READ_CAPTIONS, {"sel": as_arg(CAPTION_SELECTORS)}
