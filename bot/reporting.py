@@ -34,6 +34,7 @@ from core.lifecycle import Phase, Status
 from core.outcomes import MESSAGES, Outcome
 from core.payloads import (
     CallbackPayload,
+    ChatMessage,
     FailurePayload,
     LiveData,
     LiveEvent,
@@ -66,6 +67,7 @@ class JobResult(BaseModel):
     warnings: list[str] = []
     usage: Usage = Usage()
     timings: dict[str, float] = {}
+    chat_messages: list[ChatMessage] = []
     av_offset_ms: float | None = None
     av_correction_ms: float | None = None
     observed: dict[str, str] = {}
@@ -176,7 +178,7 @@ class Reporter:
         origin = self.files.origin
         held, self._held = self._held, []
         for kind, data in held:
-            if isinstance(data, SpeakerChange | ParticipantCount):
+            if isinstance(data, SpeakerChange | ParticipantCount | ChatMessage):
                 data = data.model_copy(update={"at": round(self.files.recording_time(data.at), 3)})
             self._seq += 1
             event = LiveEvent(event=kind, meeting_id=self.job.meeting_id,
@@ -288,7 +290,7 @@ class Reporter:
             duration=rec.duration if rec else None, recording_started_at=rec.origin if rec else None,
             recording_url=rec.recording_url if rec else None, warnings=result.warnings,
             rtstream_id=job.rtstream_id, pauses=rec.pauses if rec else [],
-            transcript=rec.transcript if rec else None,
+            transcript=rec.transcript if rec else None, chat_messages=result.chat_messages,
             av_offset_ms=result.av_offset_ms, av_correction_ms=result.av_correction_ms,
         )
         if result.status is Status.DONE and data is not None:

@@ -31,6 +31,7 @@ from bot.avatar import prepare_camera
 from bot.browser import BrowserSession
 from bot.captions import CaptionFollower
 from bot.capture_health import CaptureHealth
+from bot.chat import ChatFollower, post_message
 from bot.display import VirtualDisplay
 from bot.leases import Lease, reap_stale
 from bot.live_transcript import LiveTranscriber
@@ -48,11 +49,12 @@ from core.health import update_health
 from core.job import Job
 from core.lifecycle import JobStateMachine, Phase, Status
 from core.outcomes import MESSAGES, Outcome
-from core.payloads import LiveData, LiveKind, SpeakerChange
+from core.payloads import ChatMessage, LiveData, LiveKind, SpeakerChange
 from core.payloads import ParticipantCount as Participants
 from core.settings import Settings
 from platforms.base import (
     Admitted,
+    ChatState,
     MeetingEnded,
     MeetingEvent,
     ParticipantCount,
@@ -113,6 +115,7 @@ class JobRunner:
         after it, when the job asks for a transcript)."""
         self._captions: CaptionFollower | None = None
         self._captions_task: asyncio.Task[None] | None = None
+        self._chat: ChatFollower | None = None
         self.state = JobStateMachine()
         self.state.on_change(self._log_phase)
         self.timeline = SpeakerTimeline(merge_gap=settings.speaker_merge_gap)
@@ -332,6 +335,8 @@ class JobRunner:
             if captions:
                 self._captions_task = asyncio.create_task(self._follow_captions(adapter), name="captions")
                 self._side.add(self._captions_task)
+            if job.read_chat or job.chat_on_join:
+                self._side.add(asyncio.create_task(self._follow_chat(adapter), name="chat"))
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
             await self._last_captions(adapter)
@@ -361,7 +366,7 @@ class JobRunner:
         worker = TranscriptionWorker(nice=self.settings.index_nice)
         stack.push_async_callback(worker.aclose)
         live = LiveTranscriber(worker, work=work, emit=lambda said: on_live("transcript.data", said),
-                               speakers=self.timeline.speaking_during, clock=self.recordings.recording_time)
+                               speakers=self._speaking_during, clock=self.recordings.recording_time)
         tasks: list[asyncio.Task[None]] = []
 
         async def stop() -> None:
@@ -380,6 +385,12 @@ class JobRunner:
             start()
         else:
             self._live_standby = start
+
+    def _speaking_during(self, start: float, end: float) -> tuple[tuple[str, float, float], ...]:
+        """Who the page showed speaking (``SpeakerTimeline.speaking_during``); on a page that only
+        says who spoke last, only while there was sound, as the recording's timeline will say."""
+        sound = self._recorder.sound if self._gate_by_sound and self._recorder is not None else None
+        return self.timeline.speaking_during(start, end, sound=sound)
 
     async def _follow_captions(self, adapter: PlatformAdapter) -> None:
         """The platform's captions turned on and followed (bot/captions.py); where the page has
@@ -401,10 +412,49 @@ class JobRunner:
             self.warnings.append(state.note)
         on_live = self._on_live if job.live_transcript else None
         self._captions = CaptionFollower(
-            adapter.read_captions, speakers=self.timeline.speaking_during,
+            adapter.read_captions, speakers=self._speaking_during,
             emit=(lambda said: on_live("transcript.data", said)) if on_live else (lambda _said: None),
-            clock=self.recordings.recording_time, source=f"captions-{adapter.name}")
+            clock=self.recordings.recording_time, source=f"captions-{adapter.name}",
+            ready=lambda: self.recordings.origin is not None)
         await self._captions.run()
+
+    async def _follow_chat(self, adapter: PlatformAdapter) -> None:
+        """The meeting's chat opened, the job's notice posted, then read (bot/chat.py); a chat the
+        page does not offer, or closes to guests, is said in the warnings."""
+        job = self.job
+        state = await adapter.open_chat()
+        self._timings["chat_open"] = 1.0 if state.readable else 0.0
+        if not state.readable:
+            self.warnings.append(f"the meeting's chat is not read: {state.note}")
+            log.warning("chat not read", extra={"why": state.note})
+            return
+        log.info("chat open", extra={"can_post": state.can_post, "max_chars": state.max_chars})
+        reading = None
+        if job.read_chat:  # read from now on, while the notice is typed
+            on_live = self._on_live
+            self._chat = ChatFollower(adapter.read_chat, emit=(lambda m: on_live("chat.message", m))
+                                      if on_live else (lambda _m: None))
+            reading = asyncio.create_task(self._chat.run(), name="chat-read")
+        try:
+            await self._post_notice(adapter, state)
+            if reading is not None:
+                await reading
+        finally:
+            if reading is not None:
+                await cancel_and_wait(reading)
+
+    async def _post_notice(self, adapter: PlatformAdapter, state: ChatState) -> None:
+        job = self.job
+        if job.chat_on_join:
+            if not state.can_post:
+                self.warnings.append(f"the join notice was not posted: {state.note}")
+            else:
+                parts, refused = await post_message(adapter.post_chat, job.chat_on_join, state.max_chars)
+                self._timings["chat_notice_parts"] = parts
+                if refused:
+                    self.warnings.append(f"the join notice was posted in part ({parts} messages): {refused}")
+        elif not state.can_post and state.note:
+            self.warnings.append(state.note)
 
     async def _last_captions(self, adapter: PlatformAdapter) -> None:
         """The call is over: the captions as the page last shows them are final."""
@@ -810,4 +860,12 @@ class JobRunner:
             recording=recording, warnings=warnings, usage=self.usage, timings=numeric_timings(self._timings),
             av_offset_ms=self._av_offset_ms,
             av_correction_ms=self._av_correction_ms,
-            observed=self._observed, phases=[(p.value, t) for p, t in self.state.history])
+            observed=self._observed, phases=[(p.value, t) for p, t in self.state.history],
+            chat_messages=self._chat_messages())
+
+    def _chat_messages(self) -> list[ChatMessage]:
+        """What the chat showed, dated on the recording's clock."""
+        if self._chat is None:
+            return []
+        return [m.model_copy(update={"at": round(self.recordings.recording_time(m.at), 3)})
+                for m in self._chat.messages]

@@ -29,9 +29,15 @@ class SpeakerTimeline:
         """Who is shown speaking now, since when (wall clock)."""
         return dict(self._open)
 
-    def speaking_during(self, start: float, end: float) -> tuple[tuple[str, float, float], ...]:
+    def speaking_during(self, start: float, end: float, *,
+                        sound: list[tuple[float, float | None]] | None = None
+                        ) -> tuple[tuple[str, float, float], ...]:
         """Who the page showed speaking in [start, end] (wall clock) and when, in seconds from
-        ``start``, as seen so far: raw signals, before the end-of-call checks against the sound."""
+        ``start``, as seen so far: raw signals, before the end-of-call checks against the sound.
+        ``sound``: gate them by it (``segments``' gate), for pages that only say who spoke last."""
+        if sound is not None:
+            return tuple(sorted((sp.speaker_name, round(sp.start_time_seconds, 2),
+                                 round(sp.end_time_seconds, 2)) for sp in self._gated(start, end, sound)))
         turns = [*self._closed, *((n, s, end) for n, s in self._open.items())]
         return tuple(sorted((n, round(max(s, start) - start, 2), round(min(e, end) - start, 2))
                             for n, s, e in turns if s < end and e > start))
@@ -57,6 +63,28 @@ class SpeakerTimeline:
         - ``stuck_after``: a turn that stays on over a silence this long is a stuck signal: it is
           cut where the sound stopped, the rest of it dropped, and reported in ``stuck``.
         """
+        merged = self._merged(end)
+        sounding = [(s, e if e is not None else end) for s, e in (sound or [])]
+        self.stuck = []
+        if sound is not None and gate:
+            merged = _gate(merged, sounding, self._merge_gap)
+        elif sound is not None:
+            if stuck_after is not None:
+                merged, self.stuck = _cut_stuck(merged, _silences(sounding, origin, end), stuck_after)
+            _as_heard(merged, sounding)
+            merged.sort(key=lambda sp: (sp.start, sp.name))
+        out = _relative(merged, origin, end)
+        for report in self.stuck:
+            report.at_seconds = round(report.at - origin, 3)
+        return out
+
+    def _gated(self, origin: float, end: float,
+               sound: list[tuple[float, float | None]]) -> list[SpeakerSegment]:
+        sounding = [(s, e if e is not None else end) for s, e in sound]
+        return _relative(_gate(self._merged(end), sounding, self._merge_gap), origin, end)
+
+    def _merged(self, end: float) -> list[_Span]:
+        """The turns so far (whoever speaks now, up to ``end``), a speaker's close ones as one."""
         raw = sorted(self._closed + [(n, s, end) for n, s in self._open.items()],
                      key=lambda r: (r[1], r[0]))
         merged: list[_Span] = []
@@ -68,26 +96,19 @@ class SpeakerTimeline:
                 continue
             last[name] = span = _Span(name, start, stop)
             merged.append(span)
-        sounding = [(s, e if e is not None else end) for s, e in (sound or [])]
-        self.stuck = []
-        if sound is not None and gate:
-            merged = _gate(merged, sounding, self._merge_gap)
-        elif sound is not None:
-            if stuck_after is not None:
-                merged, self.stuck = _cut_stuck(merged, _silences(sounding, origin, end), stuck_after)
-            _as_heard(merged, sounding)
-            merged.sort(key=lambda sp: (sp.start, sp.name))
-        limit = end - origin
-        out = []
-        for span in merged:
-            s = round(min(max(span.start - origin, 0.0), limit), 3)
-            e = round(min(max(span.end - origin, 0.0), limit), 3)
-            if e > s:
-                out.append(SpeakerSegment(speaker_name=span.name, start_time_seconds=s,
-                                          end_time_seconds=e))
-        for report in self.stuck:
-            report.at_seconds = round(report.at - origin, 3)
-        return out
+        return merged
+
+
+def _relative(spans: list[_Span], origin: float, end: float) -> list[SpeakerSegment]:
+    """``spans`` in seconds from ``origin``, clipped to [0, end - origin]."""
+    limit = end - origin
+    out = []
+    for span in spans:
+        s = round(min(max(span.start - origin, 0.0), limit), 3)
+        e = round(min(max(span.end - origin, 0.0), limit), 3)
+        if e > s:
+            out.append(SpeakerSegment(speaker_name=span.name, start_time_seconds=s, end_time_seconds=e))
+    return out
 
 
 @dataclass(slots=True)

@@ -84,6 +84,10 @@ def run(
         "--live-transcript", help="Transcribe while the meeting is on: transcript.data events.")] = False,
     transcript_events: Annotated[bool, typer.Option(
         "--transcript-events", help="POST each transcript.data event to the callback URL.")] = False,
+    read_chat: Annotated[bool, typer.Option(
+        "--read-chat", help="Read the meeting's chat: chat_messages, chat.message events.")] = False,
+    chat_on_join: Annotated[str | None, typer.Option(
+        help="A message to post in the chat once admitted (a recording notice).")] = None,
     transcript_source: Annotated[str | None, typer.Option(
         help="Where the transcript comes from: local, captions (the platform's own) or both.")] = None,
     captions_language: Annotated[str | None, typer.Option(
@@ -108,6 +112,7 @@ def run(
             silence_timeout=silence_timeout, status_events=status_events or None,
             transcribe=transcribe or None, live_transcript=live_transcript or None,
             transcript_events=transcript_events or None, transcript_source=transcript_source,
+            read_chat=read_chat or None, chat_on_join=chat_on_join,
             captions_language=captions_language, audio_only=audio_only or None, video_fps=fps,
             join_at=join_at,
         ).items() if v is not None

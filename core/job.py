@@ -47,6 +47,10 @@ def parse_join_at(v: object) -> float | None:
     return when.timestamp()
 
 
+CHAT_ON_JOIN_MAX_CHARS = 4000
+"""The longest join notice a job may give (a few messages at the platforms' limits)."""
+
+
 class Job(BaseModel):
     """One meeting to record. Field names follow VideoDB's ``record_meeting``."""
 
@@ -76,6 +80,12 @@ class Job(BaseModel):
     check of the captions (stats.json ``captions_vs_local_wer``)."""
     captions_language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
     """The captions' language (BCP 47, ``en-US``), where the platform lets a guest choose it."""
+    read_chat: bool = False
+    """Open the meeting's chat once admitted and read it: ``chat_messages`` in the callback,
+    ``chat.message`` live events (the panel then shows in the recording, as it does for a guest)."""
+    chat_on_join: str | None = Field(None, min_length=1, max_length=CHAT_ON_JOIN_MAX_CHARS)
+    """A message the bot posts in the chat once admitted (a recording notice), in parts where it is
+    past the platform's limit; a chat closed to guests is said in the warnings."""
     transcript_events: bool = False
     """POST each ``transcript.data`` event to ``callback_url`` too (signed, retried, in order)."""
     status_events: bool = False

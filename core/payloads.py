@@ -69,6 +69,8 @@ class _Extras(BaseModel):
     """Where the recording was paused; the video has these cut out and the timeline matches."""
     transcript: list[TranscriptLine] | None = None
     """With ``transcribe`` on the job: who said what (also transcript.json, captions.vtt)."""
+    chat_messages: list[ChatMessage] = Field(default_factory=list)
+    """With ``read_chat``: the meeting's chat as the bot saw it, the bot's own posts marked."""
     av_offset_ms: float | None = None
     """How much later than its picture this recording's sound reached the bot (measured before
     joining; positive: the sound late). Null when it could not be measured."""
@@ -129,19 +131,30 @@ class SpeakerChange(BaseModel):
     """Seconds on the recording's clock the page showed it."""
 
 
+class ChatMessage(BaseModel):
+    sender: str | None
+    """The name the page shows (None where it shows none)."""
+    text: str
+    at: float
+    """Seconds on the recording's clock the bot first saw it (the pages show minutes only)."""
+    from_bot: bool = False
+    """The bot posted it (its ``chat_on_join`` notice, in as many parts as the limit took)."""
+
+
 class ParticipantCount(BaseModel):
     count: int
     """Participants the page shows, the bot among them."""
     at: float
 
 
-LiveKind = Literal["transcript.data", "speaker.changed", "participants.changed"]
-LiveData = LiveUtterance | SpeakerChange | ParticipantCount
+LiveKind = Literal["transcript.data", "speaker.changed", "participants.changed", "chat.message"]
+LiveData = LiveUtterance | SpeakerChange | ParticipantCount | ChatMessage
 
 
 class LiveEvent(BaseModel):
     """What happens in the meeting while it is on: an utterance transcribed (``transcript.data``,
-    with ``live_transcript``), a speaker starting or stopping, the number of participants. ``seq``
+    with ``live_transcript``), a speaker starting or stopping, the number of participants, a chat
+    message someone else posted (with ``read_chat``). ``seq``
     counts a meeting's events from 1 in the order the bot had them (an utterance comes once it
     is over, after its speaker's changes)."""
 

@@ -108,6 +108,29 @@ class CaptionsState:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatLine:
+    """One message the chat panel shows: ``id`` the page's own where it has one (else its
+    element's), ``sender`` None where the page names none, ``from_bot`` the bot posted it."""
+
+    id: str
+    sender: str | None
+    text: str
+    from_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """What opening the chat came to: its messages show (``readable``); the bot may post
+    (``can_post``), each message up to ``max_chars`` (the page's own limit where it says one, else
+    the platform's as assumed); and what to tell the user (why it is unread or read only)."""
+
+    readable: bool
+    can_post: bool = False
+    max_chars: int = 500
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MeetingEnded:
     outcome: Outcome
     detail: str
@@ -148,6 +171,13 @@ class CallView:
 
 
 SignalKind = Literal["state", "visual"]
+
+CAPTIONS_SHOW_S = 3.0
+"""How long a page may take to show its captions once the bot clicked them on."""
+CHAT_OPEN_S = 3.0
+"""How long a page may take to show its chat panel once clicked open (and its button to render)."""
+CHAT_TAKEN_S = 1.0
+"""How long a page may take to empty its message box once a message is sent."""
 
 # -- in-page helpers ----------------------------------------------------------------------------
 # Prepended to every function the adapters evaluate in the page. Selectors and texts arrive as the
@@ -443,10 +473,95 @@ class PlatformAdapter(ABC):
     async def _enable_captions(self, language: str | None) -> CaptionsState:
         return CaptionsState(False, f"{self.name}: the page's captions are not read on this platform")
 
+    async def _captions_showing(self) -> bool:
+        """Whether the page shows its captions now (a look, no click)."""
+        return False
+
+    async def _captions_shown(self, platform: str, language: str | None) -> CaptionsState:
+        """After the clicks that turn captions on: on once the page shows them (within
+        CAPTIONS_SHOW_S), in the meeting's language where ``platform`` gives a guest no choice."""
+        deadline = time.monotonic() + CAPTIONS_SHOW_S
+        while not await self._captions_showing():
+            if time.monotonic() > deadline:
+                return CaptionsState(False, f"{platform} did not show captions when asked")
+            await asyncio.sleep(0.1)
+        note = None if language is None else \
+            f"captions on in the meeting's spoken language; choosing {language} is not done on {platform}"
+        return CaptionsState(True, note)
+
     def _captions_read(self) -> tuple[str, dict[str, Any]] | None:
         """The in-page reader of the captions ``(args) => [{id, speaker, text}]`` (``capId(el)``
         gives an element its stable id) and its argument; None: this adapter reads no captions."""
         return None
+
+    async def open_chat(self) -> ChatState:
+        """Open the chat panel (a look first: it may be open already); never raises."""
+        try:
+            return await self._open_chat()
+        except (PlaywrightError, TimeoutError) as exc:
+            return ChatState(False, note=f"opening the chat failed: {str(exc).splitlines()[0][:200]}")
+
+    async def read_chat(self) -> list[ChatLine] | None:
+        """The messages the chat panel shows, oldest first; None when the page did not answer."""
+        reader = self._chat_read()
+        if reader is None:
+            return []
+        fn, args = reader
+        raw = await self._look(self._eval(self._probe_frame(), fn, {**args, "selfName": self.bot_name}),
+                               "chat")
+        if raw is None:
+            return None
+        return [ChatLine(str(m["id"]), m.get("sender") or None, str(m["text"]), bool(m.get("self")))
+                for m in raw]
+
+    async def post_chat(self, text: str) -> bool:
+        """Post one message (within the limit): whether the page took it. Never raises."""
+        try:
+            return await self._post_chat(text)
+        except (PlaywrightError, TimeoutError) as exc:
+            log.info("chat post failed", extra={"error": str(exc).splitlines()[0][:200]})
+            return False
+
+    async def _open_chat(self) -> ChatState:
+        return ChatState(False, note=f"{self.name}: the chat is not read on this platform")
+
+    def _chat_read(self) -> tuple[str, dict[str, Any]] | None:
+        """The in-page reader of the chat ``(args) => [{id, sender, text, self}]`` (``args.selfName``
+        is the bot's name) and its argument; None: this adapter reads no chat."""
+        return None
+
+    async def _post_chat(self, text: str) -> bool:
+        """The first visible message box of ``_chat_controls`` filled, its send button clicked."""
+        controls = self._chat_controls()
+        if controls is None or (box := await self._first_visible(controls[0])) is None:
+            return False
+        return await self._post_in(box, self._probe_frame().locator(controls[1]).first, text)
+
+    def _chat_controls(self) -> tuple[tuple[str, ...], str] | None:
+        """The message box (its selectors, the first visible one wins) and the send button."""
+        return None
+
+    async def _first_visible(self, selectors: tuple[str, ...]) -> Locator | None:
+        for selector in selectors:
+            loc = self._probe_frame().locator(selector).first
+            with contextlib.suppress(PlaywrightError):
+                if await loc.is_visible():
+                    return loc
+        return None
+
+    async def _post_in(self, box: Locator, send: Locator, text: str) -> bool:
+        """Type ``text`` in the message box and send it; taken once the page empties the box (a
+        page that refuses it, too long, leaves it there: then emptied here)."""
+        await box.fill(text, timeout=1000 * self.ACTION_TIMEOUT_S)
+        if not await self._click(send, "send chat message"):
+            await box.press("Enter", timeout=1000 * self.ACTION_TIMEOUT_S)
+        deadline = time.monotonic() + CHAT_TAKEN_S
+        while time.monotonic() < deadline:
+            if not (await box.evaluate("(el) => 'value' in el ? el.value : el.textContent")).strip():
+                return True
+            await asyncio.sleep(0.1)
+        await box.fill("", timeout=1000 * self.ACTION_TIMEOUT_S)
+        return False
 
     async def _wait_visible(self, selector: str, timeout: float) -> bool:
         """Whether ``selector`` shows within ``timeout`` seconds (a read, no click)."""

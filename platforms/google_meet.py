@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,8 +20,10 @@ from playwright.async_api import Locator
 from core.errors import JoinError
 from core.outcomes import Outcome
 from platforms.base import (
+    CHAT_OPEN_S,
     CallView,
     CaptionsState,
+    ChatState,
     LobbyView,
     MeetingRef,
     PlatformAdapter,
@@ -111,6 +114,30 @@ class _CaptionSelectors:
 
 
 CAPTION_SELECTORS = _CaptionSelectors()
+
+
+@dataclass(frozen=True)
+class _ChatSelectors:
+    # Open (reference 1.6, ATT): "Chat with everyone". The box: textarea[aria-label="Send a
+    # message"], MB's placeholder and "to everyone" label as fallbacks; none once open: the host
+    # turned chat off for guests (read only). Send: the button holding the "send" icon (MB).
+    open: str = 'button[aria-label="Chat with everyone"]'
+    box: tuple[str, ...] = ('textarea[aria-label="Send a message"]',
+                            'textarea[aria-label="Send a message to everyone"]',
+                            'textarea[placeholder="Send a message"]')
+    send: str = 'button:has(i:text("send"))'
+    # Messages (VXo): [data-message-id], text .jO4O1, the sender .poVWob in the header .HNucUd of
+    # the group .aops0b the message is in. The bot's own are under "You".
+    message: str = "[data-message-id]"
+    text: str = ".jO4O1"
+    group: str = ".aops0b"
+    sender: str = ".poVWob"
+    you: str = "You"
+
+
+CHAT_SELECTORS = _ChatSelectors()
+CHAT_MAX_CHARS = 500
+"""Meet's limit per message where the box does not say it (its maxlength)."""
 CAPTIONS_TOGGLE_S = 5.0
 """The captions toggle renders with the call controls, a moment after admission."""
 SPEAKING_CLASSES = ("Oaajhc", "HX2H7", "wEsLMd", "OgVli")
@@ -226,6 +253,21 @@ _READ_SPEAKING = """
       ? levels.some((e) => { const v = parseFloat(e.getAttribute('data-audio-level')); return v > 0; })
       : null;
     out.push({name, values: [primary, level]});
+  }
+  return out;
+}
+"""
+
+_READ_CHAT = """
+({sel, selfName}) => {
+  const out = [];
+  for (const el of document.querySelectorAll(sel.message)) {
+    const body = el.querySelector(sel.text) || el;
+    const group = el.closest(sel.group);
+    const who = group && group.querySelector(sel.sender);
+    const sender = who ? norm(who.textContent) : null;
+    out.push({id: el.getAttribute('data-message-id') || capId(el), sender,
+              text: norm(body.textContent), self: sender === sel.you || sender === selfName});
   }
   return out;
 }
@@ -454,3 +496,25 @@ class GoogleMeetAdapter(PlatformAdapter):
 
     def _captions_read(self) -> tuple[str, dict[str, Any]] | None:
         return _READ_CAPTIONS, {"sel": as_arg(CAPTION_SELECTORS)}
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def _open_chat(self) -> ChatState:
+        sel = CHAT_SELECTORS
+        if await self._first_visible(sel.box) is None:  # not open already
+            if not await self._wait_visible(sel.open, CHAT_OPEN_S):
+                return ChatState(False, note="Google Meet shows no chat button in this call")
+            await self._click(self.page.locator(sel.open).first, "Chat with everyone")
+        deadline = time.monotonic() + CHAT_OPEN_S
+        while (box := await self._first_visible(sel.box)) is None:
+            if time.monotonic() > deadline:
+                return ChatState(True, note="Google Meet's chat is read only here: no message box "
+                                            "(the host turned chat off for guests)")
+            await asyncio.sleep(0.1)
+        limit = await box.get_attribute("maxlength")
+        return ChatState(True, True, int(limit) if limit and limit.isdigit() else CHAT_MAX_CHARS)
+
+    def _chat_read(self) -> tuple[str, dict[str, Any]] | None:
+        return _READ_CHAT, {"sel": as_arg(CHAT_SELECTORS)}
+
+    def _chat_controls(self) -> tuple[tuple[str, ...], str]:
+        return CHAT_SELECTORS.box, CHAT_SELECTORS.send

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, unquote
@@ -22,8 +21,10 @@ from playwright.async_api import Locator
 from core.errors import JoinError
 from core.outcomes import Outcome
 from platforms.base import (
+    CHAT_OPEN_S,
     CallView,
     CaptionsState,
+    ChatState,
     LobbyView,
     MeetingRef,
     PlatformAdapter,
@@ -120,6 +121,28 @@ CAPTION_SELECTORS = _CaptionSelectors()
 
 
 @dataclass(frozen=True)
+class _ChatSelectors:
+    # Open (reference 3.6, ATT): #chat-button, unless the list shows already. The box: the
+    # CKEditor's contenteditable, or what is labelled or placeholdered "Type a message"; none once
+    # open: read only. Send: newMessageCommands-send.
+    open: str = "#chat-button"
+    box: tuple[str, ...] = ('[data-tid="ckeditor"] [contenteditable="true"]', '[aria-label="Type a message"]',
+                            '[placeholder="Type a message"]')
+    send: str = 'button[data-tid="newMessageCommands-send"]'
+    # Messages (LMA, VX): [data-tid=chat-pane-list] > [data-tid=chat-pane-message] with
+    # message-author-name and messageBodyContent. The bot's own carry its name.
+    list: str = '[data-tid="chat-pane-list"]'
+    message: str = '[data-tid="chat-pane-message"]'
+    author: str = '[data-tid="message-author-name"]'
+    body: str = '[data-tid="messageBodyContent"]'
+
+
+CHAT_SELECTORS = _ChatSelectors()
+CHAT_MAX_CHARS = 4000
+"""Teams' limit per message as assumed (its box says none); a refusal lowers it."""
+
+
+@dataclass(frozen=True)
 class _Texts:
     login_hosts: tuple[str, ...] = ("login.microsoftonline.com", "login.live.com")
     login: tuple[str, ...] = (
@@ -207,6 +230,20 @@ _READ_CAPTIONS = """
       const text = norm(el.textContent);
       if (text) out.push({id: capId(el), speaker: author, text});
     }
+  }
+  return out;
+}
+"""
+
+_READ_CHAT = """
+({sel, selfName}) => {
+  const out = [];
+  for (const el of document.querySelectorAll(sel.list + ' ' + sel.message)) {
+    const who = el.querySelector(sel.author);
+    const body = el.querySelector(sel.body);
+    const sender = who ? norm(who.textContent) : null;
+    if (body) out.push({id: el.getAttribute('data-mid') || capId(el), sender, text: norm(body.textContent),
+                        self: sender === selfName || sender === 'You'});
   }
   return out;
 }
@@ -408,14 +445,7 @@ class TeamsAdapter(PlatformAdapter):
                 await asyncio.sleep(0.3)
             else:
                 return CaptionsState(False, "Teams' menu holds no live captions item")
-            deadline = time.monotonic() + 3.0
-            while not await self._captions_showing():
-                if time.monotonic() > deadline:
-                    return CaptionsState(False, "Teams did not turn live captions on when asked")
-                await asyncio.sleep(0.1)
-        note = None if language is None else \
-            f"captions on in the meeting's spoken language; choosing {language} is not done on Teams"
-        return CaptionsState(True, note)
+        return await self._captions_shown("Teams", language)
 
     async def _captions_showing(self) -> bool:
         shown = await self._eval(self.page.main_frame, """({sel}) => {
@@ -426,3 +456,23 @@ class TeamsAdapter(PlatformAdapter):
 
     def _captions_read(self) -> tuple[str, dict[str, Any]] | None:
         return _READ_CAPTIONS, {"sel": as_arg(CAPTION_SELECTORS)}
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def _open_chat(self) -> ChatState:
+        sel = CHAT_SELECTORS
+        if not await self._wait_visible(sel.list, 0.0):
+            if not await self._wait_visible(sel.open, CHAT_OPEN_S):
+                return ChatState(False, note="Teams shows no chat button in this call")
+            await self._click(self.page.locator(sel.open).first, "Chat")
+            if not await self._wait_visible(sel.list, CHAT_OPEN_S):
+                return ChatState(False, note="Teams did not open its chat when asked")
+        if (await self._first_visible(sel.box)) is None:
+            return ChatState(True, note="Teams' chat is read only here: no message box "
+                                        "(chat is turned off for attendees)")
+        return ChatState(True, True, CHAT_MAX_CHARS)
+
+    def _chat_read(self) -> tuple[str, dict[str, Any]] | None:
+        return _READ_CHAT, {"sel": as_arg(CHAT_SELECTORS)}
+
+    def _chat_controls(self) -> tuple[tuple[str, ...], str]:
+        return CHAT_SELECTORS.box, CHAT_SELECTORS.send

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode
@@ -20,7 +21,10 @@ from playwright.async_api import Frame, Locator, Page
 from core.errors import JoinError
 from core.outcomes import Outcome
 from platforms.base import (
+    CHAT_OPEN_S,
     CallView,
+    CaptionsState,
+    ChatState,
     LobbyView,
     MeetingRef,
     PlatformAdapter,
@@ -104,6 +108,47 @@ SELECTORS = _Selectors()
 
 
 @dataclass(frozen=True)
+class _CaptionSelectors:
+    # Turning them on (reference 2.6, ATT): the footer's More control (its aria-label ends in a
+    # space) -> "Captions" -> "Show Captions" in "Your caption settings". No Captions item: the
+    # host has not enabled captions for this call.
+    more: tuple[str, ...] = ('[aria-label="More meeting control "]', '[aria-label="More meeting control"]')
+    captions_item: tuple[str, ...] = ('a[aria-label="Captions"]', '[role="menuitem"][aria-label="Captions"]')
+    show: tuple[str, ...] = ('a[aria-label="Your caption settings grouping Show Captions"]',)
+    # The text (not in platforms.md; what independent open-source Zoom caption readers agree on):
+    # #live-transcription-subtitle holds the lines, each text a .live-transcription-subtitle__item;
+    # the speaker shows only as an avatar image beside it, never as a name.
+    overlay: str = ".live-transcription-subtitle__overlay-container, #live-transcription-subtitle"
+    root: str = "#live-transcription-subtitle"
+    text: str = ".live-transcription-subtitle__item"
+    avatar: str = "img.zmu-data-selector-item__icon"
+
+
+CAPTION_SELECTORS = _CaptionSelectors()
+
+
+@dataclass(frozen=True)
+class _ChatSelectors:
+    # Open (reference 2.6): "open the chat panel", unless the list shows already. The box: the
+    # TipTap editor's contenteditable, or the paragraph with its placeholder; none once open: read
+    # only. Send: button[aria-label="send"].
+    open: str = 'button[aria-label="open the chat panel"]'
+    box: tuple[str, ...] = ('.chat-rtf-box__editor-outer [contenteditable="true"]',
+                            'p[data-placeholder="Type message here ..."]')
+    send: str = 'button[aria-label="send"]'
+    # Messages: div[aria-label="Chat Message List"] > div[id^="chat-message-content"], whose
+    # aria-label holds sender and text ("Alice to Everyone, 10:02 AM, text"); the bot's own are "You".
+    list: str = 'div[aria-label="Chat Message List"]'
+    message: str = 'div[id^="chat-message-content"]'
+    you: str = "You"
+
+
+CHAT_SELECTORS = _ChatSelectors()
+CHAT_MAX_CHARS = 1024
+"""Zoom's limit per message as assumed (its box says none); a refusal lowers it."""
+
+
+@dataclass(frozen=True)
 class _Texts:
     passcode_wrong: tuple[str, ...] = ("Passcode wrong", "Incorrect passcode")
     invalid: tuple[str, ...] = ("This meeting link is invalid", "Invalid meeting ID")
@@ -135,6 +180,56 @@ _REFUSALS: tuple[tuple[str, Outcome], ...] = (
     ("removed", Outcome.DENIED_ADMISSION),
     ("ended", Outcome.MEETING_ENDED),
 )
+
+# The speaker is only an avatar, so a line's id carries it: a line another speaker's words take
+# over is, to the follower, a new block (its name comes from who the page showed speaking).
+_READ_CAPTIONS = """
+({sel}) => {
+  const out = [];
+  const key = (src) => {
+    let h = 7;
+    for (const c of String(src || '')) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    return h.toString(36);
+  };
+  for (const root of document.querySelectorAll(sel.root)) {
+    if (getComputedStyle(root.closest(sel.overlay) || root).display === 'none') continue;
+    for (const item of root.querySelectorAll(sel.text)) {
+      const text = norm(item.textContent);
+      if (!text) continue;
+      let avatar = null;
+      for (let el = item.parentElement; el && !avatar; el = el === root ? null : el.parentElement) {
+        avatar = el.querySelector(sel.avatar);
+      }
+      out.push({id: capId(item) + '-' + key(avatar && avatar.getAttribute('src')), speaker: null, text});
+    }
+  }
+  return out;
+}
+"""
+
+# The aria-label is "<sender> to <audience>, <time>, <text>"; where it is not, the sender is what
+# comes before " to " and the text the element's own.
+_READ_CHAT = """
+({sel, selfName}) => {
+  const out = [];
+  const shape = /^(.+?) to (.+?), (\\d{1,2}:\\d{2}(?:\\s?[AP]M)?), ([\\s\\S]*)$/i;
+  for (const el of document.querySelectorAll(sel.list + ' ' + sel.message)) {
+    const label = norm(el.getAttribute('aria-label'));
+    const m = label.match(shape);
+    const sender = m ? m[1] : (label.includes(' to ') ? label.split(' to ')[0] : null);
+    const text = m ? m[4] : norm(el.textContent);
+    out.push({id: el.id || capId(el), sender, text, self: sender === sel.you || sender === selfName});
+  }
+  return out;
+}
+"""
+
+_CAPTIONS_SHOWING = """
+({sel}) => {
+  const el = document.querySelector(sel.overlay);
+  return !!el && getComputedStyle(el).display !== 'none';
+}
+"""
 
 # One frame's view; the Python side merges the page and the client frame.
 _LOOK = """
@@ -423,6 +518,66 @@ class ZoomAdapter(PlatformAdapter):
         if await self._audio_state() == "not_joined":
             await self._click_any(SELECTORS.join_audio, "Join Audio by Computer")
         await self._close_notices()
+
+    # -- captions -----------------------------------------------------------------------------
+    async def _enable_captions(self, language: str | None) -> CaptionsState:
+        sel = CAPTION_SELECTORS
+        if not await self._captions_showing():
+            for _ in range(3):  # More, then Captions, then Show Captions
+                if await self._click_any(sel.show, "Show Captions"):
+                    break
+                if await self._click_any(sel.captions_item, "Captions"):
+                    await asyncio.sleep(0.2)
+                    continue
+                if await self._find(sel.more) is None:
+                    return CaptionsState(False, "Zoom shows no More control to turn captions on")
+                await self._click_any(sel.more, "More")
+                await asyncio.sleep(0.3)
+                if await self._find(sel.captions_item) is None and await self._find(sel.show) is None:
+                    await self.page.keyboard.press("Escape")  # the menu it opened
+                    return CaptionsState(False, "Zoom's More menu holds no Captions item "
+                                                "(the host has not enabled captions)")
+            else:
+                return CaptionsState(False, "Zoom's caption settings hold no Show Captions item")
+        return await self._captions_shown("Zoom", language)
+
+    async def _captions_showing(self) -> bool:
+        for frame in self._frames():
+            if await self._eval(frame, _CAPTIONS_SHOWING, {"sel": as_arg(CAPTION_SELECTORS)}):
+                return True
+        return False
+
+    def _captions_read(self) -> tuple[str, dict[str, Any]] | None:
+        return _READ_CAPTIONS, {"sel": as_arg(CAPTION_SELECTORS)}
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def _open_chat(self) -> ChatState:
+        sel = CHAT_SELECTORS
+        if await self._find((sel.list,)) is None:
+            deadline = time.monotonic() + CHAT_OPEN_S
+            while not await self._click_any((sel.open,), "open the chat panel"):
+                if time.monotonic() > deadline:
+                    return ChatState(False, note="Zoom shows no chat button in this call")
+                await asyncio.sleep(0.2)
+            deadline = time.monotonic() + CHAT_OPEN_S
+            while await self._find((sel.list,)) is None:
+                if time.monotonic() > deadline:
+                    return ChatState(False, note="Zoom did not open its chat when asked")
+                await asyncio.sleep(0.1)
+        if await self._find(sel.box) is None:
+            return ChatState(True, note="Zoom's chat is read only here: no message box "
+                                        "(chat has been disabled by the host)")
+        return ChatState(True, True, CHAT_MAX_CHARS)
+
+    def _chat_read(self) -> tuple[str, dict[str, Any]] | None:
+        return _READ_CHAT, {"sel": as_arg(CHAT_SELECTORS)}
+
+    async def _post_chat(self, text: str) -> bool:
+        box = await self._find(CHAT_SELECTORS.box)
+        send = await self._find((CHAT_SELECTORS.send,))
+        if box is None or send is None:
+            return False
+        return await self._post_in(box, send, text)
 
     def _speaking_read(self) -> tuple[str, dict[str, Any]]:
         return _READ_SPEAKING, {"frames": list(SELECTORS.speaker_frames),

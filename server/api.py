@@ -39,6 +39,7 @@ from server.streams.manager import StreamManager
 from server.streams.routes import add_stream_routes
 from server.video_routes import add_video_routes
 from status import MeetingRecord, StatusStore
+from status.events import events_after
 from status.streams import VideoRecord
 from status.streams import get_video as get_exported_video
 from storage import location
@@ -66,6 +67,9 @@ class RecordMeeting(BaseModel):
     captions_language: str | None = None
     """Our extension: transcript events while the meeting is on, and where the transcript comes
     from: the platform's captions or the local engine (see ``core/job.py``)."""
+    read_chat: bool | None = None
+    chat_on_join: str | None = None
+    """Our extension: the meeting's chat read, a notice posted in it once admitted."""
     audio_only: bool | None = None
     """Our extension: record the sound only (``player_url`` None)."""
     video_width: int | None = None
@@ -207,6 +211,15 @@ def create_app(*, store: StatusStore, bots: BotLauncher, settings: Settings,
         start = int(last) if last.isdigit() else after
         return StreamingResponse(event_stream(store, meeting_id, start), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @api.get("/collection/{cid}/meeting/{meeting_id}/chat", response_model=Envelope, tags=["meetings"])
+    async def meeting_chat(cid: str, meeting_id: str) -> dict[str, Any]:
+        """Our extension: the meeting's chat as its bot read it so far (a job with ``read_chat``),
+        oldest first: sender, text, ``at`` on the recording's clock, ``from_bot``."""
+        await meeting(cid, meeting_id)
+        events = await events_after(store, meeting_id, 0)
+        messages = [e["data"] for e in events if e.get("event") == "chat.message"]
+        return ok({"meeting_id": meeting_id, "messages": messages})
 
     @api.post("/collection/{cid}/meeting/{meeting_id}/leave", response_model=Envelope, tags=["meetings"])
     @api.delete("/collection/{cid}/meeting/{meeting_id}", response_model=Envelope, tags=["meetings"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from simulator.scenario import Captions, Scenario, load_scenario
+from simulator.scenario import Captions, Chat, Scenario, load_scenario
 from simulator.speech import SpeechSynthesizer, SynthesizedSpeech
 from simulator.truth import GroundTruth
 
@@ -96,7 +96,8 @@ def page_config(code: str, meeting: Meeting | None) -> dict[str, Any]:
         "sync_marker": sc.sync_marker, "room_tone_db": sc.room_tone_db,
         "audio_path": sc.audio_path, "signal_lag_ms": sc.signal_lag_ms, "signal_hold_ms": sc.signal_hold_ms,
         "dropouts": [d.model_dump() for d in sc.dropouts],
-        "captions": (sc.captions or Captions(available=sc.platform != "zoom")).model_dump(),
+        "captions": (sc.captions or Captions()).model_dump(),
+        "chat": (sc.chat or Chat()).model_dump(),
         "meet": sc.meet.model_dump() if sc.meet else None,
         "zoom": sc.zoom.model_dump() if sc.zoom else None,
         "teams": sc.teams.model_dump() if sc.teams else None,

@@ -134,23 +134,48 @@ class DialogSpec(_Model):
     """Seconds after admission: 0 = early (at admission), later = late."""
 
 
+class ChatPost(_Model):
+    sender: str = Field(min_length=1)
+    at: float = Field(ge=0)
+    """Seconds after admission."""
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class Chat(_Model):
+    """The call's chat (reference 1.6, 2.6, 3.6; sim-chat.js): the others' ``messages``; the panel
+    ``closed`` at first (a bot opens it) or ``open``; ``guests`` may post ("allowed"), the host
+    turned chat off for them ("disabled": they read, cannot post) or the call has none
+    ("unavailable"); ``input`` how Meet's and Teams' message box is labelled; ``max_chars`` the
+    platform's limit (None: Meet 500, Zoom 1024, Teams 4000), in Meet's maxlength, enforced on all.
+    Truth: ``chat`` (every message as posted, the bot's own ``self``), ``chat_refused``."""
+
+    messages: list[ChatPost] = Field(default_factory=list)
+    panel: Literal["closed", "open"] = "closed"
+    guests: Literal["allowed", "disabled", "unavailable"] = "allowed"
+    input: Literal["aria", "placeholder", "everyone"] = "aria"
+    max_chars: int | None = Field(None, ge=20, le=10000)
+
+
 class Captions(_Model):
-    """The platform's live captions (reference 1.6 Meet, 3.6 Teams; Zoom's caption text is not
-    documented, so Zoom renders none). Words show ``lag_ms`` after the voice starts and follow it
-    ``word_lag_ms`` behind; ``interim``: the newest word may be a mishearing (lower case, no
-    punctuation) rewritten in place by the next; ``late_fix_ms`` after the last word the whole line
-    is rewritten in place with its case and punctuation (the text said); ``merge``: a speaker's
+    """The platform's live captions (reference 1.6 Meet, 3.6 Teams, 2.6 Zoom's way to turn them on;
+    Zoom's caption DOM from independent open-source readers, see sim-captions.js). Words show
+    ``lag_ms`` after the voice starts and follow it ``word_lag_ms`` behind; ``interim``: the newest
+    word may be a mishearing (lower case, no punctuation) rewritten in place by the next;
+    ``late_fix_ms`` after the last word the whole line is rewritten in place with its case and
+    punctuation (the text said); ``merge``: a speaker's
     next turn runs on in the same block while it is the last one; ``keep_blocks``: older blocks
     scroll out (are removed). Truth: ``captions_toggled`` and each utterance's ``caption_final``."""
 
     available: bool = True
-    """False: the call has no captions (Meet: no toggle; Teams: no live captions item)."""
+    """False: the call has no captions (Meet: no toggle; Teams: no live captions item; Zoom: no
+    Captions item in More, as when the host did not enable them)."""
     refuse: bool = False
     """The toggle is there, but clicking it leaves captions off."""
-    shape: Literal["region", "legacy", "flat", "nested"] | None = None
+    shape: Literal["region", "legacy", "flat", "nested", "overlay", "single"] | None = None
     """Meet: "region" ``div[role=region][tabindex=0]`` (current), "legacy" ``div.a4cQT``; Teams: "flat"
-    author and text side by side in each item, "nested" each inside wrappers of its own. None: the
-    platform's first."""
+    author and text side by side in each item, "nested" each inside wrappers of its own; Zoom:
+    "overlay" a line per utterance, "single" one line rewritten for each (its speaker's avatar
+    with it, never a name). None: the platform's first."""
     lag_ms: int = Field(500, ge=0, le=3000)
     word_lag_ms: int = Field(250, ge=0, le=2000)
     interim: bool = True
@@ -362,7 +387,9 @@ class Scenario(_Model):
     blocked: bool = False
     """Meet only: "You can't join this video call"."""
     captions: Captions | None = None
-    """Live captions the bot can turn on; None: the platform's defaults (Meet, Teams) or none (Zoom)."""
+    """Live captions the bot can turn on; None: the platform's defaults."""
+    chat: Chat | None = None
+    """The in-call chat; None: an empty one, its panel closed."""
     meet: MeetOptions | None = None
     zoom: ZoomOptions | None = None
     teams: TeamsOptions | None = None
@@ -383,11 +410,10 @@ class Scenario(_Model):
         if self.platform != "meet" and (self.blocked or self.consent_dialog):
             raise ValueError("blocked and consent_dialog exist only on Meet")
         if self.captions is not None and self.captions.shape is not None:
-            shapes = {"meet": ("region", "legacy"), "teams": ("flat", "nested")}.get(self.platform, ())
+            shapes = {"meet": ("region", "legacy"), "teams": ("flat", "nested"),
+                      "zoom": ("overlay", "single")}[self.platform]
             if self.captions.shape not in shapes:
                 raise ValueError(f"{self.platform} caption shapes are {shapes}, not {self.captions.shape!r}")
-        if self.platform == "zoom" and self.captions is not None and self.captions.available:
-            raise ValueError("Zoom's caption text is not in the reference: its captions cannot be available")
         kinds = DIALOG_KINDS[self.platform]
         for d in self.dialogs:
             if d.kind not in kinds:
@@ -422,6 +448,7 @@ class Scenario(_Model):
             "signal_lag_ms": self.signal_lag_ms, "signal_hold_ms": self.signal_hold_ms,
             "dialogs": [d.model_dump() for d in self.dialogs],
             "captions": self.captions.model_dump() if self.captions else None,
+            "chat": self.chat.model_dump(exclude={"messages"}) if self.chat else None,
         }
         block: dict[str, Any] = {}
         if self.meet is not None:

@@ -84,6 +84,10 @@ class GroundTruth:
             "captions_refused": False,
             "captions_language": None,
             "captions": [],
+            "chat": [],
+            "chat_refused": [],
+            "chat_max_chars": None,
+            "chat_panel": [],
             "speech": [],
             "participants": [],
             "events": [],
@@ -107,6 +111,15 @@ class GroundTruth:
             d["captions_refused"] = True
         elif kind == "captions_language":
             d["captions_language"] = event.get("value")
+        elif kind == "chat_posted":
+            d["chat"].append({"sender": event.get("sender"), "text": event.get("text"),
+                              "self": bool(event.get("self")), "id": event.get("id"), "t": t})
+        elif kind == "chat_refused":
+            d["chat_refused"].append({"reason": event.get("reason"), "chars": event.get("chars"), "t": t})
+        elif kind == "chat_ready":
+            d["chat_max_chars"] = event.get("max_chars")
+        elif kind == "chat_panel":
+            d["chat_panel"].append({"open": bool(event.get("open")), "t": t})
         elif kind == "caption_final":
             d["captions"].append({"index": event.get("index"), "speaker": event.get("speaker"),
                                   "text": event.get("text"), "final_at": t,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import secrets
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import psutil
+import standardwebhooks
 
 from callbacks.receiver import CallbackReceiver
 from core.aio import bounded
@@ -48,6 +50,31 @@ onset, an end 215 ms early. These still catch the defects seen so far (a 1/fps r
 CALM_STOLEN_CORES, CALM_IDLE_CORES = 0.05, 0.8
 """A run had headroom if the hypervisor took under 5 % of a core and at least 0.8 of the 2 cores
 stayed idle (one bot uses 0.8-1.0; measured here: 0-0.05 stolen, 0.98-1.21 idle)."""
+
+
+def meeting_code(platform: str) -> str:
+    """A fresh meeting code of the platform's shape: each case a meeting of its own."""
+    pick = lambda n: "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n))  # noqa: E731
+    return {"meet": f"{pick(3)}-{pick(4)}-{pick(3)}",
+            "teams": str(9_300_000_000_000 + secrets.randbelow(99_999_999_999)),
+            "zoom": str(81_000_000_000 + secrets.randbelow(999_999_999))}[platform]
+
+
+async def run_signed(sim: Any, sc: Any, out: Path, *extra: str, secret: str,
+                     env: dict[str, str] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+    """``run_bot`` on ``sc`` with its webhooks signed by ``secret``: the result's body, the live
+    events verified and in arrival order (each with ``_at``, when it arrived), when the result came."""
+    await sim.add_scenario(sc)
+    async with CallbackReceiver() as rx:
+        rc, log = await run_bot(sim, rx, sc.public_url(), out, *extra,
+                                env={**(env or {}), "MEETBOT_WEBHOOK_SECRET": secret})
+        assert rc == 0, log[-3000:]
+        await rx.wait_for(1, timeout=10)
+        received = rx.events()
+    [result] = [r for r in received if "success" in r.json()]
+    events = [standardwebhooks.Webhook(secret).verify(r.body, r.headers) | {"_at": r.at}
+              for r in received if "success" not in r.json()]
+    return result.json(), events, result.at
 
 
 def host_of(out: Path) -> dict[str, float]:

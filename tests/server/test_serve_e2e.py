@@ -538,30 +538,37 @@ async def test_live_transcript_events_stream_from_the_server_and_resume(simulato
     """A queue worker's bot transcribes while the meeting is on; serve streams its transcript.data
     events (SSE): a client that leaves after the first and comes back with Last-Event-ID gets the
     rest, each once, in order; each utterance within 6 s of the voice's end (the simulator's date of
-    it); speaker and participant changes come the same way."""
+    it); speaker and participant changes and chat messages come the same way, and the chat is also
+    ``GET .../meeting/{id}/chat``."""
     speech = [{"speaker": "Alice", "at": 1.0, "text": "Let us review the new design today."},
               {"speaker": "Bob", "at": 4.5, "text": "The buttons are too small on phones."},
               {"speaker": "Alice", "at": 8.0, "text": "Good, then we are done."}]
     await simulator.add_scenario(scenario(
         meeting_code, participants=[{"name": "Alice", "voice": "flite:slt"},
                                     {"name": "Bob", "voice": "flite:rms"}],
-        speech=speech, end={"kind": "host_ended", "at": 11.0}))
+        speech=speech, end={"kind": "host_ended", "at": 11.0},
+        chat={"messages": [{"sender": "Bob", "at": 2.0, "text": "Slides are in the channel."}]}))
     async with httpx.AsyncClient() as http:
         r = await http.post(f"{server}/collection/default/meeting/record", headers={"x-access-token": KEY},
                             json={"meeting_url": f"https://meet.google.com/{meeting_code}",
-                                  "bot_name": "Live", "live_transcript": True})
+                                  "bot_name": "Live", "live_transcript": True, "read_chat": True})
         assert r.status_code == 200, r.text
         mid = r.json()["data"]["meeting_id"]
         url = f"{server}/collection/default/meeting/{mid}/events"
         first = await _sse(http, url, stop_after=1)
         rest = await _sse(http, url, last_id=first[-1][1])
         again = await _sse(http, f"{url}?after=0")  # joined late: everything, then the stream ends
+        chat = await http.get(f"{server}/collection/default/meeting/{mid}/chat",
+                              headers={"x-access-token": KEY})
     everything = first + rest
     assert [i for _, i, _ in everything] == list(range(1, len(everything) + 1)), [i for _, i, _ in everything]
     assert [e for _, _, e in again] == [e for _, _, e in everything]
     events = [x for x in everything if x[2]["event"] == "transcript.data"]
     kinds = {x[2]["event"] for x in everything}
-    assert kinds == {"transcript.data", "speaker.changed", "participants.changed"}, kinds
+    assert kinds == {"transcript.data", "speaker.changed", "participants.changed", "chat.message"}, kinds
+    assert chat.status_code == 200, chat.text
+    assert [(m["sender"], m["text"], m["from_bot"]) for m in chat.json()["data"]["messages"]] == \
+        [("Bob", "Slides are in the channel.", False)]
     truth = simulator.truth(meeting_code)
     lags = []
     for arrived, _, e in events:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.captions import SETTLE_S, CaptionFollower
+from bot.captions import QUIET_SETTLE_S, SETTLE_S, CaptionFollower
 from core.payloads import LiveUtterance
 from platforms.base import CaptionBlock
 
@@ -40,15 +40,38 @@ def test_a_growing_line_rewritten_in_place_is_given_once_when_it_settles() -> No
     page.show(3.3, ("b1", "Alice", "let's review the colours"))
     page.show(3.9, ("b1", "Alice", "Let's review the colours."))
     assert page.out == []
-    page.show(3.9 + SETTLE_S / 2, ("b1", "Alice", "Let's review the colours."))
+    page.show(3.9 + QUIET_SETTLE_S / 2, ("b1", "Alice", "Let's review the colours."))
     assert page.out == []
-    page.show(3.9 + SETTLE_S + 0.01, ("b1", "Alice", "Let's review the colours."))
+    # Her turn is over (the page showed her stop at 3.2): a short settle is enough.
+    page.show(3.9 + QUIET_SETTLE_S + 0.01, ("b1", "Alice", "Let's review the colours."))
     [u] = page.out
     assert (u.speaker, u.text, u.source) == ("Alice", "Let's review the colours.", "captions")
     assert (u.start, u.end) == (1.0, 3.2)  # the speaker's turn, not when the words showed
     page.show(9.0, ("b1", "Alice", "Let's review the colours."))
     assert len(page.out) == 1
-    assert page.follower.lags == [pytest.approx(3.9 + SETTLE_S + 0.01 - 3.2)]
+    assert page.follower.lags == [pytest.approx(3.9 + QUIET_SETTLE_S + 0.01 - 3.2)]
+
+
+def test_a_sentence_whose_speaker_goes_on_waits_the_longer_settle() -> None:
+    page = Page([("Alice", 1.0, 10.0)])
+    page.show(3.0, ("b1", "Alice", "First point."))
+    page.show(3.0 + QUIET_SETTLE_S + 0.05, ("b1", "Alice", "First point."))
+    assert page.out == []  # she is still speaking: a word may yet come in this block
+    page.show(3.0 + SETTLE_S + 0.01, ("b1", "Alice", "First point."))
+    assert [u.text for u in page.out] == ["First point."]
+
+
+def test_a_nameless_line_is_said_by_who_spoke_and_a_line_taken_over_starts_anew() -> None:
+    # Zoom: one line, an avatar for a speaker (no name), rewritten for the next utterance.
+    page = Page([("Alice", 1.0, 2.5), ("Bob", 3.0, 4.4)])
+    page.show(1.6, ("z", None, "good morning"))
+    page.show(2.4, ("z", None, "good morning all"))
+    page.show(3.6, ("z", None, "thanks"))  # Bob's words in Alice's line before it settled
+    page.show(4.6, ("z", None, "thanks for coming"))
+    page.show(4.9, ("z", None, "Thanks for coming."))
+    page.show(4.9 + QUIET_SETTLE_S + 0.01, ("z", None, "Thanks for coming."))
+    assert [(u.speaker, u.text, u.start, u.end) for u in page.out] == [
+        ("Alice", "good morning all", 1.0, 2.5), ("Bob", "Thanks for coming.", 3.0, 4.4)]
 
 
 def test_a_speakers_next_turn_in_the_same_block_is_an_utterance_of_its_own() -> None:

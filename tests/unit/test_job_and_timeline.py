@@ -206,3 +206,15 @@ def test_a_figure_that_is_not_a_number_is_left_out_of_stats_not_the_result() -> 
     kept = numeric_timings({"a_s": 1.5, "count": 3, "missing_ms": None, "flag": True, "name": "x"})
     assert kept == {"a_s": 1.5, "count": 3.0}
     JobResult(meeting_id="mt-1", video_id="m-1", status="done", outcome=Outcome.MEETING_ENDED, timings=kept)
+
+
+def test_who_spoke_while_the_call_goes_on_can_be_kept_to_the_sound() -> None:
+    # Zoom holds the last speaker: live, only the sounding part of each turn is theirs, as the
+    # recording's timeline will have it (the sound still open at the range's end runs to it).
+    tl = SpeakerTimeline(merge_gap=0.3)
+    tl.add(SpeakingChange("Alice", True, 100.0))
+    tl.add(SpeakingChange("Alice", False, 104.0))
+    tl.add(SpeakingChange("Bob", True, 104.0))
+    sound = [(100.5, 102.0), (104.0, None)]
+    assert tl.speaking_during(100.0, 105.0) == (("Alice", 0.0, 4.0), ("Bob", 4.0, 5.0))
+    assert tl.speaking_during(100.0, 105.0, sound=sound) == (("Alice", 0.5, 2.0), ("Bob", 4.0, 5.0))

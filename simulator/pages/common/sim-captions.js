@@ -1,5 +1,5 @@
-// The platforms' live captions (platforms.md 1.6, 3.6), rendered from the reference, not from what
-// a bot reads: words arrive as the voice plays, a line is rewritten in place (an interim word then
+// The platforms' live captions (platforms.md 1.6, 2.6, 3.6), rendered from the reference, not from
+// what a bot reads: words arrive as the voice plays, a line is rewritten in place (an interim word then
 // its correction, a late pass that sets case and punctuation), a speaker's consecutive turns may
 // share one block, old blocks scroll away. The truth reports each utterance's final text once.
 //
@@ -9,6 +9,13 @@
 //                 'legacy'  div.a4cQT (older UI, no role)
 //   shape (Teams): 'flat'   [data-tid=closed-caption-renderer-wrapper] > item > author + text
 //                  'nested' the same three data-tids, author and text inside extra wrappers
+//   shape (Zoom):  'overlay' a line per utterance in #live-transcription-subtitle
+//                  'single'  one line, rewritten for each utterance (by whoever speaks)
+//   Zoom's caption DOM is not in platforms.md (2.6 documents only how to turn captions on). What
+//   several independent open-source Zoom caption readers agree on: an overlay
+//   .live-transcription-subtitle__overlay-container holding #live-transcription-subtitle, a
+//   .live-transcription-subtitle__box, the text in span.live-transcription-subtitle__item and the
+//   speaker only as an avatar img.zmu-data-selector-item__icon: no name in the caption.
 (() => {
   const { h, epoch } = window.SimCore;
 
@@ -17,11 +24,13 @@
 
   const lowerBare = (text) => text.toLowerCase().replace(/[.,!?;:]/g, '');
   const rand = () => Math.random().toString(36).slice(2, 7);
+  // A speaker's avatar as Zoom's caption line shows it: an image, the same for each of their lines.
+  const avatarOf = (name) => `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24"><circle cx="12" cy="12" r="12" fill="hsl(${[...name].reduce((a, c) => (a * 31 + c.charCodeAt(0)) % 360, 7)},60%,50%)"/></svg>`)}`;
 
   class Captions {
     constructor({ platform, cfg, report }) {
       this.platform = platform;
-      this.cfg = { available: true, refuse: false, shape: platform === 'teams' ? 'flat' : 'region',
+      this.cfg = { available: true, refuse: false, shape: { teams: 'flat', zoom: 'overlay' }[platform] || 'region',
         lag_ms: 500, word_lag_ms: 250, interim: true, late_fix_ms: 600, merge: true, keep_blocks: 3, ...(cfg || {}) };
       this.report = report;
       this.on = false;
@@ -41,6 +50,11 @@
         // Its last child is always the "Jump to bottom" button (the blocks go before it).
         this.jump = h('button', { class: 'jump-bottom', 'aria-label': 'Jump to bottom' }, h('i', { class: 'google-symbols', text: 'arrow_downward' }));
         this.root.append(this.jump);
+      } else if (this.platform === 'zoom') {
+        this.list = h('div', { class: 'live-transcription-subtitle__box' });
+        this.root = h('div', { class: 'live-transcription-subtitle__overlay-container captions sim-gone', draggable: 'true' },
+          h('div', { id: 'live-transcription-subtitle', class: 'live-transcription-subtitle' }, this.list),
+          h('button', { type: 'button', class: 'zm-btn', 'aria-label': 'Caption Language', text: 'English' }));
       } else {
         this.root = h('div', { class: `cc-${rand()} captions sim-gone`, 'data-tid': 'closed-caption-renderer-wrapper' });
         this.list = this.cfg.shape === 'nested' ? h('div', { class: `fui-${rand()}`, role: 'log' }) : this.root;
@@ -78,7 +92,16 @@
     blockFor(entry) {
       const last = this.blocks[this.blocks.length - 1];
       if (this.cfg.merge && last && last.speaker === entry.seg.speaker && last.el.isConnected) return last;
-      const block = this.platform === 'meet' ? this.meetBlock(entry.seg.speaker) : this.teamsBlock(entry.seg.speaker);
+      if (this.platform === 'zoom' && this.cfg.shape === 'single' && last) {
+        // The one line is the next utterance's now: what the last one had not finished stays as it was.
+        last.gen += 1;
+        last.parts = [];
+        last.speaker = entry.seg.speaker;
+        last.avatar.setAttribute('src', avatarOf(entry.seg.speaker));
+        return last;
+      }
+      const make = { meet: 'meetBlock', teams: 'teamsBlock', zoom: 'zoomBlock' }[this.platform];
+      const block = this[make](entry.seg.speaker);
       this.blocks.push(block);
       while (this.blocks.length > this.cfg.keep_blocks) {
         const gone = this.blocks.shift();
@@ -93,7 +116,7 @@
         h('div', { class: 'adE6rb' }, h('img', { class: 'Z6byG', alt: '' }), h('span', { class: 'NWpY1d', text: speaker })),
         h('div', { class: 'bh44bd VbkSUe' }, textEl));
       this.root.insertBefore(el, this.jump);
-      return { speaker, el, textEl, parts: [] };
+      return { speaker, el, textEl, parts: [], gen: 0 };
     }
     // [data-tid=author] + [data-tid=closed-caption-text] per entry (reference 3.6).
     teamsBlock(speaker) {
@@ -104,13 +127,23 @@
         : h('div', { class: `m-${rand()}` }, author, textEl);
       const el = h('div', { class: 'ui-chat__item' }, body);
       this.list.append(el);
-      return { speaker, el, textEl, parts: [] };
+      return { speaker, el, textEl, parts: [], gen: 0 };
+    }
+    // The speaker only as an avatar (no name), the text beside it.
+    zoomBlock(speaker) {
+      const avatar = h('img', { class: 'zmu-data-selector-item__icon', src: avatarOf(speaker), alt: '' });
+      const textEl = h('span', { class: 'live-transcription-subtitle__item' });
+      const el = h('div', { class: 'lt-subtitle-wrap' }, avatar, textEl);
+      this.list.append(el);
+      return { speaker, el, textEl, avatar, parts: [], gen: 0 };
     }
 
     grow(entry, n) {
       if (!this.on) return;
+      if (entry.block && entry.gen !== entry.block.gen) return;  // its line went to the next one
       if (!entry.block || !entry.block.el.isConnected) {
         entry.block = this.blockFor(entry);
+        entry.gen = entry.block.gen;
         entry.part = entry.block.parts.length;
         entry.block.parts.push('');
       }
@@ -126,7 +159,7 @@
 
     finish(entry) {
       if (!this.on) return;
-      if (!entry.block || !entry.block.el.isConnected) {
+      if (!entry.block || !entry.block.el.isConnected || entry.gen !== entry.block.gen) {
         if (entry.block) this.report('caption_final', { index: entry.seg.index, speaker: entry.seg.speaker, text: entry.seg.text, scrolled: true });
         return;
       }

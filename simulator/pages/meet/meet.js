@@ -188,6 +188,7 @@
     const t0 = performance.now();
     report('admitted', {}, epoch(t0));
     S.begin(t0);
+    call.chat.start((sec, fn) => S.timeline.at(sec, fn));
     S.timeline.every(10000, () => { call.clock.textContent = clockText(); });
     drain();
   }
@@ -208,9 +209,11 @@
     const avatarCount = COUNT === 'all' || COUNT === 'avatar_count';
     call.avatarCount = h('div', { class: 'avatar-count', 'data-avatar-count': avatarCount ? '1' : null }, call.peopleBtn);
     call.panel = h('aside', { class: 'side-panel sim-gone' });
+    call.chatSide = h('aside', { class: 'side-panel chat-side sim-gone' });
+    call.chat = new window.SimChat({ platform: 'meet', cfg: CFG.chat, report, selfName: media.name }).mount(call.chatSide);
     call.clock = h('span', { class: 'clock', text: clockText() });
     call.root = h('div', { class: 'call', jsname: 'Qv6vKc' },
-      h('div', { class: 'stage' }, call.grid, call.panel),
+      h('div', { class: 'stage' }, call.grid, call.panel, call.chatSide),
       call.captionsBox,
       h('div', { class: 'bottom-bar' },
         h('div', { class: 'call-info' }, call.clock, h('span', { class: 'sep', text: '|' }), h('span', { class: 'code', text: CFG.code })),
@@ -219,7 +222,7 @@
           h('button', { class: 'round-btn', jsname: 'hNGZQc', 'aria-label': 'Share screen', 'data-tooltip': 'Present now' }, icon('present_to_all')),
           effectsButton(), moreButton(), leaveButton(leaveCall)),
         h('div', { class: 'side-buttons' }, call.avatarCount,
-          h('button', { class: 'icon-btn', jsname: 'b0t70b', 'aria-label': 'Chat with everyone', 'data-tooltip': 'Chat with everyone', onclick: () => togglePanel('chat') }, icon('chat')))));
+          call.chat.button('icon-btn'))));
     call.grid.append(makeTile({ name: media.name, id: CFG.self_id, color: CFG.self_color }, true));
     app.replaceChildren(call.root);
     syncToggles();
@@ -311,30 +314,12 @@
     call.panelKind = call.panelKind === kind ? null : kind;
     call.panel.classList.toggle('sim-gone', !call.panelKind);
     if (call.panelKind === 'people') renderPeople();
-    else if (call.panelKind === 'chat') renderChat();
   }
   function renderPeople() {
     const rows = [...call.present.keys(), media.name + ' (You)'].map((n) =>
       h('div', { role: 'listitem', 'aria-label': n, class: 'person' }, h('span', { class: 'notranslate', text: n })));
     call.panel.replaceChildren(h('h3', { text: 'People' }), h('div', { role: 'list', 'aria-label': 'Participants' }, rows));
   }
-  function renderChat() {
-    const list = h('div', { class: 'messages', 'aria-live': 'polite' });
-    const box = h('textarea', { 'aria-label': 'Send a message', placeholder: 'Send a message', rows: '2' });
-    const send = () => {
-      const text = box.value.trim();
-      if (!text) return;
-      const id = 'msg-' + Date.now();
-      list.append(h('div', { class: 'aops0b' }, h('div', { class: 'HNucUd' }, h('span', { class: 'poVWob', text: 'You' })),
-        h('div', { 'data-message-id': id, class: 'RLrADb' }, h('div', { class: 'jO4O1', text }))));
-      box.value = '';
-      report('chat_sent', { text });
-    };
-    box.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); send(); } });
-    call.panel.replaceChildren(h('h3', { text: 'In-call messages' }), list,
-      h('div', { class: 'chat-input' }, box, h('button', { 'aria-label': 'Send a message', class: 'icon-btn', onclick: send }, icon('send'))));
-  }
-
   // ---------- in-call dialogs (reference 1.2 "Post-click dialogs") ----------
   // The aria-modal ones sit on a scrim over the whole call; toasts cover only themselves.
   const MODALS = {

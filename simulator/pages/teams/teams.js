@@ -335,6 +335,8 @@
       call.cc = new window.SimCaptions({ platform: 'teams', cfg: CFG.captions, report });
       S.captions = call.cc;
       call.stage = h('div', { 'data-tid': 'modern-stage-wrapper', class: 'modern-stage' });
+      call.chatSide = h('div', { class: 'side-pane sim-gone' });
+      call.chat = new window.SimChat({ platform: 'teams', cfg: CFG.chat, report, selfName: media.name }).mount(call.chatSide);
       call.alone = h('div', { class: 'alone-text sim-gone', text: 'Waiting for others to join\u2026' });
       call.badge = TO.count_signal === 'tiles' ? null : h('span', { 'data-tid': 'toolbar-item-badge', class: 'toolbar-badge', text: '1' });
       call.roster = tb('roster-button', 'People', 'People');
@@ -348,12 +350,12 @@
         h('div', { 'data-tid': 'calling-toolbar', role: 'toolbar', 'aria-label': 'Meeting controls', class: 'calling-toolbar' },
           h('div', { class: 'toolbar-left' }, call.timer),
           h('div', { class: 'toolbar-right' },
-            tb('chat-button', 'Chat', 'Chat'), call.roster,
+            call.chat.button('toolbar-btn'), call.roster,
             tb('raisehands-button', 'Raise', 'Raise'), tb('reaction-menu-button', 'React', 'React'),
             tb('view-mode-button', 'View', 'View'), tb('callingButtons-showMoreBtn', 'More', 'More', { onclick: toggleMore }),
             h('span', { class: 'toolbar-sep' }), call.cam, call.mic, tb('share-button', 'Share', 'Share'), hang)),
         h('div', { 'data-tid': 'app-layout-area--main', class: 'layout-main' },
-          h('div', { 'data-test-segment-type': 'central', class: 'central' }, call.stage, call.alone, call.cc.mount())));
+          h('div', { 'data-test-segment-type': 'central', class: 'central' }, call.stage, call.alone, call.cc.mount()), call.chatSide));
       app.replaceChildren(call.root);
       addTile({ name: media.name, color: CFG.self_color }, true);
       syncCallButtons();
@@ -410,6 +412,7 @@
       const t0 = performance.now();
       report('admitted', {}, epoch(t0));
       S.begin(t0);
+      call.chat.start((sec, fn) => S.timeline.at(sec, fn));
       drain();
     }
     function join(p, tP) {

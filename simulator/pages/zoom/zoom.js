@@ -342,7 +342,35 @@
       h('div', { class: 'speaker-active-container__wrap' }, call.frame));
   }
 
+  // The More menu (reference 2.6, ATT): "Captions" opens "Your caption settings", whose
+  // "Show Captions" turns them on. A call whose host did not enable captions has no Captions item.
+  function toggleMore() {
+    if (call.menu) { call.menu.remove(); call.menu = null; return; }
+    const item = (label, text, onclick, extra = {}) => h('li', { role: 'none' },
+      h('a', { role: 'menuitem', href: 'javascript:;', class: 'dropdown-item', 'aria-label': label, text, onclick, ...extra }));
+    const captionSettings = () => {
+      const shown = call.cc.on;
+      call.menu.append(h('ul', { role: 'menu', class: 'dropdown-menu caption-settings', 'aria-label': 'Your caption settings' },
+        item(`Your caption settings grouping ${shown ? 'Hide' : 'Show'} Captions`, `${shown ? 'Hide' : 'Show'} Captions`,
+          () => { call.cc.toggle(); call.menu.remove(); call.menu = null; }),
+        item('Your caption settings grouping View Full Transcript', 'View Full Transcript', () => {})));
+    };
+    if (!call.escape) {
+      call.escape = true;
+      document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && call.menu) { call.menu.remove(); call.menu = null; } });
+    }
+    call.menu = h('ul', { role: 'menu', class: 'dropdown-menu more-menu', 'aria-label': 'More meeting control' },
+      item('Settings', 'Settings', () => {}),
+      call.cc.available ? item('Captions', 'Captions', captionSettings, { 'aria-haspopup': 'true' }) : null,
+      item('Gallery View', 'Gallery View', () => {}));
+    call.root.append(call.menu);
+  }
+
   function renderCall() {
+    call.cc = new window.SimCaptions({ platform: 'zoom', cfg: CFG.captions, report });
+    call.chatSide = h('div', { class: 'chat-side sim-gone' });
+    call.chat = new window.SimChat({ platform: 'zoom', cfg: CFG.chat, report, selfName: media.name }).mount(call.chatSide);
+    S.captions = call.cc;
     const self = { name: media.name, color: CFG.self_color };
     call.self = self;
     call.bar = null; call.frame = null;
@@ -359,21 +387,25 @@
     } }, h('i', { class: 'zm-icon' }), h('span', { class: 'footer-button-base__button-label' }));
     call.leaveBtn = h('button', { type: 'button', class: 'footer-button-base__button ax-outline footer-button__button', 'aria-label': 'Leave', onclick: showLeaveOptions },
       h('span', { class: 'footer-button-base__button-label', text: 'Leave' }));
-    const fb = (label, text) => h('button', { type: 'button', class: 'footer-button-base__button ax-outline footer-button__button', 'aria-label': label },
+    const fb = (label, text, onclick) => h('button', { type: 'button', class: 'footer-button-base__button ax-outline footer-button__button', 'aria-label': label, onclick },
       h('i', { class: 'zm-icon' }), h('span', { class: 'footer-button-base__button-label', text }));
+    // The reference's More control is a div wrapping its button (the aria-label's trailing space is real).
+    const more = h('div', { class: 'more-button', 'aria-label': 'More meeting control ', role: 'button', tabindex: '0', onclick: toggleMore },
+      h('i', { class: 'zm-icon' }), h('span', { class: 'footer-button-base__button-label', text: 'More' }));
     call.root = h('div', { class: 'meeting-app' },
       h('div', { class: 'meeting-client' }, h('div', { class: 'meeting-client-inner' },
         h('div', { class: 'meeting-info-container' }, h('span', { class: 'meeting-info-icon' }), h('span', { class: 'meeting-info-title', text: CFG.title }),
           h('button', { class: 'full-screen-widget__button', type: 'button', 'aria-label': 'View', text: 'View' })),
         layout,
+        call.cc.mount(), call.chatSide,
         h('footer', { id: 'wc-footer', class: 'footer', role: 'toolbar' },
           h('div', { id: 'foot-bar', class: 'footer__inner' },
             h('div', { class: 'footer__leave-section', 'footer-section': 'left' },
               h('div', { class: 'join-audio-container' }, call.audioBtn),
               h('div', { class: 'send-video-container' }, call.videoBtn)),
             h('div', { class: 'footer__btns-container', 'footer-section': 'center' },
-              call.partsBtn, fb('open the chat panel', 'Chat'), fb('Share Screen', 'Share'), fb('Record', 'Record'),
-              fb('Reactions', 'Reactions'), fb('More meeting control ', 'More')),
+              call.partsBtn, call.chat.button('footer-button-base__button ax-outline footer-button__button'), fb('Share Screen', 'Share'), fb('Record', 'Record'),
+              fb('Reactions', 'Reactions'), more),
             h('div', { class: 'footer__right-section', 'footer-section': 'right' }, call.leaveBtn))))));
     root.replaceChildren(call.root);
     addTile(self, true);
@@ -476,6 +508,7 @@
     // "Automatically join audio by computer": in before the first sound can play.
     if (AUDIO_JOIN === 'auto') audioJoined(epoch(t0), true);
     S.begin(t0);
+    call.chat.start((sec, fn) => S.timeline.at(sec, fn));
     if (!call.active) setActive(firstOther(), 'initial');
     if (AUDIO_JOIN === 'dialog') joinAudioDialog();
     else if (AUDIO_JOIN === 'late_dialog') S.timeline.at(ZO.audio_dialog_delay, joinAudioDialog);
