@@ -340,6 +340,7 @@ class JobRunner:
             self._gate_by_sound = not adapter.SPEAKER_ENDS_VISIBLE
             outcome = await self._in_call(adapter)
             await self._last_captions(adapter)
+            await self._last_chat(adapter)
             if browser.audio_threads is not None:
                 self._timings["audio_threads_realtime"] = browser.audio_threads.raised
             self.state.move(Phase.LEAVING)
@@ -455,6 +456,14 @@ class JobRunner:
                     self.warnings.append(f"the join notice was posted in part ({parts} messages): {refused}")
         elif not state.can_post and state.note:
             self.warnings.append(state.note)
+
+    async def _last_chat(self, adapter: PlatformAdapter) -> None:
+        """The call is over: one more look, for what was posted since the last one."""
+        if self._chat is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            if (lines := await bounded(adapter.read_chat(), 2.0)) is not None:
+                self._chat.observe(lines, time.time())
 
     async def _last_captions(self, adapter: PlatformAdapter) -> None:
         """The call is over: the captions as the page last shows them are final."""

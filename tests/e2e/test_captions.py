@@ -18,12 +18,14 @@ from tests.e2e.bot_run import NO_SELFTEST, meeting_code, run_signed
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_leftovers")]
 
 PEOPLE = [{"name": "Alice", "voice": "flite:slt"}, {"name": "Bob", "voice": "flite:rms"}]
-# Bob's two turns in a row: a page that merges a speaker's blocks runs them on in one.
+# Bob's two turns in a row: a page that merges a speaker's blocks runs them on in one. A page's
+# first voice can start up to ~1.2 s late (its audio is still being readied): Bob waits for it, so
+# that no two voices overlap (crosstalk is not what these cases are about).
 SPEECH = [
     {"speaker": "Alice", "at": 0.8, "text": "Let us review the new design today."},
-    {"speaker": "Bob", "at": 3.6, "text": "I like the colours a lot."},
-    {"speaker": "Bob", "at": 6.2, "text": "The budget looks fine."},
-    {"speaker": "Alice", "at": 8.4, "text": "Good, then we are done."},
+    {"speaker": "Bob", "at": 4.4, "text": "I like the colours a lot."},
+    {"speaker": "Bob", "at": 7.0, "text": "The budget looks fine."},
+    {"speaker": "Alice", "at": 9.2, "text": "Good, then we are done."},
 ]
 SECRET = "whsec_" + base64.b64encode(b"captions-test-secret-0123456789").decode()
 OUR_LAG_S = 1.0
@@ -64,7 +66,7 @@ def scenario(platform: str, captions: dict[str, Any], used: bool) -> Any:
     return load_scenario({
         "platform": platform, "meeting_code": code, "title": "Design review", "participants": PEOPLE,
         "lobby": {"mode": "open"}, "speech": SPEECH if used else SPEECH[:2],
-        "end": {"kind": "host_ended", "at": 12.4 if used else 6.6},
+        "end": {"kind": "host_ended", "at": 13.2 if used else 7.4},
         "captions": captions})
 
 
@@ -106,15 +108,15 @@ async def test_the_platforms_captions_are_the_transcript(simulator: Any, tmp_pat
         lines = json.loads((out / "captions.json").read_text())
     # Each utterance once, with its speaker, as the page finally wrote it (not an interim word); one
     # whose line the next took over before its last pass (Zoom's one line; the truth says which) as
-    # far as it showed, its newest word as heard.
+    # far as it showed.
     scrolled = {n for n, c in enumerate(caps) if c["scrolled"]}
     assert [ln["speaker"] for ln in lines] == [s["speaker"] for s in said], lines
     for i, (ln, s) in enumerate(zip(lines, said, strict=True)):
         if i not in scrolled:
             assert ln["text"] == s["text"], (lines, truth["captions"])
         else:
-            shown = bare_words(ln["text"])
-            assert len(shown) >= 2 and shown[:-1] == bare_words(s["text"])[:len(shown) - 1], (ln, s)
+            shown = bare_words(ln["text"])  # its newest word as heard: one word or two (interim)
+            assert len(shown) >= 3 and shown[:-2] == bare_words(s["text"])[:len(shown) - 2], (ln, s)
     origin = cb["recording_started_at"]
     for ln, s in zip(lines, said, strict=True):  # on the recording's clock, the speaker's turn
         start, end = s["start"] - origin, s["end"] - origin
