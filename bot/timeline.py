@@ -80,8 +80,12 @@ class SpeakerTimeline:
 
     def _gated(self, origin: float, end: float,
                sound: list[tuple[float, float | None]]) -> list[SpeakerSegment]:
-        sounding = [(s, e if e is not None else end) for s, e in sound]
-        return _relative(_gate(self._merged(end), sounding, self._merge_gap), origin, end)
+        # Polled live several times a second: only the turns and sound near the window are gated
+        # (the whole call's would grow with it), enough for the hand-off at its edge.
+        lo = origin - HANDOFF_S
+        sounding = [(s, e if e is not None else end) for s, e in sound if s < end and (e is None or e > lo)]
+        spans = [sp for sp in self._merged(end) if sp.start < end and sp.end > lo]
+        return _relative(_gate(spans, sounding, self._merge_gap), origin, end)
 
     def _merged(self, end: float) -> list[_Span]:
         """The turns so far (whoever speaks now, up to ``end``), a speaker's close ones as one."""
